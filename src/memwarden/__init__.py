@@ -1,0 +1,73 @@
+"""memwarden: a memory guardian for Python services.
+
+Kept light on purpose: importing memwarden loads only this module; the guardian, readers and
+their dependencies load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from memwarden.guardian import Guardian, GuardianStatus
+
+__all__ = ["__version__", "on_pressure", "on_shutdown", "snapshot", "start", "status", "stop"]
+
+
+def start(**options: Any) -> Guardian:
+    """Start the in-process guardian (idempotent). Options: limit, warn, critical, restart,
+    interval, metric, trace, config_path, environ; unset ones come from MEMWARDEN_* and TOML."""
+    from memwarden import guardian
+
+    return guardian.start(**options)
+
+
+def stop() -> None:
+    """Stop the guardian thread, if one runs."""
+    from memwarden import guardian
+
+    guardian.stop()
+
+
+def status() -> GuardianStatus:
+    """The latest sample, tier, limit and headroom (a fresh one-off sample without a guardian)."""
+    from memwarden import guardian
+    from memwarden.config import load_guard_config
+
+    running = guardian.current()
+    if running is not None:
+        return running.status()
+    return guardian.Guardian(load_guard_config()).status()
+
+
+def on_pressure(target: Any, tier: str = "critical") -> Any:
+    """Register a cleanup run when memory reaches `tier`: a callable, or an object with
+    clear()/cache_clear() (a dict, a set, an lru_cache). Returns target, so it decorates too."""
+    from memwarden.hooks import REGISTRY
+    from memwarden.policy import Tier
+
+    REGISTRY.add_pressure(target, Tier.from_label(tier))
+    return target
+
+
+def on_shutdown(fn: Callable[[], object], every: str | float | None = None) -> Callable[[], object]:
+    """Register fn to run before any graceful exit memwarden causes; with `every` ("10s") it
+    also runs periodically as a checkpoint, so a kill nobody can prevent loses one interval."""
+    from memwarden.hooks import REGISTRY
+    from memwarden.units import parse_duration
+
+    every_s = None if every is None else parse_duration(every, key="every")
+    REGISTRY.add_shutdown(fn, every_s)
+    return fn
+
+
+def snapshot(path: str | Path | None = None) -> Path:
+    """Write a heap census snapshot (JSON, mode 0600) and return its path."""
+    from memwarden.leak.snapshot import write_snapshot
+
+    return write_snapshot(path)

@@ -1,0 +1,58 @@
+"""The `memwarden` command: a thin click layer; each subcommand loads on first use."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from memwarden import __version__
+
+# name -> "module:attribute" of a click.Command; loaded only when invoked or listed in --help.
+COMMANDS: dict[str, str] = {
+    "check": "memwarden.cli.check:check",
+    "monitor": "memwarden.cli.monitor:monitor",
+    "run": "memwarden.supervisor.cli:run",
+    "status": "memwarden.supervisor.cli:status",
+    "restart": "memwarden.supervisor.cli:restart",
+    "stop": "memwarden.supervisor.cli:stop",
+    "snapshot": "memwarden.leak.cli:snapshot",
+    "diff": "memwarden.leak.cli:diff",
+    "report": "memwarden.report.cli:report",
+    "demo": "memwarden.demo.cli:demo",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if self._load(name) is not None)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._load(cmd_name)
+
+    @staticmethod
+    def _load(name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, _, attribute = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            # A subcommand whose module is not there yet is simply not offered.
+            if err.name and module_name.startswith(err.name):
+                return None
+            raise
+        command: Any = getattr(module, attribute)
+        return command if isinstance(command, click.Command) else None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="memwarden")
+def cli() -> None:
+    """memwarden: watch a service's memory, name what leaks, act before the OOM killer."""
+
+
+def main() -> None:
+    cli(prog_name="memwarden")

@@ -1,0 +1,333 @@
+"""The in-process guardian: a daemon thread that samples, applies the policy and acts."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from memwarden import actions
+from memwarden.config import GuardConfig, load_guard_config
+from memwarden.events import Event, EventBus
+from memwarden.exitcodes import EXIT_MEMORY_RESTART
+from memwarden.hooks import REGISTRY, HookRegistry
+from memwarden.policy import PolicyState, Tier, Transition, evaluate
+from memwarden.sample import Sample, Sampler
+from memwarden.units import format_bytes
+
+log = logging.getLogger("memwarden")
+
+
+@dataclass(frozen=True, slots=True)
+class GuardianStatus:
+    sample: Sample
+    tier: Tier
+    thresholds_bytes: dict[Tier, int | None]
+    running: bool
+
+    @property
+    def limit_bytes(self) -> int | None:
+        return self.sample.limit.limit_bytes
+
+    @property
+    def headroom_bytes(self) -> int | None:
+        return self.sample.headroom_bytes
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.sample
+        return {
+            "tier": self.tier.label,
+            "running": self.running,
+            "time": s.time_s,
+            "pid": s.pid,
+            "metric": s.metric,
+            "measured_bytes": s.measured_bytes,
+            "limit_bytes": s.limit.limit_bytes,
+            "limit_source": s.limit.source,
+            "headroom_bytes": s.headroom_bytes,
+            "usage_ratio": s.usage_ratio,
+            "thresholds_bytes": {t.label: b for t, b in self.thresholds_bytes.items()},
+            "tree_rss_bytes": s.tree.rss_bytes if s.tree else None,
+            "working_set_bytes": s.cgroup.working_set_bytes if s.cgroup else None,
+            "unavailable": list(s.unavailable),
+        }
+
+
+def _transition_message(t: Transition, sample: Sample) -> str:
+    direction = "up" if t.rising else "down"
+    return (
+        f"memory tier {t.previous.label} -> {t.current.label} ({direction}): "
+        f"{sample.metric} {format_bytes(t.measured_bytes)}, "
+        f"threshold {format_bytes(t.threshold_bytes)}, limit {format_bytes(t.limit_bytes)} "
+        f"({sample.limit.source})"
+    )
+
+
+class Guardian:
+    """One per process; build it with `memwarden.start()`."""
+
+    def __init__(
+        self,
+        config: GuardConfig,
+        *,
+        registry: HookRegistry = REGISTRY,
+        exit_status: int = EXIT_MEMORY_RESTART,
+        exit_fn: Callable[[int], None] = actions.exit_process,
+        sampler: Sampler | None = None,
+    ) -> None:
+        self.config = config
+        self.policy = config.policy()
+        self.registry = registry
+        self.events = EventBus()
+        self.exit_status = exit_status
+        self._exit_fn = exit_fn
+        self._sampler = sampler or Sampler(
+            pid=os.getpid(),
+            budget_bytes=config.limit_bytes,
+            metric=config.metric,
+            include_runtime=True,
+        )
+        self._state = PolicyState()
+        self._latest: Sample | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._trace: Any = None
+        self._checkpoints_due: dict[str, float] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> Guardian:
+        if self._thread is not None and self._thread.is_alive():
+            return self
+        if self.config.trace_path is not None:
+            from memwarden.trace import TraceWriter
+
+            self._trace = TraceWriter(self.config.trace_path, os.getpid())
+            self.events.subscribe(self._trace_event)
+        self._stop.clear()
+        self.tick()  # a first sample before returning, so status() is never empty
+        self._thread = threading.Thread(target=self._run, name="memwarden-guardian", daemon=True)
+        self._thread.start()
+        sample = self._latest
+        log.info(
+            "memwarden: guarding pid %d every %ss, limit %s (%s), metric %s",
+            os.getpid(),
+            self.config.interval_s,
+            format_bytes(sample.limit.limit_bytes if sample else None),
+            sample.limit.source if sample else "-",
+            sample.metric if sample else "-",
+        )
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout_s)
+        self._thread = None
+        if self._trace is not None:
+            self._trace.close()
+            self._trace = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.config.interval_s):
+            try:
+                self.tick()
+            except Exception:  # the guardian must never take the app down with it
+                log.exception("memwarden: guardian tick failed")
+
+    # -- one tick ----------------------------------------------------------------------------
+    def tick(self) -> Sample:
+        sample = self._sampler.sample()
+        with self._lock:
+            self._latest = sample
+            previous = self._state
+        transition = None
+        if sample.measured_bytes is not None:
+            state, transition = evaluate(
+                previous,
+                measured_bytes=sample.measured_bytes,
+                limit_bytes=sample.limit.limit_bytes,
+                now_s=sample.monotonic_s,
+                config=self.policy,
+            )
+            with self._lock:
+                self._state = state
+        if self._trace is not None:
+            from memwarden.trace import sample_record
+
+            self._trace.write(
+                sample_record(sample, self.tier, self.policy.thresholds_bytes(sample.limit.limit_bytes))
+            )
+        if transition is not None:
+            self._on_transition(transition, sample)
+        self._run_checkpoints(sample.monotonic_s)
+        return sample
+
+    def _on_transition(self, transition: Transition, sample: Sample) -> None:
+        message = _transition_message(transition, sample)
+        level = logging.INFO if not transition.rising else logging.WARNING
+        log.log(level, "memwarden: %s", message)
+        self.events.publish(
+            Event(
+                kind="tier",
+                time_s=sample.time_s,
+                message=message,
+                tier=transition.current.label,
+                figures={
+                    "previous": transition.previous.label,
+                    "measured_bytes": transition.measured_bytes,
+                    "threshold_bytes": transition.threshold_bytes,
+                    "limit_bytes": transition.limit_bytes,
+                    "metric": sample.metric,
+                },
+            )
+        )
+        if not transition.rising:
+            return
+        if transition.current >= Tier.CRITICAL:
+            self.cleanup(transition.current)
+        if transition.current == Tier.RESTART:
+            self._restart(sample)
+
+    def cleanup(self, tier: Tier = Tier.CRITICAL) -> list[actions.StepResult]:
+        """gc, pressure hooks, malloc_trim; each step logged with the bytes it gave back."""
+        steps = actions.cleanup(self.registry, tier)
+        for step in steps:
+            log.warning(
+                "memwarden: %s %s, gave back %s%s",
+                step.step,
+                "ok" if step.ok else "FAILED",
+                format_bytes(step.freed_bytes),
+                f" ({step.detail})" if step.detail and not step.ok else "",
+            )
+            self.events.publish(
+                Event(
+                    kind="action",
+                    time_s=time.time(),
+                    message=f"{step.step} gave back {format_bytes(step.freed_bytes)}",
+                    tier=tier.label,
+                    figures={"step": step.step, "freed_bytes": step.freed_bytes, "ok": step.ok},
+                )
+            )
+        return steps
+
+    def _restart(self, sample: Sample) -> None:
+        log.warning(
+            "memwarden: restart tier reached (%s %s of limit %s): running %d shutdown hook(s), "
+            "then exiting with status %d",
+            sample.metric,
+            format_bytes(sample.measured_bytes),
+            format_bytes(sample.limit.limit_bytes),
+            len(self.registry.shutdown_hooks()),
+            self.exit_status,
+        )
+        self.events.publish(
+            Event(
+                kind="restart",
+                time_s=time.time(),
+                message=f"exiting with status {self.exit_status} for a memory restart",
+                tier=Tier.RESTART.label,
+                figures={"reason": "memory", "measured_bytes": sample.measured_bytes,
+                         "limit_bytes": sample.limit.limit_bytes},
+            )
+        )
+        actions.run_shutdown_hooks(self.registry)
+        if self._trace is not None:
+            self._trace.close()
+            self._trace = None
+        self._stop.set()
+        self._exit_fn(self.exit_status)
+
+    def _run_checkpoints(self, now_s: float) -> None:
+        for hook in self.registry.shutdown_hooks():
+            if hook.every_s is None:
+                continue
+            due = self._checkpoints_due.setdefault(hook.name, now_s + hook.every_s)
+            if now_s >= due:
+                self._checkpoints_due[hook.name] = now_s + hook.every_s
+                try:
+                    hook.run()
+                except Exception:
+                    log.exception("memwarden: checkpoint %s failed", hook.name)
+
+    def _trace_event(self, event: Event) -> None:
+        if self._trace is not None:
+            from memwarden.trace import event_record
+
+            self._trace.write(event_record(event))
+
+    # -- queries -----------------------------------------------------------------------------
+    @property
+    def tier(self) -> Tier:
+        with self._lock:
+            return self._state.tier
+
+    def status(self) -> GuardianStatus:
+        with self._lock:
+            sample = self._latest
+            tier = self._state.tier
+        if sample is None:
+            sample = self.tick()
+        return GuardianStatus(
+            sample=sample,
+            tier=tier,
+            thresholds_bytes=self.policy.thresholds_bytes(sample.limit.limit_bytes),
+            running=self.running,
+        )
+
+
+_current: Guardian | None = None
+_current_lock = threading.Lock()
+
+
+def start(
+    *,
+    limit: str | int | None = None,
+    warn: str | None = None,
+    critical: str | None = None,
+    restart: str | None = None,
+    interval: str | float | None = None,
+    metric: str | None = None,
+    trace: str | Path | None = None,
+    config_path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Guardian:
+    """Start (once) the process's guardian; later calls return the running one."""
+    global _current
+    with _current_lock:
+        if _current is not None and _current.running:
+            return _current
+        arguments = {
+            "limit": limit,
+            "warn": warn,
+            "critical": critical,
+            "restart": restart,
+            "interval": interval,
+            "metric": metric,
+            "trace": None if trace is None else str(trace),
+        }
+        config = load_guard_config(arguments, environ=environ, config_path=config_path)
+        _current = Guardian(config).start()
+        return _current
+
+
+def current() -> Guardian | None:
+    return _current
+
+
+def stop() -> None:
+    global _current
+    with _current_lock:
+        if _current is not None:
+            _current.stop()
+        _current = None

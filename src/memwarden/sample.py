@@ -1,0 +1,188 @@
+"""One sample a tick: every reader's figures, the effective limit and the figure compared."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from memwarden.readers.cgroup import CgroupLocation, CgroupMemory
+from memwarden.readers.proc import PROC_ROOT
+from memwarden.readers.runtime import RuntimeMemory
+from memwarden.readers.system import Pressure, SystemMemory
+from memwarden.readers.tree import TreeMemory
+
+Metric = Literal["tree_rss", "working_set"]
+MetricChoice = Literal["auto", "tree_rss", "working_set"]
+LimitSource = Literal["budget", "cgroup", "system"]
+
+# OS-specific code is chosen here and only here.
+IS_LINUX = sys.platform.startswith("linux")
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveLimit:
+    limit_bytes: int | None
+    source: LimitSource | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    time_s: float  # wall clock (unix seconds)
+    monotonic_s: float
+    pid: int | None  # the watched tree's root; None when watching the container/system only
+    tree: TreeMemory | None
+    cgroup: CgroupMemory | None
+    system: SystemMemory | None
+    pressure: Pressure | None  # /proc/pressure/memory
+    cgroup_pressure: Pressure | None  # the cgroup's memory.pressure (v2 only)
+    runtime: RuntimeMemory | None  # in-process only
+    limit: EffectiveLimit
+    metric: Metric
+    measured_bytes: int | None  # the figure the policy compares
+    unavailable: tuple[str, ...]  # names of sources that could not be read
+
+    @property
+    def headroom_bytes(self) -> int | None:
+        if self.limit.limit_bytes is None or self.measured_bytes is None:
+            return None
+        return self.limit.limit_bytes - self.measured_bytes
+
+    @property
+    def usage_ratio(self) -> float | None:
+        if not self.limit.limit_bytes or self.measured_bytes is None:
+            return None
+        return self.measured_bytes / self.limit.limit_bytes
+
+
+def effective_limit(
+    budget_bytes: int | None, cgroup: CgroupMemory | None, system: SystemMemory | None
+) -> EffectiveLimit:
+    """The smallest of the configured budget, the cgroup limit and the machine's memory."""
+    candidates: list[tuple[int, LimitSource]] = []
+    if budget_bytes is not None:
+        candidates.append((budget_bytes, "budget"))
+    if cgroup is not None and cgroup.limit_bytes is not None:
+        candidates.append((cgroup.limit_bytes, "cgroup"))
+    if system is not None:
+        candidates.append((system.total_bytes, "system"))
+    if not candidates:
+        return EffectiveLimit(None, None)
+    limit_bytes, source = min(candidates, key=lambda c: c[0])
+    return EffectiveLimit(limit_bytes, source)
+
+
+def choose_metric(choice: MetricChoice, cgroup: CgroupMemory | None, pid: int | None) -> Metric:
+    """Auto: the container's working set when a cgroup limit applies, else tree RSS."""
+    if choice != "auto":
+        return choice
+    if cgroup is not None and cgroup.limit_bytes is not None and cgroup.working_set_bytes is not None:
+        return "working_set"
+    return "tree_rss" if pid is not None else "working_set"
+
+
+class Sampler:
+    """Takes samples of one process tree and its container. Not thread-safe; one per driver."""
+
+    def __init__(
+        self,
+        *,
+        pid: int | None = None,
+        budget_bytes: int | None = None,
+        metric: MetricChoice = "auto",
+        include_runtime: bool = False,
+        proc_root: Path = PROC_ROOT,
+        cgroup: CgroupLocation | None | Literal["auto"] = "auto",
+    ) -> None:
+        from memwarden.readers.cgroup import find_memory_cgroup
+
+        self.pid = pid
+        self.budget_bytes = budget_bytes
+        self.metric_choice: MetricChoice = metric
+        self.include_runtime = include_runtime
+        self.proc_root = proc_root
+        if cgroup == "auto":
+            target: int | Literal["self"] = pid if pid is not None else "self"
+            cgroup = find_memory_cgroup(target, proc_root) if IS_LINUX else None
+        self.cgroup_location: CgroupLocation | None = cgroup
+
+    def sample(self) -> Sample:
+        """Raise NoSuchProcessError when the watched pid is gone."""
+        from memwarden.readers.cgroup import read_cgroup_memory
+        from memwarden.readers.runtime import read_runtime
+        from memwarden.readers.system import read_pressure, read_system_memory
+
+        unavailable: list[str] = []
+        tree = self._read_tree()
+        cgroup = system = pressure = cgroup_pressure = None
+        if IS_LINUX:
+            if self.cgroup_location is not None:
+                cgroup = read_cgroup_memory(self.cgroup_location)
+                if self.cgroup_location.version == 2:
+                    cgroup_pressure = read_pressure(self.cgroup_location.path / "memory.pressure")
+            system = read_system_memory(self.proc_root)
+            pressure = read_pressure(self.proc_root / "pressure" / "memory")
+        else:
+            system = _system_memory_psutil()
+        if cgroup is None:
+            unavailable.append("cgroup")
+        if system is None:
+            unavailable.append("meminfo")
+        if pressure is None:
+            unavailable.append("psi")
+        runtime = read_runtime() if self.include_runtime else None
+
+        limit = effective_limit(self.budget_bytes, cgroup, system)
+        metric = choose_metric(self.metric_choice, cgroup, self.pid)
+        measured: int | None
+        if metric == "working_set":
+            measured = cgroup.working_set_bytes if cgroup is not None else None
+            if measured is None and system is not None and system.available_bytes is not None:
+                # No cgroup: the machine is the container; its working set is what is not available.
+                measured = system.total_bytes - system.available_bytes
+        else:
+            measured = tree.rss_bytes if tree is not None else None
+        return Sample(
+            time_s=time.time(),
+            monotonic_s=time.monotonic(),
+            pid=self.pid,
+            tree=tree,
+            cgroup=cgroup,
+            system=system,
+            pressure=pressure,
+            cgroup_pressure=cgroup_pressure,
+            runtime=runtime,
+            limit=limit,
+            metric=metric,
+            measured_bytes=measured,
+            unavailable=tuple(unavailable),
+        )
+
+    def _read_tree(self) -> TreeMemory | None:
+        if self.pid is None:
+            return None
+        if IS_LINUX:
+            from memwarden.readers.tree import read_tree_memory
+
+            return read_tree_memory(self.pid, self.proc_root)
+        from memwarden.readers.fallback import read_tree_memory_psutil
+
+        return read_tree_memory_psutil(self.pid)
+
+
+def _system_memory_psutil() -> SystemMemory | None:
+    try:
+        import psutil
+
+        vm = psutil.virtual_memory()
+        swap = psutil.swap_memory()
+    except Exception:  # psutil raises platform-specific errors; the source is simply unavailable
+        return None
+    return SystemMemory(int(vm.total), int(vm.available), int(swap.total), int(swap.free))
+
+
+def self_pid() -> int:
+    return os.getpid()

@@ -1,0 +1,122 @@
+"""JSONL traces: one JSON object a line, versioned. `memwarden report` reads them.
+
+Schema `memwarden.trace/1` (documented in the README). Every line has `type`:
+- `header`: `schema`, `started` (unix s), `pid`, `host`, `argv`.
+- `sample`: `t` (unix s), `tier`, `metric`, `measured_bytes`, `limit_bytes`, `limit_source`,
+  `thresholds_bytes` {warn, critical, restart}, `tree_rss_bytes`, `tree_processes`,
+  `swap_bytes`, `cgroup_usage_bytes`, `working_set_bytes`, `cgroup_limit_bytes`,
+  `inactive_file_bytes`, `oom_kill_events`, `system_total_bytes`, `system_available_bytes`,
+  `psi_some_avg10`, `psi_full_avg10`, `py_allocated_blocks`, `py_traced_bytes`,
+  `gc_collections` (sum over generations). Unknown figures are null, never 0.
+- `event`: `t`, `kind`, `tier`, `source`, `message`, `figures`.
+Readers must ignore keys they do not know; new keys may be added without a version bump.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from memwarden.events import Event
+from memwarden.policy import Tier
+from memwarden.sample import Sample
+
+SCHEMA = "memwarden.trace/1"
+
+
+def header_record(pid: int | None) -> dict[str, Any]:
+    return {
+        "type": "header",
+        "schema": SCHEMA,
+        "started": time.time(),
+        "pid": pid,
+        "host": socket.gethostname(),
+        "argv": sys.argv,
+    }
+
+
+def sample_record(
+    sample: Sample, tier: Tier, thresholds_bytes: dict[Tier, int | None]
+) -> dict[str, Any]:
+    tree, cg, system, runtime = sample.tree, sample.cgroup, sample.system, sample.runtime
+    pressure = sample.cgroup_pressure or sample.pressure
+    return {
+        "type": "sample",
+        "t": round(sample.time_s, 4),
+        "tier": tier.label,
+        "metric": sample.metric,
+        "measured_bytes": sample.measured_bytes,
+        "limit_bytes": sample.limit.limit_bytes,
+        "limit_source": sample.limit.source,
+        "thresholds_bytes": {t.label: b for t, b in thresholds_bytes.items()},
+        "tree_rss_bytes": tree.rss_bytes if tree else None,
+        "tree_processes": len(tree.processes) if tree else None,
+        "swap_bytes": tree.swap_bytes if tree else None,
+        "cgroup_usage_bytes": cg.usage_bytes if cg else None,
+        "working_set_bytes": cg.working_set_bytes if cg else None,
+        "cgroup_limit_bytes": cg.limit_bytes if cg else None,
+        "inactive_file_bytes": cg.inactive_file_bytes if cg else None,
+        "oom_kill_events": cg.oom_kill_events if cg else None,
+        "system_total_bytes": system.total_bytes if system else None,
+        "system_available_bytes": system.available_bytes if system else None,
+        "psi_some_avg10": pressure.some.avg10 if pressure else None,
+        "psi_full_avg10": pressure.full.avg10 if pressure and pressure.full else None,
+        "py_allocated_blocks": runtime.allocated_blocks if runtime else None,
+        "py_traced_bytes": runtime.tracemalloc_current_bytes if runtime else None,
+        "gc_collections": sum(runtime.gc_collections) if runtime else None,
+    }
+
+
+def event_record(event: Event) -> dict[str, Any]:
+    record = event.to_json()
+    record["type"] = "event"
+    record["t"] = record.pop("time")
+    return record
+
+
+class TraceWriter:
+    """Appends records line by line and flushes each, so a killed process leaves a usable trace."""
+
+    def __init__(self, path: Path, pid: int | None) -> None:
+        self.path = path
+        self._file: IO[str] = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+        if path.stat().st_size == 0:
+            self.write(header_record(pid))
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> TraceWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_trace(path: Path) -> Iterator[dict[str, Any]]:
+    """Yield records; a torn last line (process killed mid-write) is skipped."""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                yield record
+
+
+def is_trace_file(path: Path) -> bool:
+    return path.is_file() and os.path.getsize(path) > 0

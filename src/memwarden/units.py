@@ -1,0 +1,137 @@
+"""Parsing and formatting of sizes, durations and thresholds (`400M`, `1.5G`, `85%`, `100ms`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from memwarden.errors import ConfigError
+
+# Binary multiples, as PM2, supervisord and Kubernetes' Mi/Gi mean them for memory.
+_SIZE_UNITS: dict[str, int] = {
+    "": 1,
+    "b": 1,
+    "k": 1024,
+    "kb": 1024,
+    "ki": 1024,
+    "kib": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "mi": 1024**2,
+    "mib": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+    "gi": 1024**3,
+    "gib": 1024**3,
+    "t": 1024**4,
+    "tb": 1024**4,
+    "ti": 1024**4,
+    "tib": 1024**4,
+}
+_DURATION_UNITS: dict[str, float] = {
+    "": 1.0,
+    "ms": 0.001,
+    "s": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+}
+_NUMBER_UNIT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*$")
+
+
+def parse_size(text: str | int, *, key: str = "size") -> int:
+    """Bytes from `512M`, `1.5G`, `300MiB` or a plain integer; `key` names the setting in errors."""
+    if isinstance(text, bool):
+        raise ConfigError(key, text, "expected a size such as 512M or 1.5G")
+    if isinstance(text, int):
+        if text <= 0:
+            raise ConfigError(key, text, "a size must be positive")
+        return text
+    match = _NUMBER_UNIT.match(str(text))
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _SIZE_UNITS:
+        raise ConfigError(key, text, "expected a size such as 512M, 1.5G or 300MiB")
+    size_bytes = int(float(match.group(1)) * _SIZE_UNITS[unit])
+    if size_bytes <= 0:
+        raise ConfigError(key, text, "a size must be positive")
+    return size_bytes
+
+
+def parse_duration(text: str | float | int, *, key: str = "duration") -> float:
+    """Seconds from `100ms`, `10s`, `2m`, `1h`, `1d` or a plain number of seconds."""
+    if isinstance(text, bool):
+        raise ConfigError(key, text, "expected a duration such as 100ms, 10s or 1h")
+    if isinstance(text, int | float):
+        seconds = float(text)
+    else:
+        match = _NUMBER_UNIT.match(str(text))
+        unit = match.group(2).lower() if match else None
+        if match is None or unit not in _DURATION_UNITS:
+            raise ConfigError(key, text, "expected a duration such as 100ms, 10s or 1h")
+        seconds = float(match.group(1)) * _DURATION_UNITS[unit]
+    if seconds < 0:
+        raise ConfigError(key, text, "a duration cannot be negative")
+    return seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """A threshold as given: a fixed size, or a fraction of the effective limit."""
+
+    size_bytes: int | None = None
+    fraction: float | None = None
+
+    def resolve(self, limit_bytes: int | None) -> int | None:
+        """Bytes for this threshold under `limit_bytes`; None when a percentage has no limit."""
+        if self.size_bytes is not None:
+            return self.size_bytes
+        if self.fraction is None or limit_bytes is None:
+            return None
+        return int(limit_bytes * self.fraction)
+
+    def __str__(self) -> str:
+        if self.size_bytes is not None:
+            return format_bytes(self.size_bytes)
+        return f"{(self.fraction or 0.0) * 100:g}%"
+
+
+def parse_threshold(text: str | int, *, key: str = "threshold") -> Threshold:
+    """`85%` (of the effective limit) or a size (`400M`)."""
+    if isinstance(text, str) and text.strip().endswith("%"):
+        number = text.strip()[:-1].strip()
+        try:
+            percent = float(number)
+        except ValueError:
+            raise ConfigError(key, text, "expected a percentage such as 85%") from None
+        if not 0 < percent <= 100:
+            raise ConfigError(key, text, "a percentage must be above 0% and at most 100%")
+        return Threshold(fraction=percent / 100.0)
+    return Threshold(size_bytes=parse_size(text, key=key))
+
+
+def format_bytes(size_bytes: int | None) -> str:
+    """Human figure in binary units: `512.0 MiB`; `-` for an unknown figure."""
+    if size_bytes is None:
+        return "-"
+    value = float(size_bytes)
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{sign}{value:.0f} {unit}" if unit == "B" else f"{sign}{value:.1f} {unit}"
+        value /= 1024
+    return f"{sign}{value:.1f} TiB"  # unreachable; keeps mypy sure of a return
+
+
+def format_duration(seconds: float | None) -> str:
+    """`850ms`, `12.0s`, `3m20s`, `2h05m`; `-` for unknown."""
+    if seconds is None:
+        return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+    return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
