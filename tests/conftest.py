@@ -1,0 +1,60 @@
+"""Shared fixtures: a subprocess environment that imports this checkout's memwarden, and
+child-process bookkeeping so no test leaves a process behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SRC = REPO_ROOT / "src"
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """os.environ with this checkout's src first on PYTHONPATH (works installed or not)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(SRC), env.get("PYTHONPATH", "")) if p
+    )
+    env.update(extra)
+    return env
+
+
+def memwarden_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "memwarden", *args]
+
+
+@pytest.fixture
+def run_cli() -> object:
+    def run(*args: str, timeout: float = 60.0, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            memwarden_cmd(*args),
+            env=child_env(**env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run
+
+
+@pytest.fixture
+def reaper() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Append every Popen here; all are killed (with their process groups) and reaped after."""
+    children: list[subprocess.Popen[bytes]] = []
+    yield children
+    for child in children:
+        if child.poll() is None:
+            try:
+                os.killpg(child.pid, 9)
+            except (ProcessLookupError, PermissionError):
+                child.kill()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
