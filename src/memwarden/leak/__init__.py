@@ -1,0 +1,1 @@
+"""Leak detection (trend on the memory series) and attribution (census, tracemalloc window)."""
