@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from memwarden.readers.proc import PROC_ROOT
+from memwarden.readers.proc import PROC_ROOT, parse_kb_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +30,63 @@ class Pressure:
     full: PressureLine | None  # absent on some kernels for the system-wide cpu file
 
 
+_MEMINFO_KEYS = frozenset({"MemTotal", "MemAvailable", "SwapTotal", "SwapFree"})
+
+
 def read_system_memory(proc_root: Path = PROC_ROOT) -> SystemMemory | None:
-    raise NotImplementedError
+    """None when `/proc/meminfo` is unreadable or has no MemTotal."""
+    try:
+        text = (proc_root / "meminfo").read_text()
+    except OSError:
+        return None
+    fields = parse_kb_fields(text, _MEMINFO_KEYS)
+    if "MemTotal" not in fields:
+        return None
+    return SystemMemory(
+        total_bytes=fields["MemTotal"],
+        available_bytes=fields.get("MemAvailable"),  # absent before Linux 3.14
+        swap_total_bytes=fields.get("SwapTotal"),
+        swap_free_bytes=fields.get("SwapFree"),
+    )
+
+
+def _parse_pressure_line(text: str) -> PressureLine | None:
+    values: dict[str, str] = {}
+    for item in text.split():
+        key, sep, value = item.partition("=")
+        if sep:
+            values[key] = value
+    try:
+        return PressureLine(
+            avg10=float(values["avg10"]),
+            avg60=float(values["avg60"]),
+            avg300=float(values["avg300"]),
+            total_us=int(values["total"]),
+        )
+    except (KeyError, ValueError):
+        return None
+
+
+def parse_pressure(text: str) -> Pressure | None:
+    lines: dict[str, PressureLine | None] = {}
+    for line in text.splitlines():
+        kind, _, rest = line.partition(" ")
+        if kind in ("some", "full"):
+            lines[kind] = _parse_pressure_line(rest)
+    some = lines.get("some")
+    if some is None:
+        return None
+    return Pressure(some=some, full=lines.get("full"))
 
 
 def read_pressure(path: Path) -> Pressure | None:
-    """Parse a PSI file: `/proc/pressure/memory` or a cgroup's `memory.pressure`."""
-    raise NotImplementedError
+    """Parse a PSI file: `/proc/pressure/memory` or a cgroup's `memory.pressure`.
+
+    None when the file is missing or unreadable (kernel without CONFIG_PSI, or psi=0 where
+    reading gives EOPNOTSUPP) or has no valid `some` line.
+    """
+    try:
+        text = path.read_text()
+    except OSError:
+        return None
+    return parse_pressure(text)
