@@ -55,7 +55,7 @@ def list_descendants(
     def children_of(parent: int) -> list[int]:
         if ppid_map is None:
             return _children_from_task_files(parent, proc_root)
-        return ppid_map.get(parent, [])
+        return sorted(ppid_map.get(parent, []))  # pid order, as the children files give
 
     found: list[int] = []
     seen = {pid}
