@@ -23,10 +23,10 @@ FIXTURE_PROC = Path(__file__).resolve().parent.parent / "fixtures" / "proc"
 
 
 def test_stat_parse_survives_parens_and_spaces_in_comm() -> None:
-    text = (FIXTURE_PROC / "101" / "stat").read_text()
-    assert "(a) b (c) 1 2)" in text
+    text = (FIXTURE_PROC / "101" / "stat").read_bytes()
+    assert b"(a) b (c) 1 2)" in text
     assert parse_stat_ppid(text) == 100
-    assert parse_stat_ppid("garbage without parens") is None
+    assert parse_stat_ppid(b"garbage without parens") is None
 
 
 def test_fixture_descendants_breadth_first_without_children_files() -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from memwarden.readers.proc import PROC_ROOT
+from memwarden.readers.proc import PROC_ROOT, read_file_bytes
 
 # v1 reports "no limit" as PAGE_COUNTER_MAX * page size (9223372036854771712 with 4 KiB pages,
 # 9223372036854710272 with 64 KiB pages). Anything at or above 2**62 (4 EiB) is that sentinel:
@@ -107,7 +107,7 @@ def _v2_has_memory(directory: Path, mount_dir: Path) -> bool:
     # what the hierarchy has at all. Ask the group first, the root when the group's is unreadable.
     for candidate in (directory, mount_dir):
         try:
-            return "memory" in (candidate / "cgroup.controllers").read_text().split()
+            return b"memory" in read_file_bytes(candidate / "cgroup.controllers").split()
         except OSError:
             continue
     return False
@@ -127,10 +127,12 @@ def find_memory_cgroup(
     (fixture trees).
     """
     try:
-        v1_group, v2_group = parse_proc_cgroup((proc_root / str(pid) / "cgroup").read_text())
-        mounts = parse_mountinfo((proc_root / str(pid) / "mountinfo").read_text())
+        cgroup_text = read_file_bytes(f"{proc_root}/{pid}/cgroup").decode("utf-8", "replace")
+        mountinfo = read_file_bytes(f"{proc_root}/{pid}/mountinfo").decode("utf-8", "replace")
     except OSError:
         return None
+    v1_group, v2_group = parse_proc_cgroup(cgroup_text)
+    mounts = parse_mountinfo(mountinfo)
     if v2_group is not None:
         for mount in mounts:
             if mount.fstype != "cgroup2":
@@ -151,7 +153,7 @@ def find_memory_cgroup(
 
 def _read_text(path: Path) -> str | None:
     try:
-        return path.read_text()
+        return read_file_bytes(path).decode("utf-8", "replace")
     except OSError:
         return None
 

@@ -36,7 +36,28 @@ class ProcessDetail:
     anonymous_bytes: int | None
 
 
-def translate_os_error(err: OSError, pid: int, path: Path) -> Exception:
+def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
+    """Whole file with raw os calls: pathlib's read_text costs ~25 µs more per /proc file."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = [os.read(fd, 4096)]
+        while chunks[-1]:  # procfs fills a read per call; stop at the first empty one
+            chunks.append(os.read(fd, 65536))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _read_statm_bytes(path: str) -> bytes:
+    # statm is at most 7 numbers of 20 digits: one read, no EOF probe.
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return os.read(fd, _STATM_READ_BYTES)
+    finally:
+        os.close(fd)
+
+
+def translate_os_error(err: OSError, pid: int, path: str | Path) -> Exception:
     """The reader-boundary translation: gone -> NoSuchProcessError, denied -> ProcessAccessError."""
     # ESRCH: the task was reaped between open and read (a kept fd on a dead pid gives this too).
     if isinstance(err, FileNotFoundError | ProcessLookupError) or err.errno == errno.ESRCH:
@@ -46,11 +67,11 @@ def translate_os_error(err: OSError, pid: int, path: Path) -> Exception:
     return ReaderError(str(path), os.strerror(err.errno or 0) or str(err))
 
 
-def parse_statm(text: str, pid: int, path: Path) -> tuple[int, int, int]:
+def parse_statm(raw: bytes, pid: int, path: str | Path) -> tuple[int, int, int]:
     """(vms, rss, shared) in bytes from statm's page counts."""
-    fields = text.split()
+    fields = raw.split()
     if len(fields) < 3:
-        raise ReaderError(str(path), f"malformed statm for pid {pid}: {text!r}")
+        raise ReaderError(str(path), f"malformed statm for pid {pid}: {raw!r}")
     return (
         int(fields[0]) * PAGE_SIZE_BYTES,
         int(fields[1]) * PAGE_SIZE_BYTES,
@@ -73,34 +94,42 @@ def parse_kb_fields(text: str, wanted: frozenset[str]) -> dict[str, int]:
     return found
 
 
-_STATUS_KEYS = frozenset({"VmSwap", "Threads"})
+def status_field(status: bytes, key: bytes) -> int | None:
+    """One `Key:\t  123 kB` field of /proc/PID/status (kB -> bytes); None when absent."""
+    start = status.find(b"\n" + key + b":")
+    if start < 0:
+        return None
+    end = status.find(b"\n", start + 1)
+    parts = status[start + len(key) + 2 : end if end >= 0 else None].split()
+    if not parts or not parts[0].isdigit():
+        return None
+    return int(parts[0]) * 1024 if parts[1:2] == [b"kB"] else int(parts[0])
 
 
 def read_process_memory(pid: int, proc_root: Path = PROC_ROOT) -> ProcessMemory:
     """Raise NoSuchProcessError for a missing pid, ProcessAccessError when unreadable."""
-    pid_dir = proc_root / str(pid)
-    statm_path = pid_dir / "statm"
+    statm_path = f"{proc_root}/{pid}/statm"
     try:
-        statm = statm_path.read_text()
+        statm = _read_statm_bytes(statm_path)
     except OSError as err:
         raise translate_os_error(err, pid, statm_path) from err
     vms_bytes, rss_bytes, shared_bytes = parse_statm(statm, pid, statm_path)
-    status_path = pid_dir / "status"
+    status_path = f"{proc_root}/{pid}/status"
     try:
-        status = parse_kb_fields(status_path.read_text(), _STATUS_KEYS)
+        status = read_file_bytes(status_path)
     except OSError as err:
         translated = translate_os_error(err, pid, status_path)
         if isinstance(translated, NoSuchProcessError):
             raise translated from err
         # statm was readable, so the RSS figure stands; swap/threads are simply unknown.
-        status = {}
+        status = b""
     return ProcessMemory(
         pid=pid,
         rss_bytes=rss_bytes,
         vms_bytes=vms_bytes,
         shared_bytes=shared_bytes,
-        swap_bytes=status.get("VmSwap"),  # kernel threads have no VmSwap line
-        threads=status.get("Threads"),
+        swap_bytes=status_field(status, b"VmSwap"),  # kernel threads have no VmSwap line
+        threads=status_field(status, b"Threads"),
     )
 
 
@@ -113,7 +142,7 @@ class StatmReader:
 
     def __init__(self, pid: int, proc_root: Path = PROC_ROOT) -> None:
         self.pid = pid
-        self.path = proc_root / str(pid) / "statm"
+        self.path = f"{proc_root}/{pid}/statm"
         try:
             self._fd: int | None = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError as err:
@@ -127,7 +156,7 @@ class StatmReader:
             raw = os.pread(self._fd, _STATM_READ_BYTES, 0)
         except OSError as err:
             raise translate_os_error(err, self.pid, self.path) from err
-        return parse_statm(raw.decode("ascii"), self.pid, self.path)
+        return parse_statm(raw, self.pid, self.path)
 
     def read_rss_bytes(self) -> int:
         return self.read_statm()[1]
@@ -154,7 +183,7 @@ def read_process_detail(pid: int, proc_root: Path = PROC_ROOT) -> ProcessDetail 
     sample, and the process exiting in between is not an error worth raising.
     """
     try:
-        text = (proc_root / str(pid) / "smaps_rollup").read_text()
+        text = read_file_bytes(f"{proc_root}/{pid}/smaps_rollup").decode("ascii", "replace")
     except OSError:
         return None
     fields = parse_kb_fields(text, _ROLLUP_KEYS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from memwarden.readers.proc import PROC_ROOT, parse_kb_fields
+from memwarden.readers.proc import PROC_ROOT, parse_kb_fields, read_file_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ _MEMINFO_KEYS = frozenset({"MemTotal", "MemAvailable", "SwapTotal", "SwapFree"})
 def read_system_memory(proc_root: Path = PROC_ROOT) -> SystemMemory | None:
     """None when `/proc/meminfo` is unreadable or has no MemTotal."""
     try:
-        text = (proc_root / "meminfo").read_text()
+        text = read_file_bytes(proc_root / "meminfo").decode("ascii", "replace")
     except OSError:
         return None
     fields = parse_kb_fields(text, _MEMINFO_KEYS)
@@ -86,7 +86,7 @@ def read_pressure(path: Path) -> Pressure | None:
     reading gives EOPNOTSUPP) or has no valid `some` line.
     """
     try:
-        text = path.read_text()
+        text = read_file_bytes(path).decode("ascii", "replace")
     except OSError:
         return None
     return parse_pressure(text)

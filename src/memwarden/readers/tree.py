@@ -9,7 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from memwarden.errors import NoSuchProcessError, ProcessAccessError
-from memwarden.readers.proc import PROC_ROOT, ProcessMemory, read_process_memory
+from memwarden.readers.proc import (
+    PROC_ROOT,
+    ProcessMemory,
+    read_file_bytes,
+    read_process_memory,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,17 +77,17 @@ def list_descendants(
 def _children_from_task_files(pid: int, proc_root: Path) -> list[int]:
     # Children hang off the thread that forked them, so every task of the process is read.
     children: list[int] = []
-    task_dir = proc_root / str(pid) / "task"
+    task_dir = f"{proc_root}/{pid}/task"
     try:
         tids = os.listdir(task_dir)
     except OSError:
         return children  # exited (or never was): no children to report
     for tid in tids:
         try:
-            text = (task_dir / tid / "children").read_text()
+            raw = read_file_bytes(f"{task_dir}/{tid}/children")
         except OSError:
             continue  # the thread exited between listdir and open
-        children.extend(int(field) for field in text.split())
+        children.extend(int(field) for field in raw.split())
     return children
 
 
@@ -93,13 +98,13 @@ def _numeric_entries(proc_root: Path) -> list[str]:
         return []
 
 
-def parse_stat_ppid(text: str) -> int | None:
+def parse_stat_ppid(raw: bytes) -> int | None:
     """Parent pid from `/proc/PID/stat`; comm may hold spaces and ')' so split at the LAST ')'."""
-    close = text.rfind(")")
+    close = raw.rfind(b")")
     if close < 0:
         return None
-    fields = text[close + 2 :].split()  # state ppid pgrp ...
-    if len(fields) < 2 or not fields[1].lstrip("-").isdigit():
+    fields = raw[close + 2 :].split(maxsplit=2)  # state ppid pgrp ...
+    if len(fields) < 2 or not fields[1].isdigit():
         return None
     return int(fields[1])
 
@@ -108,11 +113,10 @@ def _scan_parent_map(proc_root: Path) -> dict[int, list[int]]:
     parents: dict[int, list[int]] = {}
     for name in _numeric_entries(proc_root):
         try:
-            with open(proc_root / name / "stat", "rb") as f:
-                text = f.read().decode("utf-8", "replace")
+            raw = read_file_bytes(f"{proc_root}/{name}/stat")
         except OSError:
             continue  # exited while scanning
-        ppid = parse_stat_ppid(text)
+        ppid = parse_stat_ppid(raw)
         if ppid is not None:
             parents.setdefault(ppid, []).append(int(name))
     return parents
