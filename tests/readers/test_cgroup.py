@@ -9,6 +9,7 @@ import pytest
 
 from memwarden.readers.cgroup import (
     CgroupLocation,
+    CgroupUsageReader,
     find_memory_cgroup,
     read_cgroup_memory,
 )
@@ -153,3 +154,11 @@ def test_real_find_for_self_agrees_with_proc_self_cgroup() -> None:
             if "memory" in line.split(":")[1].split(",")
         )
         assert str(location.path).endswith(group.rstrip("/"))
+
+
+def test_kept_fd_usage_reader_on_fixture_v2(tmp_path: Path) -> None:
+    (tmp_path / "memory.current").write_text("4096\n")
+    with CgroupUsageReader(CgroupLocation(2, tmp_path)) as reader:
+        assert reader.read_usage_bytes() == 4096
+    with pytest.raises(ValueError, match="closed"):
+        reader.read_usage_bytes()

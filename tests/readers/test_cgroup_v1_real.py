@@ -16,7 +16,12 @@ from cgroup_helpers import (
     v1_unavailable_reason,
     wait_ready,
 )
-from memwarden.readers.cgroup import CgroupLocation, find_memory_cgroup, read_cgroup_memory
+from memwarden.readers.cgroup import (
+    CgroupLocation,
+    CgroupUsageReader,
+    find_memory_cgroup,
+    read_cgroup_memory,
+)
 from memwarden.sample import Sampler
 
 pytestmark = pytest.mark.cgroup
@@ -77,3 +82,24 @@ def test_group_is_removed_and_its_processes_killed() -> None:
     assert not group.exists()
     assert child.wait(timeout=60) == -9
     close_pipes(child)
+
+
+def test_kept_fd_usage_reader_follows_the_group(child_in_group: tuple[Path, int]) -> None:
+    group, _pid = child_in_group
+    with CgroupUsageReader(CgroupLocation(1, group)) as reader:
+        usage = reader.read_usage_bytes()
+        direct = int((group / "memory.usage_in_bytes").read_text())
+        assert usage is not None and abs(usage - direct) <= 0.03 * direct
+        assert usage >= ALLOC_BYTES
+
+
+def test_kept_fd_usage_reader_reads_none_once_the_group_is_removed() -> None:
+    reason = v1_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    with v1_memory_cgroup(None) as group:
+        reader = CgroupUsageReader(CgroupLocation(1, group))
+        assert reader.read_usage_bytes() == 0  # an empty group charges nothing
+    with reader:
+        assert not group.exists()
+        assert reader.read_usage_bytes() is None
