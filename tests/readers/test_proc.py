@@ -137,3 +137,14 @@ def test_statm_reader_on_missing_pid_raises() -> None:
         assert reader.read_rss_bytes() == read_process_memory(100, FIXTURE_PROC).rss_bytes
     with pytest.raises(ValueError, match="closed"):
         reader.read_rss_bytes()
+
+
+def test_status_field_first_line_middle_and_missing() -> None:
+    from memwarden.readers.proc import status_field
+
+    text = b"MemTotal:  100 kB\nThreads:\t7\nVmSwapX: 1 kB\nVmSwap:\t  2 kB"
+    assert status_field(text, b"MemTotal") == 100 * 1024
+    assert status_field(text, b"Threads") == 7
+    assert status_field(text, b"VmSwap") == 2 * 1024  # last line, no newline; not VmSwapX
+    assert status_field(text, b"Missing") is None
+    assert status_field(b"Threads:\n", b"Threads") is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from memwarden.readers.proc import PROC_ROOT, parse_kb_fields, read_file_bytes
+from memwarden.readers.proc import PROC_ROOT, read_file_bytes, status_field
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,23 +30,20 @@ class Pressure:
     full: PressureLine | None  # absent on some kernels for the system-wide cpu file
 
 
-_MEMINFO_KEYS = frozenset({"MemTotal", "MemAvailable", "SwapTotal", "SwapFree"})
-
-
 def read_system_memory(proc_root: Path = PROC_ROOT) -> SystemMemory | None:
     """None when `/proc/meminfo` is unreadable or has no MemTotal."""
     try:
-        text = read_file_bytes(proc_root / "meminfo").decode("ascii", "replace")
+        raw = read_file_bytes(proc_root / "meminfo")
     except OSError:
         return None
-    fields = parse_kb_fields(text, _MEMINFO_KEYS)
-    if "MemTotal" not in fields:
+    total_bytes = status_field(raw, b"MemTotal")
+    if total_bytes is None:
         return None
     return SystemMemory(
-        total_bytes=fields["MemTotal"],
-        available_bytes=fields.get("MemAvailable"),  # absent before Linux 3.14
-        swap_total_bytes=fields.get("SwapTotal"),
-        swap_free_bytes=fields.get("SwapFree"),
+        total_bytes=total_bytes,
+        available_bytes=status_field(raw, b"MemAvailable"),  # absent before Linux 3.14
+        swap_total_bytes=status_field(raw, b"SwapTotal"),
+        swap_free_bytes=status_field(raw, b"SwapFree"),
     )
 
 
