@@ -83,7 +83,7 @@ def main() -> None:
     statm_path = f"/proc/{pid}/statm"
     rows: list[tuple[str, float]] = []
 
-    def row(name: str, fn: Callable[[], object], batch: int = 2000, repeats: int = 15) -> None:
+    def row(name: str, fn: Callable[[], object], batch: int = 2000, repeats: int = 31) -> None:
         rows.append((name, per_call_us(fn, batch, repeats)))
 
     row("raw open+read+close /proc/PID/statm (baseline)", raw_statm(statm_path))
@@ -117,11 +117,11 @@ def main() -> None:
         n = len(list_descendants(root))
         if has_children_files():
             row(f"list_descendants, {n} children (task/*/children)",
-                lambda: list_descendants(root, use_children_files=True), batch=50, repeats=9)
+                lambda: list_descendants(root, use_children_files=True), batch=50, repeats=15)
         row(f"list_descendants, {n} children (scan /proc/*/stat)",
-            lambda: list_descendants(root, use_children_files=False), batch=20, repeats=9)
+            lambda: list_descendants(root, use_children_files=False), batch=20, repeats=15)
         row(f"read_tree_memory, {n} children", lambda: read_tree_memory(root),
-            batch=20, repeats=9)
+            batch=20, repeats=15)
         parent = psutil.Process(root)
 
         def psutil_tree() -> int:
@@ -130,10 +130,10 @@ def main() -> None:
                 total += child.memory_info().rss
             return total
 
-        row(f"psutil children(recursive) + memory_info, {n}", psutil_tree, batch=20, repeats=9)
+        row(f"psutil children(recursive) + memory_info, {n}", psutil_tree, batch=20, repeats=15)
         sampler = Sampler(pid=root)
         row(f"Sampler.sample, tree of {n} + cgroup + meminfo + PSI", sampler.sample,
-            batch=20, repeats=9)
+            batch=20, repeats=15)
     finally:
         os.killpg(shell.pid, signal.SIGKILL)
         shell.wait()
@@ -143,9 +143,11 @@ def main() -> None:
     ballast = b"\x01" * (args.rss_mb * 2**20)
     rss_mb = read_process_memory(pid).rss_bytes / 2**20
     row(f"read_process_detail (smaps_rollup) at RSS {rss_mb:.0f} MiB",
-        lambda: read_process_detail(pid), batch=5, repeats=9)
+        lambda: read_process_detail(pid), batch=5, repeats=15)
     del ballast
 
+    # The machine is shared: the baseline again at the end shows how much the load drifted.
+    row("raw open+read+close /proc/PID/statm (again, at the end)", raw_statm(statm_path))
     baseline = rows[0][1]
     width = max(len(name) for name, _ in rows)
     print(f"{'reader':<{width}}  {'µs/call':>10}  {'× raw read':>10}")
