@@ -31,7 +31,8 @@ SCENARIOS: dict[str, Spec] = {
     "load": Spec(
         "3. Restart under load",
         "A stdlib HTTP server leaking 256 KiB per request (threshold 200 MiB) under paced "
-        "GETs from 32 threads on 127.0.0.1 (2 s timeout), until 10 memory restarts. A failed "
+        "GETs from 32 threads on 127.0.0.1 (2 s timeout), until 10 memory restarts (4 with "
+        "`--quick`; 120 s cap). A failed "
         "request is a refused or reset connection, a timeout or a non-200 answer.",
         (Column("requests", "requests"), Column("failed", "failed"),
          Column("failed_fraction", "failed %", lambda v: f"{100 * float(v):.2f} %"),

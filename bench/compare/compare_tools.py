@@ -4,6 +4,7 @@ its daemon, stop everything. Each peer gets the fastest detection its own docs o
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -17,6 +18,11 @@ from compare_sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 MIB = 2**20
+
+
+def socket_path(run_dir: Path) -> Path:
+    # AF_UNIX paths are limited to 107 bytes; the run directory can be deeper than that.
+    return Path("/tmp") / f"mwcompare-{hashlib.sha1(bytes(run_dir)).hexdigest()[:12]}.sock"
 
 
 @dataclass
@@ -47,6 +53,7 @@ class Running:
                 self.launcher.kill()
             self.launcher.wait(timeout=30)
             procs.wait_for(lambda: True if not procs.tagged_pids(self.token) else None, 30)
+            socket_path(self.launch.run_dir).unlink(missing_ok=True)
 
 
 class Tool:
@@ -149,10 +156,11 @@ class Supervisord(Tool):
 
     def command(self, launch: Launch) -> tuple[list[str], dict[str, str]]:
         run = launch.run_dir
+        sock = socket_path(run)
         memmon = f"{self.box.venv_bin / 'memmon'} -c -p app={launch.threshold_bytes // MIB}MB"
         conf = f"""
 [unix_http_server]
-file={run}/supervisor.sock
+file={sock}
 
 [supervisord]
 nodaemon=true
@@ -164,7 +172,7 @@ childlogdir={run}
 supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 
 [supervisorctl]
-serverurl=unix://{run}/supervisor.sock
+serverurl=unix://{sock}
 
 [program:app]
 command={" ".join(launch.program)}
@@ -229,7 +237,11 @@ loop_rate = {self.loop_rate_s:g}
 
 class Memwarden(Tool):
     name = "memwarden"
-    settings = "`memwarden run --limit <threshold> --restart 100%` (default interval)"
+    settings = (
+        "`memwarden run --limit <threshold> --restart 100% --max-restarts 1000` (default "
+        "interval and stop: SIGTERM to the program's group, `--grace` 10 s; the restart cap "
+        "is raised because the peers do not cap memory restarts)"
+    )
 
     def unavailable(self) -> str | None:
         if not (REPO / "src" / "memwarden" / "supervisor" / "cli.py").exists():
@@ -240,6 +252,9 @@ class Memwarden(Tool):
         src = str(REPO / "src")
         pythonpath = os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH", "")) if p)
         argv = [sys.executable, "-m", "memwarden", "run",
-                "--limit", str(launch.threshold_bytes), "--restart", "100%",
+                "--limit", f"{launch.threshold_bytes // MIB}M", "--restart", "100%",
+                "--max-restarts", "1000",
+                # Its own socket: other memwardens may be running on this machine.
+                "--control-socket", str(socket_path(launch.run_dir)),
                 "--", *launch.program]
         return argv, {"PYTHONPATH": pythonpath}
