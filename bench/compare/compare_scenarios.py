@@ -70,7 +70,10 @@ def slow_leak(tool: Tool, run_dir: Path, cfg: Config) -> Figures:
     threshold = cfg.threshold_bytes
     program = child("leaker.py", markers, "--threshold-bytes", str(threshold),
                     "--start-bytes", str(threshold - 60 * MIB),
-                    "--rate-bytes-per-s", str(cfg.leak_rate_bytes_per_s))
+                    "--rate-bytes-per-s", str(cfg.leak_rate_bytes_per_s),
+                    # Restarts happen on a tool's tick; without jitter every crossing would
+                    # fall at the same phase of the next one (5 s: supervisord's TICK_5).
+                    "--jitter-s", "5")
 
     def ended() -> dict[int, dict[str, dict[str, Any]]] | None:
         done = {pid: ev for pid, ev in by_pid(markers).items()
@@ -79,7 +82,7 @@ def slow_leak(tool: Tool, run_dir: Path, cfg: Config) -> Figures:
 
     # Threshold minus 60 MiB at 20 MiB/s: ~3 s to the crossing, then the slowest peer's check.
     with running(tool, Launch(program, threshold, run_dir)):
-        procs.wait_for(ended, 30.0 + 30.0 * cfg.leak_restarts)
+        procs.wait_for(ended, 30.0 + 35.0 * cfg.leak_restarts)
         # Leave time for the last shutdown hook to be written before everything is stopped.
         time.sleep(0.5)
     instances = {pid: ev for pid, ev in by_pid(markers).items() if "crossed" in ev}
@@ -170,24 +173,30 @@ def restart_under_load(tool: Tool, run_dir: Path, cfg: Config) -> Figures:
     port = _free_port()
     program = child("server.py", markers, "--port", str(port),
                     "--leak-bytes-per-request", str(256 * 1024))
+    instances = getattr(tool, "cluster_instances", 0) or 1
+    if instances > 1:
+        program = ["node", str(HERE / "children" / "server.js"), *program[2:]]
 
     def ready_pids() -> list[int]:
         return [pid for pid, ev in by_pid(markers).items() if "ready" in ev]
 
+    def restarts() -> int:
+        return max(0, len(ready_pids()) - instances)
+
     with running(tool, Launch(program, cfg.load_threshold_bytes, run_dir)):
-        if procs.wait_for(lambda: True if ready_pids() else None, 60) is None:
+        if procs.wait_for(lambda: True if len(ready_pids()) >= instances else None, 60) is None:
             return {"requests": 0, "failed": None, "restarts": 0}
         stats = compare_load.drive(
             f"http://127.0.0.1:{port}/", rate_per_s=cfg.load_rate_per_s,
             time_cap_s=cfg.load_time_cap_s,
-            done=lambda: len(ready_pids()) - 1 >= cfg.load_restarts,
+            done=lambda: restarts() >= cfg.load_restarts,
         )
     return {
         "requests": stats.total,
         "failed": stats.failed,
         "failed_fraction": stats.failed / stats.total if stats.total else None,
         "rate_per_s": stats.total / stats.elapsed_s,
-        "restarts": len(ready_pids()) - 1,
+        "restarts": restarts(),
     }
 
 

@@ -95,6 +95,7 @@ class Tool:
 
 class Pm2(Tool):
     name = "PM2 (fork)"
+    cluster_instances = 0  # 0: fork mode; else cluster mode with that many Node.js workers
 
     def __init__(self, box: Sandbox, worker_interval_ms: int) -> None:
         self.box = box
@@ -105,6 +106,7 @@ class Pm2(Tool):
             "(SIGINT, `kill_timeout` 1600 ms)"
         )
 
+
     def _env(self, run_dir: Path) -> dict[str, str]:
         return {
             "PM2_HOME": str(run_dir / "pm2home"),
@@ -113,7 +115,7 @@ class Pm2(Tool):
         }
 
     def command(self, launch: Launch) -> tuple[list[str], dict[str, str]]:
-        app = {
+        app: dict[str, object] = {
             "name": "app",
             "script": launch.program[1],
             "args": launch.program[2:],
@@ -122,6 +124,9 @@ class Pm2(Tool):
             "autorestart": True,
             "max_memory_restart": f"{launch.threshold_bytes // MIB}M",
         }
+        if self.cluster_instances:
+            app.update(exec_mode="cluster", instances=self.cluster_instances)
+            del app["interpreter"]
         ecosystem = launch.run_dir / "ecosystem.json"
         ecosystem.write_text(json.dumps({"apps": [app]}))
         # `pm2 start` spawns the God daemon (which inherits the cgroup and env) and exits.
@@ -140,6 +145,21 @@ class Pm2(Tool):
             ["node", str(self.box.pm2_bin), "kill"],
             env={**os.environ, **self._env(running.launch.run_dir)},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, check=False,
+        )
+
+
+class Pm2Cluster(Pm2):
+    """Cluster mode is Node's `cluster` module: it runs the Node.js twin of the server."""
+
+    name = "PM2 (cluster, Node.js twin)"
+    cluster_instances = 2
+
+    def __init__(self, box: Sandbox, worker_interval_ms: int) -> None:
+        super().__init__(box, worker_interval_ms)
+        self.settings = (
+            f"as PM2 (fork), but `exec_mode: cluster`, `instances: {self.cluster_instances}`, "
+            "running `children/server.js` (Node.js, same protocol and leak) since cluster mode "
+            "cannot run a Python app; a memory restart is a per-worker reload"
         )
 
 

@@ -91,3 +91,27 @@ def test_partial_marker_lines_are_skipped(tmp_path: Path) -> None:
         out.write('{"event": "sig')
     assert [rec["event"] for rec in marker.read_markers(str(markers))] == ["ready"]
     assert marker.read_markers(str(tmp_path / "missing.jsonl")) == []
+
+
+def test_server_answers_and_leaks_then_stops_on_sigint(
+    tmp_path: Path, reaper: list[subprocess.Popen[bytes]]
+) -> None:
+    import http.client
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    markers = tmp_path / "markers.jsonl"
+    server = start(reaper, "server.py", markers, "--port", str(port),
+                   "--leak-bytes-per-request", str(4 * MIB))
+    ready = wait_event(markers, "ready")
+    for _ in range(5):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", "/")
+        assert connection.getresponse().read() == b"ok\n"
+        connection.close()
+    server.send_signal(signal.SIGINT)
+    assert server.wait(timeout=60) == 0
+    assert wait_event(markers, "signal")["rss_bytes"] >= ready["rss_bytes"] + 20 * MIB
+    wait_event(markers, "hook")

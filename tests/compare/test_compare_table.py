@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from compare_report import SCENARIOS, document, readme_block
-from compare_table import Column, Spec, mib, ms, ratio, render
+from compare_table import Column, Figures, Spec, mib, ms, ratio, render
 
 SPEC = Spec("Demo", "what it measures", (Column("delay_s", "delay", ms), Column("note", "note")),
             ("delay_s",))
@@ -37,7 +37,10 @@ def test_ratio_edge_cases() -> None:
 
 
 def test_document_names_machine_versions_and_every_scenario() -> None:
-    results = {key: {"memwarden": "pending", "circus": {}} for key in SCENARIOS}
+    no_figures: Figures = {}
+    results: dict[str, dict[str, Figures | str]] = {
+        key: {"memwarden": "pending", "circus": no_figures} for key in SCENARIOS
+    }
     text = document(date="2026-11-23 14:00 UTC", machine={"nproc": "2", "uname": "Linux x 6.1"},
                     versions={"pm2": "7.0.4"}, settings={"circus": "`loop_rate=1`"},
                     command="python bench/compare/run.py --quick", results=results)

@@ -7,6 +7,7 @@ reaches the restart threshold, so the harness can time the supervisor's stop sig
 from __future__ import annotations
 
 import argparse
+import random
 import time
 
 import marker
@@ -21,10 +22,14 @@ def main() -> None:
     parser.add_argument("--start-bytes", type=int, required=True, help="ballast before leaking")
     parser.add_argument("--rate-bytes-per-s", type=int, default=20 * 2**20)
     parser.add_argument("--max-bytes", type=int, default=2**30, help="stop leaking here")
+    parser.add_argument("--jitter-s", type=float, default=0.0,
+                        help="wait a random 0..jitter-s first, so the crossing falls at a "
+                        "random phase of a supervisor's check period")
     args = parser.parse_args()
 
     marker.install_stop_handler(args.markers)
     marker.record(args.markers, "start")
+    time.sleep(random.uniform(0.0, args.jitter_s))
     held = [marker.touch(args.start_bytes)]
     marker.record(args.markers, "ready", rss_bytes=marker.rss_bytes())
     step_bytes = int(args.rate_bytes_per_s * STEP_S)
