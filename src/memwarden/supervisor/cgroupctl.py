@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from memwarden.errors import MemwardenError
-from memwarden.readers.cgroup import find_memory_cgroup
+from memwarden.readers.cgroup import CgroupLocation, find_memory_cgroup
 
 DEFAULT_PREFIX = "memwarden-"
 HEADROOM_BYTES = 32 * 1024 * 1024  # enough for a Python SIGTERM handler to save and exit
@@ -65,13 +65,13 @@ def _flat_keyed(text: str) -> dict[str, int]:
     return {p[0]: int(p[1]) for p in pairs if len(p) == 2 and p[1].lstrip("-").isdigit()}
 
 
-def find_parent() -> tuple[Literal[1, 2], Path]:
-    """memwarden's own memory cgroup, if programs' groups may be created under it.
+def find_parent(location: CgroupLocation | None = None) -> tuple[Literal[1, 2], Path]:
+    """memwarden's own memory cgroup (or `location`), if programs' groups may go under it.
 
     Raises CgroupUnavailable naming what is missing: no memory cgroup, not writable, or a v2
     group that does not delegate the memory controller to its children.
     """
-    location = find_memory_cgroup()
+    location = location or find_memory_cgroup()
     if location is None:
         raise CgroupUnavailable("no memory cgroup is mounted for this process")
     parent = location.path
