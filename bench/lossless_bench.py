@@ -24,7 +24,6 @@ import json
 import os
 import selectors
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _table import median, table
 
 from memwarden.supervisor import cgroupctl, notify
 
@@ -169,23 +171,23 @@ def main() -> None:
         group.destroy()
 
     base = [r.latency_s for r in results["poll100"] if r.latency_s is not None]
-    base_median = statistics.median(base) if base else None
+    base_median = median(base) if base else None
     print(f"spike from {START_BELOW_WALL // MIB} MiB below a {args.limit_mib} MiB wall, "
           f"threshold {THRESHOLD_BELOW_WALL // MIB} MiB below it, {args.runs} runs per mode")
-    header = ("mode", "graceful", "oom-killed", "other", "latency p50 ms", "p95 ms",
-              "max ms", "vs poll100", "SIGTERM->hook p50 ms")
-    print(" | ".join(header))
-    print(" | ".join("---" for _ in header))
+    header = ("mode", "graceful", "OOM-killed", "other", "latency p50 ms", "p95 ms",
+              "max ms", "p50 vs poll100", "SIGTERM->hook p50 ms")
+    rows = []
     for mode, runs in results.items():
         lat = [r.latency_s for r in runs if r.latency_s is not None]
         handled = [r.handled_s for r in runs if r.handled_s is not None]
-        ratio = (f"{statistics.median(lat) / base_median:.3f}x"
-                 if lat and base_median else "-")
-        counts = [sum(r.outcome == o for r in runs) for o in ("graceful", "oom-killed")]
-        other = len(runs) - sum(counts)
-        print(" | ".join([mode, f"{counts[0]}/{len(runs)}", f"{counts[1]}/{len(runs)}",
-                          str(other), _ms(lat, 0.5), _ms(lat, 0.95), _ms(lat, 1.0), ratio,
-                          _ms(handled, 0.5)]))
+        ratio = f"{median(lat) / base_median:.3f}x" if lat and base_median else "-"
+        graceful = sum(r.outcome == "graceful" for r in runs)
+        killed = sum(r.outcome == "oom-killed" for r in runs)
+        rows.append([mode, f"{graceful}/{len(runs)}", f"{killed}/{len(runs)}",
+                     len(runs) - graceful - killed, _ms(lat, 0.5), _ms(lat, 0.95),
+                     _ms(lat, 1.0), ratio, _ms(handled, 0.5)])
+    print(table(header, rows))
+    print("latency: crossing -> SIGTERM sent, graceful runs only")
     others = {r.outcome for runs in results.values() for r in runs if r.outcome.startswith("o")}
     if others - {"oom-killed"}:
         print("other outcomes:", sorted(others - {"oom-killed"}))
