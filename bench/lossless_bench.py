@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import selectors
 import signal
 import subprocess
@@ -112,12 +113,15 @@ def one_run(group: cgroupctl.OwnedCgroup, mode: str, work: Path) -> Run:
         sent_s: float | None = None
         grants = 0
         ticker = threading.Event()
+        # A real poll loop's phase is unrelated to when a spike starts: start at a random one.
+        wait_s = random.uniform(0, POLL_S)
         while child.poll() is None:
             if notifiers:
-                for key, _ in selector.select(POLL_S):  # the slow backup poll is the timeout
+                for key, _ in selector.select(wait_s):  # the slow backup poll is the timeout
                     key.fileobj.drain()  # type: ignore[union-attr]
             else:
-                ticker.wait(POLL_S)
+                ticker.wait(wait_s)
+            wait_s = POLL_S
             if sent_s is None and (group.usage_bytes() >= threshold or group.is_paused()):
                 sent_s = time.monotonic()
                 os.killpg(child.pid, signal.SIGTERM)
