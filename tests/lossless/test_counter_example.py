@@ -115,3 +115,23 @@ def test_checkpoint_bounds_what_a_sigkill_loses(
     child.wait(60)
     child = _spawn(reaper, db, "--port", "0", handoff=None)
     assert read_line(child).startswith("counter_server: count 5,")
+
+
+def test_leak_knob_keeps_memory_per_request(
+    tmp_path: Path, reaper: list[subprocess.Popen[bytes]]
+) -> None:
+    command = [sys.executable, str(SERVER), "--db", str(tmp_path / "c.sqlite3"), "--port", "0"]
+    child = subprocess.Popen(
+        command, env={**ENV, "COUNTER_LEAK_BYTES": str(16 << 20)}, stdout=subprocess.PIPE
+    )
+    reaper.append(child)
+    address = ("127.0.0.1", int(read_line(child).split(":")[-1].split()[0]))
+
+    def rss_bytes() -> int:
+        status = Path(f"/proc/{child.pid}/status").read_text()
+        return int(status.split("VmRSS:")[1].split()[0]) * 1024
+
+    before = rss_bytes()
+    for _ in range(4):
+        _request(address, "POST", "/increment")
+    assert rss_bytes() - before >= 4 * (16 << 20) * 9 // 10

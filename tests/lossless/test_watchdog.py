@@ -75,6 +75,7 @@ def test_server_that_stops_answering_is_hung(
             passed += sum(r.ok for r in results)
             assert all(r.detail == "HTTP 200" for r in results)
             assert probe.verdict() is None
+        assert probe.passed
         hang_file.touch()
         verdict = _wait_for_verdict(probe)
         assert verdict is not None
@@ -82,7 +83,7 @@ def test_server_that_stops_answering_is_hung(
         assert "3 consecutive health probes" in verdict.detail
         assert "timed out after 0.5s" in verdict.detail
         probe.reset()
-        assert probe.verdict() is None
+        assert probe.verdict() is None and not probe.passed
     finally:
         probe.close()
 

@@ -135,6 +135,12 @@ class HealthProbe:
                     self._failures.append(result)
         return results
 
+    @property
+    def passed(self) -> bool:
+        """A probe passed since the last reset(): the generation is ready for traffic."""
+        with self._lock:
+            return self._succeeded
+
     def verdict(self) -> Hung | None:
         with self._lock:
             failures = list(self._failures)
