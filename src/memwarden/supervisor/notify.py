@@ -138,13 +138,15 @@ class _PriorityFile:
             self._fd = -1
 
 
-class MemoryEventsV2(_PriorityFile):
-    """cgroup v2 memory.events: a file-modified event whenever high/max/oom/oom_kill change."""
+class CgroupEventsV2(_PriorityFile):
+    """A cgroup v2 flat-keyed events file: memory.events by default (high, max, oom, oom_kill
+    change), cgroup.events (populated, frozen) works the same way. `events` holds the last
+    values read, so the callback can tell which counter moved."""
 
     mode = "cgroup-v2-events"
 
-    def __init__(self, group_dir: Path) -> None:
-        super().__init__(Path(group_dir) / "memory.events", os.O_RDONLY, None)
+    def __init__(self, group_dir: Path, file_name: str = "memory.events") -> None:
+        super().__init__(Path(group_dir) / file_name, os.O_RDONLY, None)
         self.events: dict[str, int] = {}
         self.drain()  # reading it arms the notification
 
