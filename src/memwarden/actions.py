@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import gc
@@ -46,7 +47,7 @@ def _measured(step: str, fn: Callable[[], object]) -> StepResult:
     return StepResult(step, before - _rss_bytes(), True, "" if result is None else str(result))
 
 
-_libc_trim: Callable[[int], int] | None | bool = False  # False: not looked up yet
+_libc_trim: Callable[[int], int] | bool | None = False  # False: not looked up yet
 
 
 def malloc_trim() -> int | None:
@@ -97,8 +98,6 @@ def exit_process(status: int) -> None:
     """Leave now with `status`: flush logs and stdio, then _exit (other threads may hold locks)."""
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):
-            pass
     os._exit(status)

@@ -6,6 +6,7 @@ pyproject.toml > defaults. Errors quote the key and the bad value (ConfigError).
 
 from __future__ import annotations
 
+import itertools
 import os
 import tomllib
 from collections.abc import Mapping
@@ -31,9 +32,9 @@ OFF_WORDS = frozenset({"off", "none", "false", "no", "0", ""})
 @dataclass(frozen=True, slots=True)
 class GuardConfig:
     limit_bytes: int | None = None  # the configured budget; the effective limit may be lower
-    warn: Threshold | None = Threshold(fraction=0.70)
-    critical: Threshold | None = Threshold(fraction=0.85)
-    restart: Threshold | None = Threshold(fraction=0.95)
+    warn: Threshold | None = Threshold(fraction=0.70)  # noqa: RUF009 - frozen, shared safely
+    critical: Threshold | None = Threshold(fraction=0.85)  # noqa: RUF009
+    restart: Threshold | None = Threshold(fraction=0.95)  # noqa: RUF009
     interval_s: float = 1.0
     metric: MetricChoice = "auto"
     hysteresis_fraction: float = 0.05
@@ -119,7 +120,9 @@ def _fraction(key: str, value: Any) -> float:
     return fraction
 
 
-def build_guard_config(values: Mapping[str, Any], *, base: GuardConfig | None = None) -> GuardConfig:
+def build_guard_config(
+    values: Mapping[str, Any], *, base: GuardConfig | None = None
+) -> GuardConfig:
     """Validate a flat mapping of guard keys (from TOML, env or arguments) onto base."""
     config = base or GuardConfig()
     changes: dict[str, Any] = {}
@@ -162,11 +165,12 @@ def _check_ladder(config: GuardConfig) -> None:
     """Thresholds of the same kind must rise warn < critical < restart."""
     named = [("warn", config.warn), ("critical", config.critical), ("restart", config.restart)]
     present = [(name, t) for name, t in named if t is not None]
-    for (low_name, low), (high_name, high) in zip(present, present[1:], strict=False):
+    for (low_name, low), (high_name, high) in itertools.pairwise(present):
         low_value = low.fraction if low.fraction is not None else low.size_bytes
         high_value = high.fraction if high.fraction is not None else high.size_bytes
         same_kind = (low.fraction is None) == (high.fraction is None)
-        if same_kind and low_value is not None and high_value is not None and low_value >= high_value:
+        known = low_value is not None and high_value is not None
+        if same_kind and known and low_value >= high_value:  # type: ignore[operator]
             raise ConfigError(high_name, str(high), f"must be above {low_name} ({low})")
 
 

@@ -165,9 +165,8 @@ class Guardian:
         if self._trace is not None:
             from memwarden.trace import sample_record
 
-            self._trace.write(
-                sample_record(sample, self.tier, self.policy.thresholds_bytes(sample.limit.limit_bytes))
-            )
+            thresholds = self.policy.thresholds_bytes(sample.limit.limit_bytes)
+            self._trace.write(sample_record(sample, self.tier, thresholds))
         if transition is not None:
             self._on_transition(transition, sample)
         self._run_checkpoints(sample.monotonic_s)

@@ -102,7 +102,7 @@ def evaluate(
 
     if raw > state.tier:
         if config.sustain_s > 0:
-            since = state.pending_since_s if state.pending is not None else now_s
+            since = state.pending_since_s if state.pending_since_s is not None else now_s
             pending = max(raw, state.pending) if state.pending is not None else raw
             if now_s - since < config.sustain_s:
                 return replace(state, pending=pending, pending_since_s=since), None

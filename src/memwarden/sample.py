@@ -79,7 +79,8 @@ def choose_metric(choice: MetricChoice, cgroup: CgroupMemory | None, pid: int | 
     """Auto: the container's working set when a cgroup limit applies, else tree RSS."""
     if choice != "auto":
         return choice
-    if cgroup is not None and cgroup.limit_bytes is not None and cgroup.working_set_bytes is not None:
+    has_limit = cgroup is not None and cgroup.limit_bytes is not None
+    if has_limit and cgroup is not None and cgroup.working_set_bytes is not None:
         return "working_set"
     return "tree_rss" if pid is not None else "working_set"
 
@@ -95,7 +96,7 @@ class Sampler:
         metric: MetricChoice = "auto",
         include_runtime: bool = False,
         proc_root: Path = PROC_ROOT,
-        cgroup: CgroupLocation | None | Literal["auto"] = "auto",
+        cgroup: CgroupLocation | Literal["auto"] | None = "auto",
     ) -> None:
         from memwarden.readers.cgroup import find_memory_cgroup
 
