@@ -41,19 +41,46 @@ def parse_retry_after(value: str | None, *, now_s: float | None = None) -> float
     return max(0.0, when.timestamp() - (time.time() if now_s is None else now_s))
 
 
+class Poster:
+    """Posts JSON; keeps one httpx.Client (building one per request costs milliseconds of CPU
+    for its SSL context, taken from the app's threads under the GIL). Used by one thread."""
+
+    def __init__(self) -> None:
+        self._client: Any = None
+        try:
+            import httpx
+        except ImportError:
+            self._httpx: Any = None
+        else:
+            self._httpx = httpx
+
+    def post_json(self, url: str, body: Any, *, timeout_s: float) -> PostResult:
+        data = json.dumps(body, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+        if self._httpx is None:
+            return _post_urllib(url, data, headers, timeout_s)
+        if self._client is None:
+            self._client = self._httpx.Client()
+        try:
+            response = self._client.post(url, content=data, headers=headers, timeout=timeout_s)
+        except self._httpx.HTTPError as err:
+            return PostResult(None, None, f"{type(err).__name__}: {err}")
+        return PostResult(response.status_code,
+                          _retry_after(response.status_code, response.headers.get("Retry-After")))
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
 def post_json(url: str, body: Any, *, timeout_s: float) -> PostResult:
-    data = json.dumps(body, separators=(",", ":")).encode()
-    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    """One POST with a throwaway client."""
+    poster = Poster()
     try:
-        import httpx
-    except ImportError:
-        return _post_urllib(url, data, headers, timeout_s)
-    try:
-        response = httpx.post(url, content=data, headers=headers, timeout=timeout_s)
-    except httpx.HTTPError as err:
-        return PostResult(None, None, f"{type(err).__name__}: {err}")
-    return PostResult(response.status_code, _retry_after(response.status_code,
-                                                         response.headers.get("Retry-After")))
+        return poster.post_json(url, body, timeout_s=timeout_s)
+    finally:
+        poster.close()
 
 
 def _retry_after(status: int, header: str | None) -> float | None:

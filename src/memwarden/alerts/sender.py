@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from memwarden.alerts.book import AlertBook
 from memwarden.alerts.config import AlertsConfig
@@ -23,10 +24,14 @@ from memwarden.alerts.payload import (
 )
 from memwarden.events import Event
 
+if TYPE_CHECKING:
+    from memwarden.alerts.http import Poster
+
 log = logging.getLogger("memwarden")
 MAX_ATTEMPTS = 5  # per item, counting 429 retries
 DEFAULT_RETRY_AFTER_S = 5.0  # a 429 without a usable Retry-After
 MAX_RETRY_AFTER_S = 600.0  # a receiver asking for an hour is not honoured past ten minutes
+FAILURE_LOG_INTERVAL_S = 60.0
 
 
 @dataclass(slots=True)
@@ -35,6 +40,8 @@ class Target:
     url: str
     format: str
     blocked_until_s: float = 0.0  # monotonic; set from 429 Retry-After
+    logged_at_s: float | None = None  # last failure logged (monotonic)
+    unlogged_failures: int = 0  # failures since, not logged: a dead receiver is one line a minute
 
 
 @dataclass(slots=True)
@@ -59,6 +66,7 @@ class AlertSender:
         self._counts: Counter[str] = Counter()
         self._in_flight = False
         self._stopping = False
+        self._stop_deadline_s = float("inf")  # after close()'s timeout, what is queued is dropped
         self._next_resend_s = time.monotonic() + config.resend_interval_s
         self._thread: threading.Thread | None = None
 
@@ -94,6 +102,7 @@ class AlertSender:
         """Stop the thread after it sent what is queued and not rate-limited, within timeout_s."""
         with self._cond:
             self._stopping = True
+            self._stop_deadline_s = time.monotonic() + timeout_s
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout_s)
@@ -126,12 +135,21 @@ class AlertSender:
 
     # -- the worker thread ---------------------------------------------------------------------
     def _run(self) -> None:
+        from memwarden.alerts.http import Poster
+
+        poster = Poster()
+        try:
+            self._loop(poster)
+        finally:
+            poster.close()
+
+    def _loop(self, poster: Poster) -> None:
         while True:
             item = self._next_item()
             if item is None:
                 return
             try:
-                self._send(item)
+                self._send(item, poster)
             except Exception:
                 log.exception("memwarden: alerts: sending to %s failed", item.target.name)
                 self._count("failed")
@@ -144,6 +162,8 @@ class AlertSender:
         with self._cond:
             while True:
                 now_s = time.monotonic()
+                if self._stopping and now_s >= self._stop_deadline_s:
+                    return None
                 ready = [i for i in self._queue if i.target.blocked_until_s <= now_s]
                 if ready:
                     self._queue.remove(ready[0])
@@ -167,13 +187,11 @@ class AlertSender:
             if target.format == "alertmanager":
                 self._enqueue(_Item(target, firing))
 
-    def _send(self, item: _Item) -> None:
-        from memwarden.alerts.http import post_json
-
+    def _send(self, item: _Item, poster: Poster) -> None:
         target = item.target
         body = (alertmanager_payload(item.alerts) if target.format == "alertmanager"
                 else webhook_body(item.alerts[0], target.format))
-        result = post_json(target.url, body, timeout_s=self.config.timeout_s)
+        result = poster.post_json(target.url, body, timeout_s=self.config.timeout_s)
         if result.ok:
             self._count("sent")
             return
@@ -188,9 +206,17 @@ class AlertSender:
             log.warning("memwarden: alerts: %s answered 429, retry in %.1fs", target.name, wait_s)
             return
         self._count("failed")
+        now_s = time.monotonic()
+        if target.logged_at_s is not None and now_s - target.logged_at_s < FAILURE_LOG_INTERVAL_S:
+            target.unlogged_failures += 1
+            return
         log.warning(
-            "memwarden: alerts: %s alert to %s failed: %s",
+            "memwarden: alerts: %s alert to %s failed: %s%s",
             item.alerts[0].name,
             target.name,
             f"HTTP {result.status}" if result.status is not None else result.error,
+            f" (and {target.unlogged_failures} more failures since the last report)"
+            if target.unlogged_failures else "",
         )
+        target.logged_at_s = now_s
+        target.unlogged_failures = 0
