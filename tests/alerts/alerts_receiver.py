@@ -1,13 +1,19 @@
-"""A real HTTP receiver on 127.0.0.1 that can answer ok, 429 + Retry-After, or hang."""
+"""A real HTTP receiver on 127.0.0.1 that can answer ok, 429 + Retry-After, or hang, and
+fixtures for it (imported by the test modules: a conftest.py here would shadow tests/conftest.py,
+which other tests import as `conftest`)."""
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import pytest
 
 
 @dataclass
@@ -60,3 +66,27 @@ def make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+@pytest.fixture(name="receiver")
+def receiver_fixture() -> Iterator[Receiver]:
+    rec = Receiver(url="")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(rec))
+    server.daemon_threads = True
+    rec.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield rec
+    rec.release.set()
+    server.shutdown()
+    server.server_close()
+    thread.join(10)
+
+
+@pytest.fixture(name="down_url")
+def down_url_fixture() -> str:
+    """A loopback port nothing listens on (bound, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/hook"

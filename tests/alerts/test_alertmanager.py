@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from alerts_receiver import Receiver
+# Fixtures come from the helper module: a conftest.py here would shadow tests/conftest.py.
+from alerts_receiver import Receiver, down_url_fixture, receiver_fixture  # noqa: F401
 
 from memwarden.alerts import AlertsConfig, attach
 from memwarden.events import Event, EventBus

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from alerts_receiver import Receiver
+
+# Fixtures come from the helper module: a conftest.py here would shadow tests/conftest.py.
+from alerts_receiver import Receiver, down_url_fixture, receiver_fixture  # noqa: F401
 
 from memwarden.alerts.config import load_alerts_config
 from memwarden.alerts.http import _post_urllib, parse_retry_after

@@ -6,7 +6,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from alerts_receiver import Receiver
+
+# Fixtures come from the helper module: a conftest.py here would shadow tests/conftest.py.
+from alerts_receiver import Receiver, down_url_fixture, receiver_fixture  # noqa: F401
 
 from memwarden.alerts import AlertHandle, AlertsConfig, attach
 from memwarden.events import Event, EventBus
