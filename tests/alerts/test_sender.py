@@ -158,3 +158,15 @@ def test_kinds_filter_and_listener_never_raises(
     bus.publish(Event(kind="tier", time_s=time.time(), message="odd", tier="bogus"))
     assert handle.flush(30)
     assert receiver.requests == [] and handle.stats()["queued"] == 0
+
+
+def test_guardian_restart_alert_leaves_before_the_exit(
+    receiver: Receiver, handles: list[AlertHandle]
+) -> None:
+    bus = EventBus()
+    handle = attached(handles, bus, url=receiver.url, format="json")
+    # The guardian publishes this right before os._exit: the alert must be out on return.
+    bus.publish(Event(kind="restart", time_s=time.time(), message="exiting with status 75",
+                      tier="restart", source="guardian"))
+    assert len(receiver.requests) == 1 and handle.stats()["sent"] == 1
+    assert receiver.requests[0].body["alertname"] == "MemwardenRestart"

@@ -32,6 +32,7 @@ MAX_ATTEMPTS = 5  # per item, counting 429 retries
 DEFAULT_RETRY_AFTER_S = 5.0  # a 429 without a usable Retry-After
 MAX_RETRY_AFTER_S = 600.0  # a receiver asking for an hour is not honoured past ten minutes
 FAILURE_LOG_INTERVAL_S = 60.0
+EXIT_FLUSH_S = 2.0  # the longest a guardian's exit waits for its restart alert
 
 
 @dataclass(slots=True)
@@ -81,6 +82,11 @@ class AlertSender:
                 self._cond.notify()
         except Exception:  # an alert bug must never reach the app or the supervisor
             log.exception("memwarden: alerts: could not queue %s event", event.kind)
+            return
+        if event.kind == "restart" and event.source == "guardian":
+            # The in-process guardian publishes this from its own thread right before the
+            # process exits (os._exit): give the alert a bounded moment to leave first.
+            self.flush(min(self.config.timeout_s, EXIT_FLUSH_S))
 
     def _enqueue(self, item: _Item) -> None:
         self._counts["queued"] += 1
