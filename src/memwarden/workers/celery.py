@@ -49,7 +49,7 @@ def install(app: Any, max_memory: str | int | None = None) -> int | None:
     config = load_recycle_config(max_memory)
     if config is None:
         return None
-    import billiard.pool  # type: ignore[import-untyped]
+    import billiard.pool
     from celery import signals
 
     if not callable(getattr(billiard.pool, "mem_rss", None)):
