@@ -1,9 +1,31 @@
-"""Robust trend of a memory series: is it leaking, how fast, and when will it hit the limit."""
+"""Robust trend of a memory series: is it leaking, how fast, and when will it hit the limit.
+
+A healthy service's memory is a sawtooth (allocate, collect, allocate). What leaks is the
+*floor*: the post-GC minima. So the series is reduced to its troughs (the minimum of sliding
+windows at least one sawtooth period wide; the width is chosen from the data), and the troughs
+get a Theil–Sen slope (robust to ~29 % outliers) and a Mann–Kendall test (tie-corrected, so a
+flat series quantised to pages is never "rising"). A leak must also still be rising in the
+recent half of the window, which keeps a warm-up or a cache filling to its bound from being
+called a leak once it has levelled off.
+
+Pure Python, no numpy: inputs are decimated to at most a few hundred points first.
+"""
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from memwarden.leak.stats import mann_kendall, median, theil_sen
+
+MIN_FLOOR_POINTS = 8  # below this, a Mann–Kendall test cannot be convincing at alpha=0.01
+MAX_INPUT_POINTS = 600  # longer series are decimated to per-group minima first
+WINDOW_COUNTS = (48, 32, 24, 16, 12, 9)  # candidate trough-window widths: span / count
+STEPS_PER_WINDOW = 4  # sliding windows advance by a quarter of their width
+RECENT_ALPHA = 0.05
+RECENT_MIN_SLOPE_RATIO = 0.4  # recent-half slope vs early-half slope: below it, levelling off
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +39,91 @@ class Trend:
     samples: int
     window_s: float
     intercept_bytes: float  # fitted floor at times_s[-1] (the latest time)
+    # Added fields (defaults keep older constructors working):
+    floor_points: int = 0  # troughs the slope was fitted on
+    swing_bytes: float = 0.0  # how far peaks rise above the floor (95th percentile)
+    eta_peak_s: float | None = None  # like eta_s, but for the peaks (floor + swing)
+    reason: str = ""  # one line: why leaking or not
+    recent_rate_bytes_per_h: float | None = None  # slope of the recent half of the floor
+
+    def to_json(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+def _decimate(times: list[float], values: list[float]) -> tuple[list[float], list[float]]:
+    """Per-group minima (with the time of the minimum): troughs survive decimation."""
+    n = len(times)
+    if n <= MAX_INPUT_POINTS:
+        return times, values
+    group = math.ceil(n / MAX_INPUT_POINTS)
+    out_t: list[float] = []
+    out_v: list[float] = []
+    for start in range(0, n, group):
+        chunk = range(start, min(n, start + group))
+        best = min(chunk, key=values.__getitem__)
+        out_t.append(times[best])
+        out_v.append(values[best])
+    return out_t, out_v
+
+
+def trough_points(
+    times: Sequence[float], values: Sequence[float], width_s: float
+) -> tuple[list[float], list[float]]:
+    """Minima of full sliding windows `width_s` wide, each sample kept once. With a width of at
+    least one sawtooth period every window holds a trough, so only troughs come out."""
+    n = len(times)
+    step_s = width_s / STEPS_PER_WINDOW
+    end_t = times[-1]
+    window: deque[int] = deque()  # indices with increasing values: front is the window's min
+    picked: list[int] = []
+    right = 0
+    start = times[0]
+    left = 0
+    while start + width_s <= end_t + 1e-9:
+        while right < n and times[right] < start + width_s:
+            while window and values[window[-1]] >= values[right]:
+                window.pop()
+            window.append(right)
+            right += 1
+        while left < n and times[left] < start:
+            left += 1
+        while window and window[0] < left:
+            window.popleft()
+        if window and (not picked or picked[-1] != window[0]):
+            picked.append(window[0])
+        start += step_s
+    picked = sorted(set(picked))
+    return [times[i] for i in picked], [values[i] for i in picked]
+
+
+def _residual_spread(xs: list[float], ys: list[float]) -> float:
+    """Median absolute residual of a least-squares line: cheap, only used to pick a width."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx if sxx else 0.0
+    return median([abs(y - my - slope * (x - mx)) for x, y in zip(xs, ys, strict=True)])
+
+
+def floor_series(times: Sequence[float], values: Sequence[float]) -> tuple[list[float], list[float]]:
+    """The series' troughs at the narrowest window width whose troughs lie on a clean line
+    (a width below the sawtooth period lets mid-ramp points in, which scatter)."""
+    t, v = _decimate(list(times), [float(x) for x in values])
+    span_s = t[-1] - t[0]
+    level = abs(median(v)) or 1.0
+    candidates: list[tuple[float, list[float], list[float]]] = []
+    for count in WINDOW_COUNTS:
+        xs, ys = trough_points(t, v, span_s / count)
+        if len(xs) >= MIN_FLOOR_POINTS:
+            candidates.append((_residual_spread(xs, ys), xs, ys))
+    if not candidates:
+        return t, v
+    best = min(spread for spread, _, _ in candidates)
+    tolerance = 1.5 * best + 1e-4 * level  # ties go to the narrower width: more points
+    for spread, xs, ys in candidates:
+        if spread <= tolerance:
+            return xs, ys
+    return candidates[-1][1], candidates[-1][2]
 
 
 def fit_trend(
@@ -24,6 +131,95 @@ def fit_trend(
     values_bytes: Sequence[int],
     *,
     limit_bytes: int | None = None,
+    alpha: float = 0.01,
+    min_growth_bytes: float = 1024 * 1024,
+    min_growth_fraction: float = 0.01,
+    min_window_s: float = 0.0,
 ) -> Trend | None:
-    """None when there are too few samples to say anything."""
-    raise NotImplementedError
+    """None when there are too few samples to say anything.
+
+    leaking = the floor rises significantly (Mann–Kendall p < alpha, Sen interval above 0), by
+    at least max(min_growth_bytes, min_growth_fraction × floor) over the window, for at least
+    min_window_s, and still rises in the recent half of the window.
+    """
+    if len(times_s) != len(values_bytes):
+        raise ValueError(f"times_s has {len(times_s)} points but values_bytes {len(values_bytes)}")
+    pairs = sorted(zip(times_s, values_bytes, strict=True))
+    if len(pairs) < MIN_FLOOR_POINTS or pairs[-1][0] - pairs[0][0] <= 0:
+        return None
+    t_last = pairs[-1][0]
+    times = [t - t_last for t, _ in pairs]  # relative to the latest time: intercept = "now"
+    values = [float(v) for _, v in pairs]
+    window_s = times[-1] - times[0]
+    xs, ys = floor_series(times, values)
+    mk = mann_kendall(ys)
+    sen = theil_sen(xs, ys, mk.variance)
+    floor_now = sen.intercept
+    residuals = sorted(v - (floor_now + sen.slope * t) for t, v in zip(times, values, strict=True))
+    swing = max(0.0, residuals[min(len(residuals) - 1, int(0.95 * len(residuals)))])
+    leaking, reason, recent_rate = _verdict(
+        xs, ys, mk.p_up, sen.slope, sen.low, window_s, floor_now,
+        alpha=alpha, min_growth_bytes=min_growth_bytes,
+        min_growth_fraction=min_growth_fraction, min_window_s=min_window_s,
+    )
+    return Trend(
+        leaking=leaking,
+        rate_bytes_per_h=sen.slope * 3600.0,
+        rate_low_bytes_per_h=sen.low * 3600.0,
+        rate_high_bytes_per_h=sen.high * 3600.0,
+        p_value=mk.p_up,
+        eta_s=_eta(limit_bytes, floor_now, sen.slope),
+        samples=len(pairs),
+        window_s=window_s,
+        intercept_bytes=floor_now,
+        floor_points=len(xs),
+        swing_bytes=swing,
+        eta_peak_s=_eta(limit_bytes, floor_now + swing, sen.slope),
+        reason=reason,
+        recent_rate_bytes_per_h=None if recent_rate is None else recent_rate * 3600.0,
+    )
+
+
+def _eta(limit_bytes: int | None, level: float, slope_per_s: float) -> float | None:
+    if limit_bytes is None or slope_per_s <= 0:
+        return None
+    return max(0.0, (limit_bytes - level) / slope_per_s)
+
+
+def _verdict(
+    xs: list[float],
+    ys: list[float],
+    p_up: float,
+    slope: float,
+    slope_low: float,
+    window_s: float,
+    floor_now: float,
+    *,
+    alpha: float,
+    min_growth_bytes: float,
+    min_growth_fraction: float,
+    min_window_s: float,
+) -> tuple[bool, str, float | None]:
+    half = len(xs) // 2
+    recent_rate = None
+    if half >= 4:
+        recent_mk = mann_kendall(ys[half:])
+        recent_rate = theil_sen(xs[half:], ys[half:], recent_mk.variance).slope
+        early_rate = theil_sen(xs[:half], ys[:half]).slope
+    if len(xs) < MIN_FLOOR_POINTS:
+        return False, f"only {len(xs)} floor points (need {MIN_FLOOR_POINTS})", recent_rate
+    if window_s < min_window_s:
+        return False, f"window {window_s:.0f}s shorter than {min_window_s:.0f}s", recent_rate
+    if p_up >= alpha:
+        return False, f"no significant rise (Mann-Kendall p={p_up:.3g} >= {alpha})", recent_rate
+    if slope_low <= 0:
+        return False, "slope interval includes zero", recent_rate
+    growth = slope * window_s
+    needed = max(min_growth_bytes, min_growth_fraction * abs(floor_now))
+    if growth < needed:
+        return False, f"floor grew {growth:.0f} over the window, below {needed:.0f}", recent_rate
+    if recent_rate is None:
+        return False, "too few recent floor points", None
+    if recent_mk.p_up >= RECENT_ALPHA or recent_rate < RECENT_MIN_SLOPE_RATIO * early_rate:
+        return False, f"levelled off: recent half p={recent_mk.p_up:.3g}", recent_rate
+    return True, f"floor rising (p={p_up:.2g}, {len(xs)} troughs over {window_s:.0f}s)", recent_rate
