@@ -105,7 +105,9 @@ def _residual_spread(xs: list[float], ys: list[float]) -> float:
     return median([abs(y - my - slope * (x - mx)) for x, y in zip(xs, ys, strict=True)])
 
 
-def floor_series(times: Sequence[float], values: Sequence[float]) -> tuple[list[float], list[float]]:
+def floor_series(
+    times: Sequence[float], values: Sequence[float]
+) -> tuple[list[float], list[float]]:
     """The series' troughs at the narrowest window width whose troughs lie on a clean line
     (a width below the sawtooth period lets mid-ramp points in, which scatter)."""
     t, v = _decimate(list(times), [float(x) for x in values])
