@@ -16,6 +16,8 @@ from memwarden.leak.diff import Grower, diff_snapshots
 from memwarden.leak.tracewindow import TraceWindow, WindowResult
 from memwarden.leak.trend import Trend
 
+MIN_OWNER_GROWTH_BYTES = 256 * 1024
+
 
 def _rss_bytes() -> int:
     import psutil
@@ -52,25 +54,40 @@ class Attribution:
         if self.trace:
             self._tracer = TraceWindow().start()
 
-    def finish(self, *, heap_trend: Trend | None = None, try_trim: bool = True) -> None:
+    def finish(
+        self,
+        *,
+        heap_trend: Trend | None = None,
+        expected_growth_bytes: int | None = None,
+        try_trim: bool = True,
+    ) -> None:
+        """expected_growth_bytes: the RSS growth the trend predicts over the window. Better
+        than the window's own RSS growth, which tracemalloc's tables inflate."""
         after = census_document()
         if self.before is not None:
             self.growers = diff_snapshots(self.before, after, top=10)
+        tracer, self._tracer = self._tracer, None
         rss_growth = _rss_bytes() - self._rss_start
         python_growth = None
-        if self._tracer is not None:
-            self.window = self._tracer.finish()
-            self._tracer = None
-            python_growth = self.window.traced_growth_bytes
+        if tracer is not None:
+            python_growth = tracer.traced_growth_bytes()
+        if expected_growth_bytes is not None:
+            rss_growth = expected_growth_bytes
+        # Classify (and malloc_trim) while tracemalloc still runs: stopping it frees its tables,
+        # which a trim would then count as retained memory given back.
         self.classification = classify_growth(
             rss_growth_bytes=rss_growth,
             python_growth_bytes=python_growth,
             heap_trend=heap_trend,
             try_trim=try_trim,
         )
+        if tracer is not None:
+            self.window = tracer.finish()
 
     def top_owner(self) -> Grower | None:
-        owners = [g for g in self.growers if g.kind == "owner" and g.delta_items > 0]
+        """The owner that grew most, if it grew enough to matter (not a lazy import's dict)."""
+        owners = [g for g in self.growers if g.kind == "owner" and g.delta_items > 0
+                  and g.delta_bytes >= MIN_OWNER_GROWTH_BYTES]
         return owners[0] if owners else None
 
     def top_site(self) -> str | None:

@@ -75,6 +75,15 @@ def type_name(tp: type) -> str:
     return tp.__qualname__ if module == "builtins" else f"{module}.{tp.__qualname__}"
 
 
+def _item_size(item: Any) -> int:
+    """An item and, for an instance, its attribute dict (what a list of handlers really holds)."""
+    size = sys.getsizeof(item)
+    attributes = getattr(item, "__dict__", None)
+    if isinstance(attributes, dict) and not isinstance(item, NOT_INSTANCES):
+        size += sys.getsizeof(attributes)
+    return int(size)
+
+
 def shallow_size(obj: Any) -> int:
     """getsizeof(obj) + len × the mean getsizeof of a few items (keys and values for dicts)."""
     try:
@@ -87,10 +96,10 @@ def shallow_size(obj: Any) -> int:
     try:  # another thread may resize it under us: the estimate is then left out
         if isinstance(obj, dict):
             sample = list(itertools.islice(obj.items(), SAMPLE_ITEMS))
-            each = sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in sample) / len(sample)
+            each = sum(sys.getsizeof(k) + _item_size(v) for k, v in sample) / len(sample)
         else:
             sample = list(itertools.islice(iter(obj), SAMPLE_ITEMS))
-            each = sum(sys.getsizeof(x) for x in sample) / len(sample)
+            each = sum(_item_size(x) for x in sample) / len(sample)
     except (RuntimeError, ZeroDivisionError):
         return int(size)
     return int(size + each * count)

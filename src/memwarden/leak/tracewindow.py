@@ -30,14 +30,17 @@ class SiteGrowth:
 class WindowResult:
     duration_s: float
     traced_growth_bytes: int  # all traced Python allocations, end minus start of the window
+    overhead_growth_bytes: int  # tracemalloc's own memory grew this much (it counts in RSS)
     sites: list[SiteGrowth]
 
 
-def _filtered(snapshot: tracemalloc.Snapshot) -> tracemalloc.Snapshot:
-    return snapshot.filter_traces((
-        tracemalloc.Filter(False, tracemalloc.__file__),
-        tracemalloc.Filter(False, "*/memwarden/leak/*"),
-    ))
+OWN_FILES = ("/memwarden/leak/", tracemalloc.__file__)
+
+
+def _ours(traceback: tracemalloc.Traceback) -> bool:
+    """memwarden's own census/snapshot work, wherever it appears in the traceback. Checked on
+    grouped statistics, not per trace: tracemalloc's Filter runs fnmatch on every trace (slow)."""
+    return any(own in frame.filename for frame in traceback for own in OWN_FILES)
 
 
 class TraceWindow:
@@ -49,6 +52,7 @@ class TraceWindow:
         self._first: tracemalloc.Snapshot | None = None
         self._started_s = 0.0
         self._traced_start = 0
+        self._overhead_start = 0
 
     @property
     def active(self) -> bool:
@@ -62,22 +66,29 @@ class TraceWindow:
             self.owned = True
         self._started_s = time.monotonic()
         self._traced_start = tracemalloc.get_traced_memory()[0]
-        self._first = _filtered(tracemalloc.take_snapshot())
+        self._overhead_start = tracemalloc.get_tracemalloc_memory()
+        self._first = tracemalloc.take_snapshot()
         return self
+
+    def traced_growth_bytes(self) -> int:
+        """Python allocations traced since start() (net), while the window is still open."""
+        return tracemalloc.get_traced_memory()[0] - self._traced_start if self.active else 0
 
     def finish(self, top: int = 10) -> WindowResult:
         first = self._first
         if first is None:
             raise RuntimeError("TraceWindow.finish() before start()")
         try:
-            second = _filtered(tracemalloc.take_snapshot())
+            second = tracemalloc.take_snapshot()
             traced_growth = tracemalloc.get_traced_memory()[0] - self._traced_start
+            overhead_growth = tracemalloc.get_tracemalloc_memory() - self._overhead_start
         finally:
             self._first = None
             if self.owned:
                 tracemalloc.stop()
                 self.owned = False
-        stats = [s for s in second.compare_to(first, "traceback") if s.size_diff > 0]
+        stats = [s for s in second.compare_to(first, "traceback")
+                 if s.size_diff > 0 and not _ours(s.traceback)]
         stats.sort(key=lambda s: -s.size_diff)
         sites = [
             SiteGrowth(
@@ -88,7 +99,8 @@ class TraceWindow:
             )
             for s in stats[:top]
         ]
-        return WindowResult(time.monotonic() - self._started_s, traced_growth, sites)
+        return WindowResult(time.monotonic() - self._started_s, traced_growth, overhead_growth,
+                            sites)
 
 
 def _frame(frame: tracemalloc.Frame) -> str:

@@ -141,8 +141,10 @@ class LeakWatch:
 
         attribution = Attribution(trace=self.config.trace_window_s > 0)
         attribution.begin(self.baseline)
+        started = time.monotonic()
         self._stop.wait(self.config.trace_window_s)
-        attribution.finish(heap_trend=self.heap.trend)
+        expected = trend.rate_bytes_per_h / 3600.0 * (time.monotonic() - started)
+        attribution.finish(heap_trend=self.heap.trend, expected_growth_bytes=int(expected))
         self.attribution = attribution
         figures = attribution.figures()
         owner = figures["top_owner_growth"] or "no growing container found"
