@@ -24,6 +24,10 @@ MIN_FLOOR_POINTS = 8  # below this, a Mann–Kendall test cannot be convincing a
 MAX_INPUT_POINTS = 600  # longer series are decimated to per-group minima first
 WINDOW_COUNTS = (48, 32, 24, 16, 12, 9)  # candidate trough-window widths: span / count
 STEPS_PER_WINDOW = 4  # sliding windows advance by a quarter of their width
+MIN_CYCLES = 4  # a series that drops at all must show this many drops (cycles) first
+DROP_RANGE_FRACTION = 0.3  # a drop: a fall of this share of the series' range (p95 - p5) ...
+DROP_NOISE_FACTOR = 6.0  # ... and of this many typical sample-to-sample steps
+SNR_MIN = 2.0  # growth over the window vs the floor's scatter around the fitted line
 RECENT_ALPHA = 0.05
 RECENT_MIN_SLOPE_RATIO = 0.4  # recent-half slope vs early-half slope: below it, levelling off
 
@@ -96,6 +100,19 @@ def trough_points(
     return [times[i] for i in picked], [values[i] for i in picked]
 
 
+def count_drops(values: Sequence[float]) -> int:
+    """Sudden falls (a GC, a batch released): how many sawtooth cycles the window holds."""
+    if len(values) < 3:
+        return 0
+    ordered = sorted(values)
+    spread = ordered[int(0.95 * (len(ordered) - 1))] - ordered[int(0.05 * (len(ordered) - 1))]
+    steps = [abs(b - a) for a, b in zip(values, values[1:], strict=False)]
+    threshold = max(DROP_RANGE_FRACTION * spread, DROP_NOISE_FACTOR * median(steps))
+    if threshold <= 0:
+        return 0
+    return sum(1 for a, b in zip(values, values[1:], strict=False) if a - b > threshold)
+
+
 def _residual_spread(xs: list[float], ys: list[float]) -> float:
     """Median absolute residual of a least-squares line: cheap, only used to pick a width."""
     n = len(xs)
@@ -154,13 +171,14 @@ def fit_trend(
     values = [float(v) for _, v in pairs]
     window_s = times[-1] - times[0]
     xs, ys = floor_series(times, values)
+    drops = count_drops(_decimate(times, values)[1])
     mk = mann_kendall(ys)
     sen = theil_sen(xs, ys, mk.variance)
     floor_now = sen.intercept
     residuals = sorted(v - (floor_now + sen.slope * t) for t, v in zip(times, values, strict=True))
     swing = max(0.0, residuals[min(len(residuals) - 1, int(0.95 * len(residuals)))])
     leaking, reason, recent_rate = _verdict(
-        xs, ys, mk.p_up, sen.slope, sen.low, window_s, floor_now,
+        xs, ys, mk.p_up, sen.slope, sen.low, window_s, floor_now, drops,
         alpha=alpha, min_growth_bytes=min_growth_bytes,
         min_growth_fraction=min_growth_fraction, min_window_s=min_window_s,
     )
@@ -196,12 +214,14 @@ def _verdict(
     slope_low: float,
     window_s: float,
     floor_now: float,
+    drops: int,
     *,
     alpha: float,
     min_growth_bytes: float,
     min_growth_fraction: float,
     min_window_s: float,
 ) -> tuple[bool, str, float | None]:
+    spread = median([abs(y - (floor_now + slope * x)) for x, y in zip(xs, ys, strict=True)])
     half = len(xs) // 2
     recent_rate = None
     if half >= 4:
@@ -212,6 +232,9 @@ def _verdict(
         return False, f"only {len(xs)} floor points (need {MIN_FLOOR_POINTS})", recent_rate
     if window_s < min_window_s:
         return False, f"window {window_s:.0f}s shorter than {min_window_s:.0f}s", recent_rate
+    if 0 < drops < MIN_CYCLES:
+        # It falls now and then, so it may be one slow sawtooth: a ramp is not a leak yet.
+        return False, f"only {drops} drop(s) seen: need {MIN_CYCLES} cycles", recent_rate
     if p_up >= alpha:
         return False, f"no significant rise (Mann-Kendall p={p_up:.3g} >= {alpha})", recent_rate
     if slope_low <= 0:
@@ -220,6 +243,10 @@ def _verdict(
     needed = max(min_growth_bytes, min_growth_fraction * abs(floor_now))
     if growth < needed:
         return False, f"floor grew {growth:.0f} over the window, below {needed:.0f}", recent_rate
+    if growth < SNR_MIN * spread:
+        # Troughs mixed with mid-ramp points (a window narrower than the sawtooth period, or
+        # too few periods seen yet) scatter widely: wait for a cleaner floor.
+        return False, f"floor scatter {spread:.0f} too wide for growth {growth:.0f}", recent_rate
     if recent_rate is None:
         return False, "too few recent floor points", None
     if recent_mk.p_up >= RECENT_ALPHA or recent_rate < RECENT_MIN_SLOPE_RATIO * early_rate:
