@@ -109,23 +109,34 @@ def _is_instance(value: Any) -> bool:
     return hasattr(value, "__dict__") and not isinstance(value, NOT_INSTANCES)
 
 
-def _walk(module_name: str, module: Any, seen: set[int]) -> Iterator[Container | None]:
-    """Containers reachable from one module; yields None now and then so the caller can time.
-    `seen` is shared across modules: an object is named once, by the first path found."""
-    try:
-        names = list(vars(module).items())
-    except TypeError:
-        return
-    stack: list[tuple[str, Any, int]] = [
-        (f"{module_name}:{name}", value, 0) for name, value in reversed(names)
-        if not name.startswith("__")
-    ]
-    while stack:
-        owner, value, depth = stack.pop()
+def _worth_visiting(value: Any, depth: int, module_name: str) -> bool:
+    if isinstance(value, (*CONTAINER_TYPES, LRU_CACHE_TYPE)):
+        return True
+    if isinstance(value, type):
+        return depth == 0 and getattr(value, "__module__", None) == module_name
+    return depth < MAX_ATTRIBUTE_DEPTH and _is_instance(value)
+
+
+def _walk(modules: list[tuple[str, Any]]) -> Iterator[Container | None]:
+    """Containers reachable from the modules, breadth first: the shortest owner path names an
+    object (a module global before an attribute of another module's object). Yields None
+    now and then so the caller can time its slices."""
+    queue: collections.deque[tuple[str, str, Any, int]] = collections.deque()
+    for module_name, module in modules:
+        try:
+            names = list(vars(module).items())
+        except TypeError:
+            continue
+        queue.extend((module_name, f"{module_name}:{name}", value, 0) for name, value in names
+                     if not name.startswith("__"))
+    seen: set[int] = set()
+    while queue:
+        module_name, owner, value, depth = queue.popleft()
         yield None
-        if id(value) in seen:
+        if id(value) in seen or not _worth_visiting(value, depth, module_name):
             continue
         seen.add(id(value))
+
         if isinstance(value, CONTAINER_TYPES):
             items = len(value)
             yield Container(owner, type(value).__name__, items, shallow_size(value))
@@ -134,8 +145,8 @@ def _walk(module_name: str, module: Any, seen: set[int]) -> Iterator[Container |
                     entries = list(value.items())
                 except RuntimeError:
                     continue
-                stack.extend(
-                    (f"{owner}[{key!r}]", entry, depth + 1) for key, entry in entries
+                queue.extend(
+                    (module_name, f"{owner}[{key!r}]", entry, depth + 1) for key, entry in entries
                     if isinstance(entry, CONTAINER_TYPES) or _is_instance(entry)
                 )
         elif isinstance(value, LRU_CACHE_TYPE):
@@ -145,15 +156,15 @@ def _walk(module_name: str, module: Any, seen: set[int]) -> Iterator[Container |
         elif isinstance(value, type):
             if getattr(value, "__module__", None) != module_name or depth > 0:
                 continue
-            stack.extend(
-                (f"{owner}.{attr}", item, depth + 1)
+            queue.extend(
+                (module_name, f"{owner}.{attr}", item, depth + 1)
                 for attr, item in list(vars(value).items()) if not attr.startswith("__")
             )
         elif _is_instance(value) and depth < MAX_ATTRIBUTE_DEPTH:
             attributes = vars(value)
             yield Container(owner, f"{type(value).__qualname__}.__dict__", len(attributes),
                             sys.getsizeof(attributes))
-            stack.extend((f"{owner}.{attr}", item, depth + 1)
+            queue.extend((module_name, f"{owner}.{attr}", item, depth + 1)
                          for attr, item in list(attributes.items()))
 
 
@@ -189,14 +200,12 @@ def take_census(*, types: bool = True, slice_s: float = 0.005) -> Census:
     started = time.perf_counter()
     census = Census(time_s=time.time())
     slicer = Slicer(slice_s)
-    seen: set[int] = set()
-    for name, module in sorted(list(sys.modules.items()), key=lambda kv: kv[0]):
-        if module is None or name.startswith(SKIP_MODULE_PREFIXES):
-            continue
-        for found in _walk(name, module, seen):
-            if found is not None:
-                census.containers.append(found)
-            slicer.tick()
+    modules = [(name, module) for name, module in sorted(list(sys.modules.items()))
+               if module is not None and not name.startswith(SKIP_MODULE_PREFIXES)]
+    for found in _walk(modules):
+        if found is not None:
+            census.containers.append(found)
+        slicer.tick()
     if types:
         slicer.finish()
         before = time.perf_counter()

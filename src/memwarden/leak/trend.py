@@ -13,6 +13,7 @@ Pure Python, no numpy: inputs are decimated to at most a few hundred points firs
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from collections.abc import Sequence
@@ -106,11 +107,11 @@ def count_drops(values: Sequence[float]) -> int:
         return 0
     ordered = sorted(values)
     spread = ordered[int(0.95 * (len(ordered) - 1))] - ordered[int(0.05 * (len(ordered) - 1))]
-    steps = [abs(b - a) for a, b in zip(values, values[1:], strict=False)]
+    steps = [abs(b - a) for a, b in itertools.pairwise(values)]
     threshold = max(DROP_RANGE_FRACTION * spread, DROP_NOISE_FACTOR * median(steps))
     if threshold <= 0:
         return 0
-    return sum(1 for a, b in zip(values, values[1:], strict=False) if a - b > threshold)
+    return sum(1 for a, b in itertools.pairwise(values) if a - b > threshold)
 
 
 def _residual_spread(xs: list[float], ys: list[float]) -> float:
