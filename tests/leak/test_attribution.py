@@ -5,6 +5,7 @@ from __future__ import annotations
 import tracemalloc
 from pathlib import Path
 
+import _bench_path  # noqa: F401  (puts bench/ on sys.path)
 from leaks import load
 
 from memwarden.leak.attribute import Attribution

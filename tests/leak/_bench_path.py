@@ -1,4 +1,7 @@
-"""The leak scenarios live under bench/leaks; tests import them as the `leaks` package."""
+"""Import me before `leaks`: the leak scenarios live under bench/leaks (not a test package).
+
+(Not a conftest.py: tests/conftest.py is imported as `conftest` by other areas' tests.)
+"""
 
 from __future__ import annotations
 
