@@ -72,10 +72,12 @@ def _decimate(times: list[float], values: list[float]) -> tuple[list[float], lis
 
 
 def trough_points(
-    times: Sequence[float], values: Sequence[float], width_s: float
+    times: Sequence[float], values: Sequence[float], width_s: float, min_fall: float = 0.0
 ) -> tuple[list[float], list[float]]:
     """Minima of full sliding windows `width_s` wide, each sample kept once. With a width of at
-    least one sawtooth period every window holds a trough, so only troughs come out."""
+    least one sawtooth period every window holds a trough, so only troughs come out. With
+    min_fall, a minimum counts only if the series fell that much to it within the window (a
+    post-GC minimum), so a window lying on a ramp gives nothing instead of a mid-ramp point."""
     n = len(times)
     step_s = width_s / STEPS_PER_WINDOW
     end_t = times[-1]
@@ -94,24 +96,26 @@ def trough_points(
             left += 1
         while window and window[0] < left:
             window.popleft()
-        if window and (not picked or picked[-1] != window[0]):
+        fell = bool(window) and values[left] - values[window[0]] >= min_fall
+        if window and fell and (not picked or picked[-1] != window[0]):
             picked.append(window[0])
         start += step_s
     picked = sorted(set(picked))
     return [times[i] for i in picked], [values[i] for i in picked]
 
 
-def count_drops(values: Sequence[float]) -> int:
-    """Sudden falls (a GC, a batch released): how many sawtooth cycles the window holds."""
+def count_drops(values: Sequence[float]) -> tuple[int, float]:
+    """Sudden falls (a GC, a batch released): how many sawtooth cycles the window holds, and
+    the fall that counts as a drop."""
     if len(values) < 3:
-        return 0
+        return 0, 0.0
     ordered = sorted(values)
     spread = ordered[int(0.95 * (len(ordered) - 1))] - ordered[int(0.05 * (len(ordered) - 1))]
     steps = [abs(b - a) for a, b in itertools.pairwise(values)]
     threshold = max(DROP_RANGE_FRACTION * spread, DROP_NOISE_FACTOR * median(steps))
     if threshold <= 0:
-        return 0
-    return sum(1 for a, b in itertools.pairwise(values) if a - b > threshold)
+        return 0, 0.0
+    return sum(1 for a, b in itertools.pairwise(values) if a - b > threshold), threshold
 
 
 def _residual_spread(xs: list[float], ys: list[float]) -> float:
@@ -124,7 +128,7 @@ def _residual_spread(xs: list[float], ys: list[float]) -> float:
 
 
 def floor_series(
-    times: Sequence[float], values: Sequence[float]
+    times: Sequence[float], values: Sequence[float], min_fall: float = 0.0
 ) -> tuple[list[float], list[float]]:
     """The series' troughs at the narrowest window width whose troughs lie on a clean line
     (a width below the sawtooth period lets mid-ramp points in, which scatter)."""
@@ -132,12 +136,15 @@ def floor_series(
     span_s = t[-1] - t[0]
     level = abs(median(v)) or 1.0
     candidates: list[tuple[float, list[float], list[float]]] = []
+    fewer: tuple[list[float], list[float]] = ([], [])
     for count in WINDOW_COUNTS:
-        xs, ys = trough_points(t, v, span_s / count)
+        xs, ys = trough_points(t, v, span_s / count, min_fall)
         if len(xs) >= MIN_FLOOR_POINTS:
             candidates.append((_residual_spread(xs, ys), xs, ys))
-    if not candidates:
-        return t, v
+        elif len(xs) > len(fewer[0]):
+            fewer = (xs, ys)
+    if not candidates:  # too few troughs yet: the verdict will say so
+        return fewer if fewer[0] else (t, v)
     best = min(spread for spread, _, _ in candidates)
     tolerance = 1.5 * best + 1e-4 * level  # ties go to the narrower width: more points
     for spread, xs, ys in candidates:
@@ -171,18 +178,26 @@ def fit_trend(
     times = [t - t_last for t, _ in pairs]  # relative to the latest time: intercept = "now"
     values = [float(v) for _, v in pairs]
     window_s = times[-1] - times[0]
+    drops, drop_bytes = count_drops(_decimate(times, values)[1])
     xs, ys = floor_series(times, values)
-    drops = count_drops(_decimate(times, values)[1])
     mk = mann_kendall(ys)
     sen = theil_sen(xs, ys, mk.variance)
-    floor_now = sen.intercept
-    residuals = sorted(v - (floor_now + sen.slope * t) for t, v in zip(times, values, strict=True))
-    swing = max(0.0, residuals[min(len(residuals) - 1, int(0.95 * len(residuals)))])
     leaking, reason, recent_rate = _verdict(
-        xs, ys, mk.p_up, sen.slope, sen.low, window_s, floor_now, drops,
+        xs, ys, mk.p_up, sen.slope, sen.low, window_s, sen.intercept, drops,
         alpha=alpha, min_growth_bytes=min_growth_bytes,
         min_growth_fraction=min_growth_fraction, min_window_s=min_window_s,
     )
+    if drops >= MIN_CYCLES:
+        # A sawtooth: the floor proper is its post-drop minima. Once there are enough of them,
+        # they give the less biased rate (the verdict above tolerates mid-ramp points, which
+        # lets it decide sooner).
+        post_x, post_y = floor_series(times, values, drop_bytes / 2)
+        if len(post_x) >= MIN_FLOOR_POINTS:
+            xs = post_x
+            sen = theil_sen(post_x, post_y, mann_kendall(post_y).variance)
+    floor_now = sen.intercept
+    residuals = sorted(v - (floor_now + sen.slope * t) for t, v in zip(times, values, strict=True))
+    swing = max(0.0, residuals[min(len(residuals) - 1, int(0.95 * len(residuals)))])
     return Trend(
         leaking=leaking,
         rate_bytes_per_h=sen.slope * 3600.0,

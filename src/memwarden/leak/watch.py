@@ -77,6 +77,13 @@ class LeakWatch:
         if self._job is not None:
             self._job.join(10.0)
 
+    def wait_idle(self, timeout_s: float = 60.0) -> bool:
+        """Wait for a running baseline/attribution job; True when none runs any more."""
+        job = self._job
+        if job is not None:
+            job.join(timeout_s)
+        return job is None or not job.is_alive()
+
     # -- per sample (guardian thread) ---------------------------------------------------------
     def on_sample(self, sample: Sample) -> None:
         if sample.measured_bytes is None:
@@ -143,7 +150,9 @@ class LeakWatch:
         attribution.begin(self.baseline)
         started = time.monotonic()
         self._stop.wait(self.config.trace_window_s)
-        expected = trend.rate_bytes_per_h / 3600.0 * (time.monotonic() - started)
+        # Without a window, judge the trim against a minute of growth at the trend's rate.
+        elapsed_s = max(time.monotonic() - started, 60.0)
+        expected = trend.rate_bytes_per_h / 3600.0 * elapsed_s
         attribution.finish(heap_trend=self.heap.trend, expected_growth_bytes=int(expected))
         self.attribution = attribution
         figures = attribution.figures()
