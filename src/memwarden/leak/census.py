@@ -68,6 +68,7 @@ class Census:
     max_pause_s: float = 0.0  # longest slice without yielding
     get_objects_s: float = 0.0  # the one unsliced call (0 when types=False)
     slices: int = 0
+    slice_pauses_s: list[float] = field(default_factory=list)  # each slice's GIL-holding time
 
 
 def type_name(tp: type) -> str:
@@ -176,6 +177,7 @@ class Slicer:
         self.busy_s = 0.0
         self.max_pause_s = 0.0
         self.slices = 0
+        self.pauses_s: list[float] = []
         self._start = time.perf_counter()
 
     def tick(self) -> None:
@@ -190,12 +192,13 @@ class Slicer:
         self.busy_s += pause
         self.max_pause_s = max(self.max_pause_s, pause)
         self.slices += 1
+        self.pauses_s.append(pause)
 
     def finish(self) -> None:
         self._end_slice(time.perf_counter())
 
 
-def take_census(*, types: bool = True, slice_s: float = 0.005) -> Census:
+def take_census(*, types: bool = True, slice_s: float = 0.002) -> Census:
     """One census. Call from any thread; it yields the GIL every slice_s."""
     started = time.perf_counter()
     census = Census(time_s=time.time())
@@ -208,6 +211,7 @@ def take_census(*, types: bool = True, slice_s: float = 0.005) -> Census:
         slicer.tick()
     if types:
         slicer.finish()
+        time.sleep(0)  # yield before the one unsliced call, so pauses do not add up
         before = time.perf_counter()
         objects = gc.get_objects()
         census.get_objects_s = time.perf_counter() - before
@@ -217,18 +221,19 @@ def take_census(*, types: bool = True, slice_s: float = 0.005) -> Census:
     census.busy_s = slicer.busy_s + census.get_objects_s
     census.max_pause_s = max(slicer.max_pause_s, census.get_objects_s)
     census.slices = slicer.slices
+    census.slice_pauses_s = slicer.pauses_s
     census.duration_s = time.perf_counter() - started
     return census
 
 
 def _count_types(objects: list[Any], census: Census, slicer: Slicer) -> Slicer:
     resumed = Slicer(slicer.slice_s)
-    resumed.busy_s, resumed.max_pause_s, resumed.slices = (
-        slicer.busy_s, slicer.max_pause_s, slicer.slices)
+    resumed.busy_s, resumed.max_pause_s, resumed.slices, resumed.pauses_s = (
+        slicer.busy_s, slicer.max_pause_s, slicer.slices, slicer.pauses_s)
     counts: dict[type, list[int]] = {}
     getsizeof = sys.getsizeof
-    for start in range(0, len(objects), 2048):
-        for obj in objects[start:start + 2048]:
+    for start in range(0, len(objects), 512):
+        for obj in objects[start:start + 512]:
             entry = counts.get(type(obj))
             if entry is None:
                 counts[type(obj)] = entry = [0, 0]
