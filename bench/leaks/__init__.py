@@ -2,8 +2,8 @@
 
 Each module declares KIND ("leak" or "ok"), OWNER (the owner path the census must name first,
 or None), EXPECT (the classification expected for a leak, or None) and RATE (a nominal growth
-per step in bytes, for the table). Run them with `python bench/leak_scenarios.py`, or one with
-`python -m leaks.<name>` from bench/ (it steps in real time, for `memwarden snapshot`).
+per step in bytes, for the table). Run them all with `python bench/leak_scenarios.py`, or one
+with `python bench/leak_scenarios.py --one <name>` (JSON).
 """
 
 from __future__ import annotations
