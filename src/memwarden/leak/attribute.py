@@ -71,8 +71,12 @@ class Attribution:
         python_growth = None
         if tracer is not None:
             python_growth = tracer.traced_growth_bytes()
+            rss_growth -= tracer.overhead_growth_bytes()
         if expected_growth_bytes is not None:
-            rss_growth = expected_growth_bytes
+            # The smaller of the two: the window's RSS growth still carries some of
+            # tracemalloc's costs; the trend's prediction ignores that tracing slows the app.
+            rss_growth = (min(rss_growth, expected_growth_bytes) if rss_growth > 0
+                          else expected_growth_bytes)
         # Classify (and malloc_trim) while tracemalloc still runs: stopping it frees its tables,
         # which a trim would then count as retained memory given back.
         self.classification = classify_growth(

@@ -74,6 +74,10 @@ class TraceWindow:
         """Python allocations traced since start() (net), while the window is still open."""
         return tracemalloc.get_traced_memory()[0] - self._traced_start if self.active else 0
 
+    def overhead_growth_bytes(self) -> int:
+        """tracemalloc's own memory grown since start() (it shows in RSS, it is not the leak)."""
+        return tracemalloc.get_tracemalloc_memory() - self._overhead_start if self.active else 0
+
     def finish(self, top: int = 10) -> WindowResult:
         first = self._first
         if first is None:

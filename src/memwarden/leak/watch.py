@@ -110,7 +110,7 @@ class LeakWatch:
         message = describe_trend(trend, sample.metric)
         log.warning("memwarden: pid %s %s", sample.pid, message)
         self._publish(message, {**trend_figures(trend), "phase": "detected"}, sample)
-        self._spawn(lambda: self._attribute(trend, sample))
+        self._spawn(lambda: self._attribute(trend, sample), chain=True)
 
     def _publish(self, message: str, figures: dict[str, Any], sample: Sample) -> None:
         self.guardian.events.publish(Event(
@@ -132,10 +132,19 @@ class LeakWatch:
         self.guardian._restart(sample)
 
     # -- worker thread ------------------------------------------------------------------------
-    def _spawn(self, job: Any) -> None:
-        if self._job is not None and self._job.is_alive():
+    def _spawn(self, job: Any, *, chain: bool = False) -> None:
+        """Run job in a worker thread. A job already running: skipped, or with chain=True
+        (attribution must not be lost behind a baseline census) run after it."""
+        previous = self._job
+        if previous is not None and previous.is_alive() and not chain:
             return
-        self._job = threading.Thread(target=job, name="memwarden-leak", daemon=True)
+
+        def run() -> None:
+            if previous is not None:
+                previous.join()
+            job()
+
+        self._job = threading.Thread(target=run, name="memwarden-leak", daemon=True)
         self._job.start()
 
     def _take_baseline(self) -> None:
@@ -150,8 +159,9 @@ class LeakWatch:
         attribution.begin(self.baseline)
         started = time.monotonic()
         self._stop.wait(self.config.trace_window_s)
-        # Without a window, judge the trim against a minute of growth at the trend's rate.
-        elapsed_s = max(time.monotonic() - started, 60.0)
+        elapsed_s = time.monotonic() - started
+        if self.config.trace_window_s <= 0:
+            elapsed_s = 60.0  # no window: judge the trim against a minute of growth
         expected = trend.rate_bytes_per_h / 3600.0 * elapsed_s
         attribution.finish(heap_trend=self.heap.trend, expected_growth_bytes=int(expected))
         self.attribution = attribution
