@@ -57,8 +57,11 @@ class LeakWatch:
     def __init__(self, guardian: Guardian, config: LeakConfig) -> None:
         self.guardian = guardian
         self.config = config
-        self.detector = LeakDetector(min_window_s=config.min_window_s)
-        self.heap = LeakDetector(min_window_s=config.min_window_s, min_growth_bytes=1000)
+        # Buckets no finer than the tick, and ~100 of them over the minimum window.
+        resolution_s = max(guardian.config.interval_s, config.min_window_s / 100)
+        self.detector = LeakDetector(resolution_s=resolution_s, min_window_s=config.min_window_s)
+        self.heap = LeakDetector(resolution_s=resolution_s, min_window_s=config.min_window_s,
+                                 min_growth_bytes=1000)
         self.baseline: dict[str, Any] | None = None
         self.attribution: Any = None  # the latest Attribution, once one finished
         self._job: threading.Thread | None = None
