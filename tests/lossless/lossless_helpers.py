@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import selectors
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from memwarden.supervisor import cgroupctl
 
@@ -81,3 +85,18 @@ def wait_until(predicate: object, deadline_s: float = DEADLINE_S, step_s: float 
             return True
         time.sleep(step_s)
     return bool(predicate())  # type: ignore[operator]
+
+
+@pytest.fixture(name="owned_group")
+def owned_group_fixture() -> Iterator[cgroupctl.OwnedCgroup]:
+    """A 160 MiB owned cgroup; skipped with the reason when memwarden may not own one.
+
+    Test modules import it (a tests/lossless/conftest.py would shadow tests/conftest.py for
+    the `from conftest import ...` other areas use).
+    """
+    try:
+        group = cgroupctl.OwnedCgroup.create(f"test{os.getpid()}", 160 * MIB)
+    except cgroupctl.CgroupUnavailable as err:
+        pytest.skip(f"cannot own a memory cgroup here: {err}")
+    yield group
+    group.destroy()

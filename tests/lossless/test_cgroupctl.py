@@ -10,7 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from lossless_helpers import MIB, read_line, send, spawn_allocator, wait_readable
+from lossless_helpers import (
+    MIB,
+    owned_group_fixture,  # noqa: F401 (the owned_group fixture)
+    read_line,
+    send,
+    spawn_allocator,
+    wait_readable,
+)
 
 from memwarden.readers.cgroup import CgroupLocation
 from memwarden.supervisor import cgroupctl, notify

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from lossless_helpers import wait_readable, wait_until
+from lossless_helpers import owned_group_fixture, wait_readable, wait_until  # noqa: F401
 
 from memwarden.supervisor import notify
 from memwarden.supervisor.cgroupctl import OwnedCgroup
