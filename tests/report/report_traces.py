@@ -81,7 +81,7 @@ def realistic(path: Path, *, duration_s: float = 7200.0, interval_s: float = 1.0
             if transition.current.label == "critical" and transition.rising:
                 records.append(event(t, "action", "gc.collect freed 3.1 MiB, malloc_trim "
                                      "gave back 12.0 MiB", tier="critical"))
-        if not leak_reported and age_s > 1800:
+        if not leak_reported and age_s > duration_s * 0.25:
             leak_reported = True
             records.append(event(t, "leak", f"leak: +{rate_mib_per_h:.0f} MiB/h, limit in 1h10m",
                                  figures={"rate_bytes_per_h": rate_mib_per_h * MIB}))

@@ -38,7 +38,7 @@ def cards(summary: Summary, start_s: float) -> list[Card]:
         Card("peak", "Peak", fmt.size(summary.peak_bytes),
              (share(summary.peak_bytes) + peak_at).strip(), peak_status),
         Card("limit", "Limit", fmt.size(limit),
-             f"from {series.limit_source}" if series.limit_source else "no limit known",
+             "no limit known" if limit is None else f"from {series.limit_source or 'the trace'}",
              "neutral"),
         Card("headroom", "Headroom at end", fmt.size(summary.headroom_bytes),
              (f"{summary.headroom_bytes / limit:.0%} of the limit free, tier {end_tier or '–'}"

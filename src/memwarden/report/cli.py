@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import click
@@ -24,8 +23,11 @@ def report(trace_path: Path, snapshot_paths: tuple[Path, ...], out_path: Path | 
            png_path: Path | None) -> None:
     """Write a self-contained HTML report (memory over time, events, trend, top growers)
     from a JSONL trace and optional heap snapshots."""
-    if png_path is not None and importlib.util.find_spec("matplotlib") is None:
-        fail("--png needs matplotlib: pip install 'memwarden[report]'")
+    if png_path is not None:
+        try:  # fail before any work: the extra is optional
+            import matplotlib  # noqa: F401
+        except ImportError:
+            fail("--png needs matplotlib: pip install 'memwarden[report]'")
     from memwarden.report.build import build_report
 
     built = build_report(trace_path, snapshot_paths)

@@ -110,10 +110,13 @@ def _segments(summary: Summary, start_s: float, end_s: float) -> list[Segment]:
     columns = [series.thresholds[t] for t in THRESHOLD_TIERS] + [series.figures["limit_bytes"]]
     out: list[Segment] = []
     last_column = -1
+    previous: tuple[int | None, ...] | None = None
     for index, time_s in enumerate(series.times_s):
-        levels = dict(zip(LEVELS, (c[index] for c in columns), strict=True))
-        if out and out[-1].levels == levels:
+        values = tuple(c[index] for c in columns)
+        if values == previous:
             continue
+        previous = values
+        levels = dict(zip(LEVELS, values, strict=True))
         column = int((time_s - start_s) / span_s * PLOT_COLUMNS)
         if out and column == last_column:
             out[-1] = Segment(out[-1].start_s, time_s, levels)  # same pixel: keep the newest
