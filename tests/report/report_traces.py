@@ -13,6 +13,8 @@ from memwarden.policy import PolicyConfig, PolicyState, evaluate
 from memwarden.trace import SCHEMA
 
 MIB = 1024**2
+PAYLOAD = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+PAYLOAD_TRACE_TEXT = "&lt;script&gt;alert(1)&lt;/script&gt;"
 START_S = 1_795_000_000.0  # a fixed unix time, so dates in the page are stable
 
 
@@ -121,3 +123,14 @@ def snapshot(path: Path, time_s: float, grow: float, *, owner: str = "myapp.sync
 
 def sawtooth_values(n: int) -> list[float]:
     return [100 * MIB + 20 * MIB * math.sin(i / 10) for i in range(n)]
+
+
+def injection_trace(path: Path) -> Path:
+    """Hostile text in every free-text field a trace has."""
+    records = [header(argv=["app", PAYLOAD]) | {"host": PAYLOAD}]
+    for i in range(50):
+        records.append(sample(START_S + i, (100 + i) * MIB, program=PAYLOAD, tier=PAYLOAD,
+                              limit_source=PAYLOAD, metric=PAYLOAD))
+    records.append(event(START_S + 10, "restart", PAYLOAD, program=PAYLOAD, tier=PAYLOAD))
+    records.append(event(START_S + 20, PAYLOAD, PAYLOAD, source=PAYLOAD))
+    return write_lines(path, records)

@@ -4,13 +4,21 @@ import re
 from pathlib import Path
 
 import pytest
-from report_traces import MIB, START_S, event, header, realistic, sample, snapshot, write_lines
+from report_traces import (
+    MIB,
+    PAYLOAD,
+    START_S,
+    header,
+    injection_trace,
+    realistic,
+    sample,
+    snapshot,
+    write_lines,
+)
 
 import memwarden.leak.trend
 from memwarden.report.build import build_report
 from memwarden.report.model import ReportInputError
-
-PAYLOAD = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
 
 
 def _trend_available() -> bool:
@@ -64,13 +72,7 @@ def test_page_is_self_contained(realistic_html: str) -> None:
 
 
 def test_escapes_everything_from_traces_and_snapshots(tmp_path: Path) -> None:
-    records = [header(argv=["app", PAYLOAD]) | {"host": PAYLOAD}]
-    for i in range(50):
-        records.append(sample(START_S + i, (100 + i) * MIB, program=PAYLOAD, tier=PAYLOAD,
-                              limit_source=PAYLOAD, metric=PAYLOAD))
-    records.append(event(START_S + 10, "restart", PAYLOAD, program=PAYLOAD, tier=PAYLOAD))
-    records.append(event(START_S + 20, PAYLOAD, PAYLOAD, source=PAYLOAD))
-    trace = write_lines(tmp_path / "t.jsonl", records)
+    trace = injection_trace(tmp_path / "t.jsonl")
     snaps = [snapshot(tmp_path / "s.json", START_S + 5, 1.0, owner=PAYLOAD)]
     html = build_report(trace, snaps).html()
     assert "<script>alert" not in html and "<img" not in html
