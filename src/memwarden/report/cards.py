@@ -44,7 +44,7 @@ def cards(summary: Summary, start_s: float) -> list[Card]:
              (f"{summary.headroom_bytes / limit:.0%} of the limit free, tier {end_tier or '–'}"
               if summary.headroom_bytes is not None and limit else "needs a limit"),
              {"ok": "good", "warn": "warn", "critical": "bad", "restart": "bad"}.get(
-                 end_tier or "", "neutral")),
+                 end_tier or "", "neutral") if summary.headroom_bytes is not None else "neutral"),
         _leak_card(summary),
         Card("restarts", "Restarts", str(summary.restarts),
              "graceful restarts in this trace", "warn" if summary.restarts else "good"),
@@ -76,7 +76,9 @@ def _leak_card(summary: Summary) -> Card:
     low, high = trend.rate_low_bytes_per_h, trend.rate_high_bytes_per_h
     rate = (f"{fmt.rate(trend.rate_bytes_per_h)} "
             f"(CI {fmt.size(low, signed=True)} to {fmt.size(high, signed=True)})")
-    eta = f"; limit in {fmt.relative(trend.eta_s, plus=False)}" if trend.eta_s is not None else ""
+    eta = ""
+    if trend.leaking and trend.eta_s is not None:  # a flat series' ETA is noise, not news
+        eta = f"; limit in {fmt.relative(trend.eta_s, plus=False)}"
     since = f"; fit over the last {fmt.relative(trend.window_s, plus=False)}"
     if view.fitted_from_s is not None:
         since += " (since the last restart)"

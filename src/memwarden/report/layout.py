@@ -164,6 +164,7 @@ def _trend(
         eta_at_s = end_s + trend.eta_s
         points.append((eta_at_s, float(limit)))
         return points, (eta_at_s, float(limit)), end_s + trend.eta_s * 1.06 + span_s * 0.02
-    if per_s > 0:  # a slower rise: show where the floor is heading, to the edge of the chart
+    if trend.leaking and per_s > 0:  # a slower leak: where the floor heads, to the chart's edge
         points.append((end_s + span_s * 0.02, trend.intercept_bytes + per_s * span_s * 0.02))
-    return points, None, end_s + span_s * 0.02 if per_s > 0 else end_s
+        return points, None, end_s + span_s * 0.02
+    return points, None, end_s

@@ -147,11 +147,12 @@ def _number(value: object) -> float | None:
 
 
 def _bytes(value: object) -> int | None:
-    kind = type(value)
-    if kind is int:  # the common case first: this runs ~10 times per sample
-        return value  # type: ignore[return-value]
-    if kind is float:
-        return int(value) if math.isfinite(value) else None  # type: ignore[arg-type]
+    # Exact type checks, common case first (this runs ~10 times per sample); a bool is not
+    # a figure, and NaN/inf would poison every scale.
+    if type(value) is int:
+        return value
+    if type(value) is float:
+        return int(value) if math.isfinite(value) else None
     return None
 
 
@@ -165,8 +166,9 @@ def _series(name: str, records: list[dict[str, Any]]) -> Series:
     series.times_s = [float(r["t"]) for r in records]
     for key in FIGURES:
         series.figures[key] = [_bytes(r.get(key)) for r in records]
-    levels = [r.get("thresholds_bytes") for r in records]
-    levels = [t if isinstance(t, dict) else {} for t in levels]
+    levels: list[dict[str, Any]] = [
+        t if isinstance(t := r.get("thresholds_bytes"), dict) else {} for r in records
+    ]
     for tier in THRESHOLD_TIERS:
         series.thresholds[tier] = [_bytes(t.get(tier)) for t in levels]
     series.tiers = [_text(r.get("tier")) for r in records]

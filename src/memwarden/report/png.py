@@ -56,6 +56,10 @@ def _draw(axes: Any, layout: ChartLayout) -> None:
                 axes.plot([x0, x1], [value / unit] * 2, color=LEVEL_COLOURS[level],
                           linestyle="-" if level == "limit" else "--",
                           linewidth=2 if level == "limit" else 1.2)
+                if seg is layout.segments[-1]:
+                    axes.annotate(f" {level} {fmt.size(value)}", (1.0, value / unit),
+                                  xycoords=("axes fraction", "data"), va="center",
+                                  fontsize=8, color=LEVEL_COLOURS[level], annotation_clip=False)
     for line in layout.lines:
         colour = SERIES_COLOURS[line.key]
         for index, run in enumerate(line.runs):
@@ -70,12 +74,20 @@ def _draw(axes: Any, layout: ChartLayout) -> None:
         ys = [v / unit for _, v in layout.trend_points]
         axes.plot(xs[:2], ys[:2], color="#8250df", linewidth=2.2, label="leak trend")
         axes.plot(xs[1:], ys[1:], color="#8250df", linewidth=1.8, linestyle=":")
-    if layout.eta_point is not None:
-        axes.plot([tx(layout.eta_point[0])], [layout.eta_point[1] / unit], "o", color="#cf222e")
+    trend = layout.summary.trend.trend
+    if layout.eta_point is not None and trend is not None and trend.eta_s is not None:
+        x, y = tx(layout.eta_point[0]), layout.eta_point[1] / unit
+        axes.plot([x], [y], "o", color="#cf222e")
+        axes.annotate(f"limit in {fmt.relative(trend.eta_s, plus=False)} ", (x, y),
+                      textcoords="offset points", xytext=(-4, -14), ha="right", fontsize=9,
+                      color="#cf222e", fontweight="bold")
+    labelled: set[str] = set()
     for event in layout.summary.events:
         if event.kind in FULL_HEIGHT_KINDS:
-            axes.axvline(tx(event.time_s), color=EVENT_STYLES[event.kind][1], linewidth=1,
-                         linestyle=":")
+            label, colour = EVENT_STYLES[event.kind]
+            axes.axvline(tx(event.time_s), color=colour, linewidth=1.2, linestyle=":",
+                         label=label if label not in labelled else None)
+            labelled.add(label)
     axes.set_xlim(0, tx(layout.end_s))
     axes.set_ylim(0, layout.top_bytes / unit)
     axes.set_xlabel(f"time since {fmt.clock(start_s, with_date=True)} UTC ({time_name})")

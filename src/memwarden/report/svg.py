@@ -77,8 +77,10 @@ def _bands(layout: ChartLayout, scale: Scale) -> str:
     out = ['<g class="bands">']
     for seg in layout.segments:
         x0, x1 = scale.x(seg.start_s), scale.x(_segment_end(layout, seg))
-        floors = [("ok", 0.0)] + [(k, float(v)) for k, v in seg.levels.items() if v is not None]
-        floors.sort(key=lambda kv: kv[1])
+        floors = [(k, float(v)) for k, v in seg.levels.items() if v is not None]
+        if not floors:
+            continue  # no limit, no thresholds: nothing to shade
+        floors = sorted([("ok", 0.0), *floors], key=lambda kv: kv[1])
         for index, (key, floor) in enumerate(floors):
             ceiling = floors[index + 1][1] if index + 1 < len(floors) else layout.top_bytes
             band = "over" if key == "limit" else key
@@ -213,7 +215,7 @@ def _trend(layout: ChartLayout, scale: Scale) -> str:
     title = esc(f"fitted floor {fmt.rate(trend.rate_bytes_per_h)}")
     out = [f'<g class="trend"><title>{title}</title>',
            f'<path d="M{" L".join(f"{scale.x(t)},{scale.y(v)}" for t, v in fitted)}" '
-           'stroke="#8250df" stroke-width="2.4" fill="none"/>']
+           'stroke="#8250df" stroke-width="2.4" fill="none" opacity="0.85"/>']
     if len(projection) > 1:
         out.append(f'<path class="forecast" d="M{" L".join(f"{scale.x(t)},{scale.y(v)}" for t, v in projection)}" '  # noqa: E501
                    'stroke="#8250df" stroke-width="2" stroke-dasharray="3 4" fill="none"/>')

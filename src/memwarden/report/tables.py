@@ -81,7 +81,8 @@ def events_html(events: list[TraceEvent], start_s: float) -> str:
     for event in events:
         counts[event.kind] = counts.get(event.kind, 0) + 1
     summary = ", ".join(f"{n} {EVENT_STYLES.get(k, (k, ''))[0]}" for k, n in counts.items())
-    out = ['<section class="events"><details open>',
+    is_open = " open" if len(events) <= 50 else ""  # a long log would push the page down
+    out = [f'<section class="events"><details{is_open}>',
            f"<summary><h2>Events</h2> <span class=\"hint\">{esc(summary)}</span></summary>",
            '<table class="event-log"><thead><tr><th>time</th><th>UTC</th><th>what</th>'
            "<th>tier</th><th>message</th></tr></thead><tbody>"]
