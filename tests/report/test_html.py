@@ -55,7 +55,7 @@ def test_page_structure(realistic_html: str) -> None:
                       "event event-snapshot", "event-line event-line-restart", "crosshair",
                       'class="chart-data"', 'class="legend"'):
         assert structure in html, structure
-    cards = dict(re.findall(r'card card-(\w+) \w+".*?card-value">([^<]*)<', html))
+    cards = dict(re.findall(r'card card-(\w+) \w+".*?card-value">([^<]*)<', html, re.S))
     assert cards["peak"].endswith("MiB") and cards["limit"] == "512 MiB"
     assert cards["restarts"] == "1" and cards["oom"] == "1"
     assert "myapp.sync:SyncService.processed_records" in html  # the growers table
@@ -136,7 +136,7 @@ def test_trend_unavailable_is_visible(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_leak_trend_and_eta_are_drawn(realistic_html: str) -> None:
     assert '<g class="trend">' in realistic_html
     assert 'class="forecast"' in realistic_html and 'class="eta"' in realistic_html
-    assert re.search(r'card card-leak bad".*?card-value">Leaking<', realistic_html)
+    assert re.search(r'card card-leak bad".*?card-value">Leaking<', realistic_html, re.S)
 
 
 @needs_trend
@@ -144,7 +144,7 @@ def test_flat_service_is_not_leaking(tmp_path: Path) -> None:
     records = [header()] + [sample(START_S + i, 200 * MIB + (i % 60) * MIB // 3)
                             for i in range(3600)]
     html = build_report(write_lines(tmp_path / "t.jsonl", records)).html()
-    assert re.search(r'card card-leak good".*?card-value">No leak<', html)
+    assert re.search(r'card card-leak good".*?card-value">No leak<', html, re.S)
 
 
 def test_bad_snapshots(tmp_path: Path) -> None:
