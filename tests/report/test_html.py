@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,10 @@ def _trend_available() -> bool:
 
 needs_trend = pytest.mark.skipif(not _trend_available(),
                                  reason="memwarden.leak.trend.fit_trend is not implemented yet")
+
+
+needs_diff = pytest.mark.skipif(importlib.util.find_spec("memwarden.leak.diff") is None,
+                                reason="memwarden.leak.diff is not on this branch yet")
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +161,28 @@ def test_bad_snapshots(tmp_path: Path) -> None:
                           ("other.json", "not a memwarden snapshot")):
         with pytest.raises(ReportInputError, match=message):
             build_report(trace, [tmp_path / name])
+
+
+@needs_diff
+def test_growers_from_two_snapshots(tmp_path: Path) -> None:
+    trace = realistic(tmp_path / "t.jsonl", duration_s=600)
+    later = snapshot(tmp_path / "b.json", START_S + 500, 1.0)
+    earlier = snapshot(tmp_path / "a.json", START_S + 60, 0.1)
+    html = build_report(trace, [later, earlier]).html()  # ordered by time, not by argument
+    assert "Growth from a.json to b.json over 7m20s" in html
+    containers = html[html.index("grow grow-containers"):html.index("grow grow-types")]
+    assert "myapp.sync:SyncService.processed_records" in containers
+    assert "+163 MiB" in containers and "(+1,800,000)" in containers
+    assert "myapp.cache:CACHE" not in containers  # it did not grow
+    assert "grow grow-tracemalloc" in html and "myapp/worker.py:12" in html
+
+
+def test_growth_unavailable_without_the_diff(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "memwarden.leak.diff", None)  # import fails
+    trace = realistic(tmp_path / "t.jsonl", duration_s=600)
+    snaps = [snapshot(tmp_path / "a.json", START_S + 60, 0.1),
+             snapshot(tmp_path / "b.json", START_S + 500, 1.0)]
+    html = build_report(trace, snaps).html()
+    assert "growth unavailable" in html and "Largest in the latest snapshot" in html
+    assert "181 MiB" in html

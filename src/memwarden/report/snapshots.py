@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from memwarden.report import fmt
 from memwarden.report.model import ReportInputError
 
 SNAPSHOT_SCHEMA = "memwarden.snapshot/1"
 TOP_ROWS = 15
 SECTIONS = (("containers", "owner"), ("types", "type"), ("tracemalloc", "site"))
+_SECTION_OF_KIND = {"owner": "containers", "type": "types", "site": "tracemalloc"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +80,36 @@ def growers(snapshots: list[Snapshot]) -> Growers | None:
     except ImportError:
         return Growers(largest.title, "growth unavailable: memwarden.leak.diff is not installed",
                        largest.sections)
-    return _from_diff(diff_snapshots(ordered[0].data, latest.data), ordered[0], latest)
-
-
-def _from_diff(diff: Any, first: Snapshot, last: Snapshot) -> Growers:
-    raise NotImplementedError  # filled in once memwarden.leak.diff's result type is known
+    first = ordered[0]
+    try:
+        diff = diff_snapshots(first.data, latest.data)
+    except (TypeError, ValueError, KeyError, AttributeError) as err:
+        # The schema matched but a row does not (a hand-edited or truncated file).
+        raise ReportInputError(
+            f"{first.path} / {latest.path}: malformed snapshot rows ({err})"
+        ) from err
+    over = ""
+    if first.time_s is not None and latest.time_s is not None:
+        over = f" over {fmt.relative(latest.time_s - first.time_s, plus=False)}"
+    sections: dict[str, list[Row]] = {name: [] for name, _ in SECTIONS}
+    for grower in diff:
+        section = _SECTION_OF_KIND.get(grower.kind)
+        if section is None or len(sections[section]) >= TOP_ROWS:
+            continue
+        sections[section].append(Row(
+            name=grower.name,
+            kind=grower.type if grower.kind == "owner" else "",
+            size_bytes=grower.after_bytes,
+            count=grower.after_items,
+            delta_size_bytes=grower.delta_bytes,
+            delta_count=grower.delta_items,
+            detail="\n".join(grower.traceback[-6:]),
+        ))
+    return Growers(
+        title=f"Growth from {first.path.name} to {latest.path.name}{over}, largest first",
+        note="" if any(sections.values()) else "nothing grew between the snapshots",
+        sections=sections,
+    )
 
 
 def _largest(entries: object, key: str) -> list[Row]:
