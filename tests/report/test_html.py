@@ -186,3 +186,11 @@ def test_growth_unavailable_without_the_diff(tmp_path: Path,
     html = build_report(trace, snaps).html()
     assert "growth unavailable" in html and "Largest in the latest snapshot" in html
     assert "181 MiB" in html
+
+
+def test_snapshots_are_marked_in_time_order(tmp_path: Path) -> None:
+    trace = realistic(tmp_path / "t.jsonl", duration_s=3600)
+    snaps = [snapshot(tmp_path / "b.json", START_S + 3000, 1.0),
+             snapshot(tmp_path / "a.json", START_S + 600, 0.1)]
+    html = build_report(trace, snaps).html()
+    assert html.count('class="event event-snapshot"') == 2

@@ -31,6 +31,7 @@ border-radius:2px}.swatch.dashed{height:0;border-top:2px dashed;border-radius:0}
 .degraded{color:var(--warn);font-weight:600}
 table{border-collapse:collapse;width:100%;margin:6px 0 16px;font-size:13px}
 caption{text-align:left;font-weight:600;padding:4px 0}
+table.grow{table-layout:fixed}table.grow th:first-child{width:52%}
 th,td{border-bottom:1px solid #eaeef2;padding:4px 8px;text-align:left;vertical-align:top}
 th{color:var(--muted);font-weight:600}.num{text-align:right;white-space:nowrap;
 font-variant-numeric:tabular-nums}

@@ -31,6 +31,7 @@ def lanes_svg(
     events = list(layout.summary.events)
     events += [TraceEvent(t, "snapshot", "heap snapshot", None, "report", "", {})
                for t in snapshot_times_s]
+    events.sort(key=lambda e: e.time_s)  # slots merge neighbours: they must be in time order
     kinds = [k for k in EVENT_STYLES if any(e.kind == k for e in events)]
     kinds += sorted({e.kind for e in events} - set(kinds))
     left = scale.x(layout.start_s)
