@@ -30,7 +30,7 @@ VARIANTS = {
 def run_once(code: str) -> tuple[float, int]:
     env = dict(os.environ, PYTHONPATH=str(SRC), MEMWARDEN_LIMIT="1G")
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-S", "-c", f"import site; {code}"], env=env)
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed_s = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)

@@ -58,3 +58,7 @@ def reaper() -> Iterator[list[subprocess.Popen[bytes]]]:
             child.wait(timeout=10)
         except subprocess.TimeoutExpired:
             child.kill()
+        # An unclosed pipe is a ResourceWarning, an error under filterwarnings=error.
+        for pipe in (child.stdin, child.stdout, child.stderr):
+            if pipe is not None:
+                pipe.close()

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from conftest import REPO_ROOT, child_env
-
 from memwarden.exitcodes import EXIT_MEMORY_RESTART
 
 STEPPER = r"""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import sys
+import tracemalloc
 from dataclasses import dataclass
 
 
@@ -16,4 +19,19 @@ class RuntimeMemory:
 
 
 def read_runtime() -> RuntimeMemory:
-    raise NotImplementedError
+    """Cheap counters only: never gc.get_objects() (it walks the whole heap)."""
+    count0, count1, count2 = gc.get_count()
+    stats = gc.get_stats()
+    collections = tuple(int(stats[g]["collections"]) if g < len(stats) else 0 for g in range(3))
+    current: int | None = None
+    peak: int | None = None
+    if tracemalloc.is_tracing():
+        current, peak = tracemalloc.get_traced_memory()
+    return RuntimeMemory(
+        gc_counts=(count0, count1, count2),
+        gc_collections=(collections[0], collections[1], collections[2]),
+        gc_collected_objects=sum(int(s["collected"]) for s in stats),
+        allocated_blocks=sys.getallocatedblocks(),
+        tracemalloc_current_bytes=current,
+        tracemalloc_peak_bytes=peak,
+    )
