@@ -194,3 +194,13 @@ def test_snapshots_are_marked_in_time_order(tmp_path: Path) -> None:
              snapshot(tmp_path / "a.json", START_S + 600, 0.1)]
     html = build_report(trace, snaps).html()
     assert html.count('class="event event-snapshot"') == 2
+
+
+def test_single_sample_and_all_null_traces(tmp_path: Path) -> None:
+    one = build_report(write_lines(tmp_path / "one.jsonl", [header(), sample(START_S, 100 * MIB)]))
+    html = one.html()
+    assert "1 sample ·" in html and "series series-tree_rss_bytes" in html
+    assert "level level-limit" in html  # the axis has a span, so the levels are drawn
+    nulls = [header()] + [sample(START_S + i, None) for i in range(5)]
+    html = build_report(write_lines(tmp_path / "null.jsonl", nulls)).html()
+    assert "no memory figure was readable" in html and "series series-" not in html

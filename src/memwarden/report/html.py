@@ -30,7 +30,7 @@ def render_page(
     meta = [
         f"{fmt.clock(start_s, with_date=True)} → {fmt.clock(end_s, with_date=True)} UTC",
         f"{fmt.relative(end_s - start_s, plus=False)}",
-        f"{trace.sample_count:,} samples",
+        f"{trace.sample_count:,} sample{'s' if trace.sample_count != 1 else ''}",
     ]
     if header.get("pid") is not None:
         meta.append(f"pid {header.get('pid')}")

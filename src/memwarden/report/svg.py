@@ -56,6 +56,10 @@ def render_chart(layout: ChartLayout, *, snapshot_times_s: Sequence[float] = ())
         _levels(layout, scale),
         _trend(layout, scale),
         "</g>",
+        "" if layout.lines else (
+            f'<text class="no-data" x="{LEFT + scale.plot_width / 2}" y="{TOP + PLOT_HEIGHT / 2}" '
+            'text-anchor="middle" font-size="15" fill="#57606a">no memory figure was readable '
+            "in this trace (all null)</text>"),
         _level_labels(layout, scale),
         _ribbon(layout, scale),
         lanes,
