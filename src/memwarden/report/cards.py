@@ -42,7 +42,8 @@ def cards(summary: Summary, start_s: float) -> list[Card]:
              "neutral"),
         Card("headroom", "Headroom at end", fmt.size(summary.headroom_bytes),
              (f"{summary.headroom_bytes / limit:.0%} of the limit free, tier {end_tier or '–'}"
-              if summary.headroom_bytes is not None and limit else "needs a limit"),
+              if summary.headroom_bytes is not None and limit
+              else "needs a limit" if limit is None else "no figure at the end"),
              {"ok": "good", "warn": "warn", "critical": "bad", "restart": "bad"}.get(
                  end_tier or "", "neutral") if summary.headroom_bytes is not None else "neutral"),
         _leak_card(summary),
