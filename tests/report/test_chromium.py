@@ -3,6 +3,7 @@ checks the chart's paths have a real size, and the screenshot shows a chart, not
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -71,3 +72,23 @@ def test_injection_stays_text_in_the_browser(tmp_path: Path) -> None:
     assert 'data-chart-rendered="yes"' in dom
     assert "<img" not in dom and "alert(1)</script>" not in dom
     assert PAYLOAD_TRACE_TEXT in dom  # shown as text, escaped by the serializer
+
+
+def test_hover_readout(tmp_path: Path, page: Path) -> None:
+    # Move the mouse to the middle of the plot, as a reader would, and read the readout back.
+    probe = """<script>
+    var svg = document.querySelector("svg.chart"), box = svg.getBoundingClientRect();
+    svg.dispatchEvent(new MouseEvent("mousemove", {clientX: box.left + box.width / 2,
+                                                   clientY: box.top + box.height / 3}));
+    document.body.dataset.readout = document.querySelector(".readout").textContent;
+    document.body.dataset.crosshair = svg.querySelector(".crosshair").getAttribute("visibility");
+    </script></body>"""
+    probed = tmp_path / "probed.html"
+    probed.write_text(page.read_text().replace("</body>", probe), encoding="utf-8")
+    result = chromium(tmp_path, probed, "--dump-dom", "--window-size=1240,900")
+    assert result.returncode == 0, result.stderr[-2000:]
+    readout = re.search(r'data-readout="([^"]*)"', result.stdout)
+    assert readout is not None, result.stdout[:500]
+    assert re.search(r"^\+\d+h\d\dm \(\d\d:\d\d:\d\d UTC\)  tree RSS \d+ MiB", readout.group(1))
+    assert "% of the limit" in readout.group(1)
+    assert 'data-crosshair="visible"' in result.stdout
