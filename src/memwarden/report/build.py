@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from memwarden.report.html import render_page
@@ -40,6 +40,4 @@ def build_report(trace_path: Path, snapshot_paths: Sequence[Path] = ()) -> Repor
 
 
 def _with_end(layout: ChartLayout, end_s: float) -> ChartLayout:
-    from dataclasses import replace
-
     return replace(layout, end_s=end_s)
