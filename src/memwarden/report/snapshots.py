@@ -76,7 +76,7 @@ def growers(snapshots: list[Snapshot]) -> Growers | None:
     if len(ordered) == 1:
         return largest
     try:
-        from memwarden.leak.diff import diff_snapshots  # type: ignore[import-not-found,unused-ignore]
+        from memwarden.leak.diff import diff_snapshots
     except ImportError:
         return Growers(largest.title, "growth unavailable: memwarden.leak.diff is not installed",
                        largest.sections)
