@@ -96,7 +96,7 @@ def load_trace(path: Path) -> Trace:
     if not path.is_file():
         raise ReportInputError(f"{path}: not a file")
     header: dict[str, Any] = {}
-    samples: dict[str, list[dict[str, Any]]] = {}
+    samples: dict[str, _Columns] = {}
     events: list[TraceEvent] = []
     saw_record = False
     try:
@@ -105,7 +105,11 @@ def load_trace(path: Path) -> Trace:
             if kind == "header" and not header:
                 header = record
             elif kind == "sample" and _number(record.get("t")) is not None:
-                samples.setdefault(_program_of(record), []).append(record)
+                program = _program_of(record)
+                columns = samples.get(program)
+                if columns is None:
+                    columns = samples[program] = _Columns(program)
+                columns.add(record)
             elif kind == "event" and _number(record.get("t")) is not None:
                 events.append(_event(record))
             else:
@@ -124,7 +128,7 @@ def load_trace(path: Path) -> Trace:
         )
     if not samples:
         raise ReportInputError(f"{path}: the trace has no samples; nothing to draw")
-    series = [_series(name, records) for name, records in sorted(samples.items())]
+    series = [columns.finish() for _, columns in sorted(samples.items())]
     events.sort(key=lambda e: e.time_s)
     return Trace(path=path, header=header, series=series, events=events)
 
@@ -160,23 +164,60 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _series(name: str, records: list[dict[str, Any]]) -> Series:
-    records.sort(key=lambda r: float(r["t"]))
-    series = Series(name=name)
-    series.times_s = [float(r["t"]) for r in records]
-    for key in FIGURES:
-        series.figures[key] = [_bytes(r.get(key)) for r in records]
-    levels: list[dict[str, Any]] = [
-        t if isinstance(t := r.get("thresholds_bytes"), dict) else {} for r in records
-    ]
-    for tier in THRESHOLD_TIERS:
-        series.thresholds[tier] = [_bytes(t.get(tier)) for t in levels]
-    series.tiers = [_text(r.get("tier")) for r in records]
-    series.metric = next((m for r in reversed(records) if (m := _text(r.get("metric")))), None)
-    series.limit_source = next(
-        (s for r in reversed(records) if (s := _text(r.get("limit_source")))), None
-    )
-    return series
+class _Columns:
+    """One program's samples as columns, filled while the file streams by: a day at 100 ms
+    is 864,000 records, and keeping the parsed dicts would cost about a gigabyte."""
+
+    def __init__(self, name: str) -> None:
+        self.series = Series(name=name)
+        self._last_int: dict[str, int | None] = {}
+        self._last_text: dict[str, str | None] = {}
+        self._sorted = True
+
+    def _int(self, key: str, value: int | None) -> int | None:
+        # A figure that repeats (the limit, a threshold, a flat series) shares one int object.
+        last = self._last_int.get(key)
+        if value is not None and value == last:
+            return last
+        self._last_int[key] = value
+        return value
+
+    def _text(self, key: str, value: object) -> str | None:
+        text = _text(value)
+        last = self._last_text.get(key)
+        if text is not None and text == last:
+            return last
+        self._last_text[key] = text
+        return text
+
+    def add(self, record: dict[str, Any]) -> None:
+        series = self.series
+        time_s = float(record["t"])
+        if series.times_s and time_s < series.times_s[-1]:
+            self._sorted = False  # e.g. a second `monitor --out` run appended to the file
+        series.times_s.append(time_s)
+        for key in FIGURES:
+            series.figures[key].append(self._int(key, _bytes(record.get(key))))
+        levels = record.get("thresholds_bytes")
+        levels = levels if isinstance(levels, dict) else {}
+        for tier in THRESHOLD_TIERS:
+            series.thresholds[tier].append(self._int(tier, _bytes(levels.get(tier))))
+        series.tiers.append(self._text("tier", record.get("tier")))
+        series.metric = self._text("metric", record.get("metric")) or series.metric
+        series.limit_source = (
+            self._text("limit_source", record.get("limit_source")) or series.limit_source
+        )
+
+    def finish(self) -> Series:
+        series = self.series
+        if not self._sorted:
+            order = sorted(range(len(series.times_s)), key=series.times_s.__getitem__)
+            series.times_s = [series.times_s[i] for i in order]
+            series.tiers = [series.tiers[i] for i in order]
+            for columns in (series.figures, series.thresholds):
+                for key, values in columns.items():
+                    columns[key] = [values[i] for i in order]
+        return series
 
 
 def _event(record: dict[str, Any]) -> TraceEvent:
