@@ -1,0 +1,81 @@
+"""Flask (the Memwarden extension over the WSGI middleware) under werkzeug's threaded server,
+and a Django project under gunicorn with two sync workers."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from web_helpers import CALM, REPO_ROOT, Server, gunicorn_argv, serve
+from web_scenarios import SHED_ENV, shedding_scenario
+
+__all__ = ["serve"]
+
+WERKZEUG = [sys.executable, "flask_app.py", "{port}"]
+PUBLIC = {"MEMWARDEN_WEB_PUBLIC_DETAILS": "true"}  # and no admin token
+
+
+def test_werkzeug_flask_sheds_under_critical_memory(serve: Callable[..., Server]) -> None:
+    server = serve(WERKZEUG, **SHED_ENV, **PUBLIC)
+    shedding_scenario(server, {})
+
+
+def test_werkzeug_flask_endpoints(serve: Callable[..., Server]) -> None:
+    server = serve(WERKZEUG, **CALM, **PUBLIC, MEMWARDEN_WEB_MAX_BODY="1K",
+                   MEMWARDEN_WEB_PREFIX="/ops")
+    assert server.get("/health").status == 404  # the endpoints moved under the prefix
+    health = server.get("/ops/health")
+    assert health.status == 200 and health.json()["status"] == "pass"
+    assert server.get("/ops/ready").status == 200
+    for item_id in (1, 2, 3):
+        assert server.get(f"/items/{item_id}").status == 200
+    memory = server.get("/ops/memory").json()  # public details: no token needed
+    routes = {route["route"]: route["requests"] for route in memory["top_routes"]}
+    assert routes["/items/<int:item_id>"] == 3
+    assert "/items/1" not in routes
+    # No admin token configured: the admin actions do not exist.
+    for action in ("gc", "cleanup", "snapshot"):
+        assert server.request("POST", f"/ops/memory/{action}").status == 404
+    assert server.request("POST", "/echo", body=b"x" * 2000).status == 413
+    assert server.request("POST", "/echo", body=b"x" * 100).json() == {"received": 100}
+    assert server.request("PUT", "/ops/health").status == 405
+    for path in ("/ops/memory/../health", "/ops/%2e%2e/health", "/ops/memory/%2e%2e/gc"):
+        assert 400 <= server.get(path).status < 500
+    # werkzeug reads "//ops/..." as "/ops/...": served as the real path, the token still required
+    assert server.get("//ops/metrics").status == 200
+    assert server.request("POST", "//ops/memory/gc").status == 404
+
+
+def test_gunicorn_django_two_workers(serve: Callable[..., Server]) -> None:
+    argv = gunicorn_argv("examples.django_app.wsgi:application")
+    server = serve(argv, cwd=REPO_ROOT, **CALM, **PUBLIC)
+    assert server.get("/").status == 200
+    assert server.get("/health").json()["status"] == "pass"
+
+    def attributed() -> bool:
+        # /memory answers for the worker that serves it: ask until one saw the route.
+        server.get("/items/7")
+        routes = [r["route"] for r in server.get("/memory").json()["top_routes"]]
+        return "/items/<int:item_id>" in routes
+
+    server.wait_for(attributed, "a worker to attribute /items/<int:item_id>")
+    memory = server.get("/memory").json()
+    assert not [r for r in memory["top_routes"] if r["route"] == "/items/7"]
+
+
+def test_gunicorn_django_forced_critical(serve: Callable[..., Server]) -> None:
+    # A critical threshold below any RSS: every worker is critical from its first tick.
+    argv = gunicorn_argv("examples.django_app.wsgi:application")
+    env = {**CALM, "MEMWARDEN_LIMIT": "1G", "MEMWARDEN_WARN": "off", "MEMWARDEN_CRITICAL": "1M"}
+    server = serve(argv, cwd=REPO_ROOT, **env)
+    deadline = time.monotonic() + 30
+    replies = []
+    while time.monotonic() < deadline and len(replies) < 10:
+        replies.append(server.get("/items/3"))
+    assert replies and all(r.status == 503 for r in replies)
+    assert all(r.headers["retry-after"] == "5" for r in replies)
+    assert server.get("/health").status == 200
+    assert server.get("/health").json()["status"] == "warn"
+    ready = server.get("/ready")
+    assert ready.status == 503 and ready.json()["checks"]["memory:utilization"][0]["status"] == "fail"
