@@ -134,5 +134,4 @@ def gunicorn_argv(app: str, *extra: str) -> list[str]:
 
 
 # Memory settings that never exit the process; intervals short so tests wait little.
-CALM = {"MEMWARDEN_RESTART": "off", "MEMWARDEN_INTERVAL": "100ms", "MEMWARDEN_METRIC": "tree_rss",
-        "MEMWARDEN_LIMIT": "off"}
+CALM = {"MEMWARDEN_RESTART": "off", "MEMWARDEN_INTERVAL": "100ms", "MEMWARDEN_METRIC": "tree_rss"}
