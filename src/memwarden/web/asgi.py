@@ -68,15 +68,17 @@ class MemwardenMiddleware:
         self._ensure_started()
         warden = self.warden
         path: str = scope["path"]
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope.get("headers", ())}
         name = warden.endpoints.match(path)
         if name is not None:
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                       for k, v in scope.get("headers", ())}
             body = await _read_body(receive, MAX_ADMIN_BODY_BYTES + 1) if name == "admin" else b""
             response = await warden.endpoints.handle_async(name, scope["method"], path, headers,
                                                            body)
             return await send_response(send, response)
-        rejection = warden.admit(path, content_length(headers.get("content-length")))
+        # The hot path: no header dict unless a body limit needs Content-Length.
+        length = _content_length(scope) if warden.config.max_body_bytes is not None else None
+        rejection = warden.admit(path, length)
         if rejection is not None:
             return await send_response(send, rejection)
         root_path = str(scope.get("root_path", ""))
@@ -114,6 +116,13 @@ class MemwardenMiddleware:
         except _BodyTooLarge:
             if not started:
                 await send_response(send, self.warden.shedder.count_body_rejection())
+
+
+def _content_length(scope: Scope) -> int | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == b"content-length":
+            return content_length(value.decode("latin-1"))
+    return None
 
 
 async def _read_body(receive: Receive, max_bytes: int) -> bytes:

@@ -40,17 +40,19 @@ class _RssProbe:
     """RSS of this process by pread on a kept fd, reopened after fork (gunicorn --preload)."""
 
     def __init__(self) -> None:
-        self._pid = -1
         self._fd: int | None = None
         self._page_bytes = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
         self._available = sys.platform.startswith("linux")
+        self._stale = True  # (re)open on first use and after every fork
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        self._stale = True
 
     def rss_bytes(self) -> int | None:
-        if not self._available:
-            return None
-        pid = os.getpid()
-        if pid != self._pid:
-            self._reopen(pid)
+        if self._stale:
+            self._reopen(os.getpid())
         if self._fd is None:
             return None
         try:
@@ -60,10 +62,12 @@ class _RssProbe:
             return None
 
     def _reopen(self, pid: int) -> None:
+        self._stale = False
         if self._fd is not None:
-            os.close(self._fd)  # the parent's fd, inherited across fork
+            os.close(self._fd)  # the parent's fd, inherited across fork: it reads the parent
             self._fd = None
-        self._pid = pid
+        if not self._available:
+            return
         try:
             self._fd = os.open(f"/proc/{pid}/statm", os.O_RDONLY | os.O_CLOEXEC)
         except OSError:

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from memwarden import guardian as _guardian_module
 from memwarden.events import Event
 from memwarden.policy import Tier
 from memwarden.web.config import WebConfig
@@ -18,9 +19,7 @@ SHED_REASONS = ("memory", "concurrency", "body_size")
 
 def current_tier() -> Tier | None:
     """The running guardian's tier; None without one (then nothing is shed for memory)."""
-    from memwarden import guardian
-
-    running = guardian.current()
+    running = _guardian_module.current()
     return running.tier if running is not None else None
 
 
@@ -98,8 +97,6 @@ class Shedder:
 
 
 def _publish(event: Event) -> None:
-    from memwarden import guardian
-
-    running = guardian.current()
+    running = _guardian_module.current()
     if running is not None:
         running.events.publish(event)
