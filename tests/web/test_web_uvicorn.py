@@ -44,9 +44,15 @@ def test_uvicorn_endpoints_admin_and_hostile_input(serve: Callable[..., Server])
         assert server.get(f"/items/{item_id}").status == 200
     assert server.get("/no/such/path").status == 404
     assert server.get("/memory").json() == {"status": "ok"}  # no details without the token
+
+    def item_requests() -> int:
+        memory = server.get("/memory", headers=AUTH).json()
+        routes = {route["route"]: route for route in memory["top_routes"]}
+        return int(routes.get("/items/{item_id}", {}).get("requests", 0))
+
+    server.wait_for(lambda: item_requests() == 5, "5 requests counted")  # finish() ends a request
     memory = server.get("/memory", headers=AUTH).json()
     routes = {route["route"]: route for route in memory["top_routes"]}
-    assert routes["/items/{item_id}"]["requests"] == 5
     assert "<unmatched>" in routes
     assert not [r for r in routes if r.startswith("/items/") and r != "/items/{item_id}"]
     assert memory["limit_source"] in ("budget", "cgroup", "system")
