@@ -1,6 +1,6 @@
 """A minimal Django project under memwarden.
 
-    DJANGO_SETTINGS_MODULE=examples.django_app.settings django-admin runserver   # repo root
+    python examples/django_app/manage.py runserver
     gunicorn -w 2 examples.django_app.wsgi:application
 """
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from memwarden.config import ENV_PREFIX, OFF_WORDS, load_toml_table
 from memwarden.errors import ConfigError
-from memwarden.units import parse_duration, parse_size
+from memwarden.units import parse_size
 
 WEB_ENV_PREFIX = ENV_PREFIX + "WEB_"
 ADMIN_TOKEN_ENV = ENV_PREFIX + "ADMIN_TOKEN"
@@ -37,7 +37,6 @@ class WebConfig:
     attribution: bool = True  # per-route memory deltas in /memory
     top_routes: int = 10
     max_routes: int = 200  # distinct route templates kept; later ones go to "<other>"
-    check_timeout_s: float = 1.0  # default timeout of a user check
     start_guardian: bool = True  # the ASGI lifespan / Flask / Django app start memwarden.start()
 
     def path(self, name: str) -> str:
@@ -50,7 +49,6 @@ _INT_KEYS = {"retry_after_s", "top_routes", "max_routes"}
 # TOML/env spelling -> field name, for the keys whose field carries a unit suffix.
 _ALIASES = {
     "retry_after": "retry_after_s",
-    "check_timeout": "check_timeout_s",
     "max_body": "max_body_bytes",
     "max_body_size": "max_body_bytes",
 }
@@ -108,10 +106,6 @@ def build_web_config(values: Mapping[str, Any], *, base: WebConfig | None = None
         elif key == "max_body_bytes":
             off = str(value).strip().lower() in OFF_WORDS
             changes[key] = None if off else parse_size(value, key=raw_key)
-        elif key == "check_timeout_s":
-            changes[key] = parse_duration(value, key=raw_key)
-            if changes[key] <= 0:
-                raise ConfigError(raw_key, value, "must be above 0")
         elif key == "admin_token":
             token = str(value)
             changes[key] = token if token.strip() else None

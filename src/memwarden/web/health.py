@@ -50,8 +50,9 @@ class CheckResult:
 
     def entry(self) -> dict[str, Any]:
         entry: dict[str, Any] = dict(self.extra or {})
-        entry.update(status=self.status, time=iso_time(self.time_s),
-                     observedValue=round(self.duration_s * 1000, 3), observedUnit="ms")
+        entry.update(status=self.status, time=iso_time(self.time_s))
+        if "observedValue" not in entry:  # the check's own figure wins over its response time
+            entry.update(observedValue=round(self.duration_s * 1000, 3), observedUnit="ms")
         if self.output:
             entry["output"] = self.output
         return entry
