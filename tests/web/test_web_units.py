@@ -144,3 +144,25 @@ def test_asgi_passes_other_scopes_and_names_mounted_templates() -> None:
 
 async def _never(*args: Any) -> Any:
     raise AssertionError("not called")
+
+
+def test_leak_events_feed_trend_and_metrics() -> None:
+    import time
+
+    from memwarden.config import GuardConfig
+    from memwarden.events import Event
+    from memwarden.guardian import Guardian
+    from memwarden.web.state import latest_leak
+
+    guardian = Guardian(GuardConfig(restart=None))  # never started: just its event bus
+    assert latest_leak(guardian) is None
+    figures = {"rate_bytes_per_h": 36_000_000.0, "eta_s": 1800.0, "phase": "detected"}
+    guardian.events.publish(Event(kind="leak", time_s=time.time(), message="leak", figures=figures))
+    guardian.events.publish(Event(kind="tier", time_s=time.time(), message="tier up"))
+    leak = latest_leak(guardian)
+    assert leak is not None and leak.leaking
+    assert leak.rate_bytes_per_s == 10_000.0 and leak.eta_s == 1800.0
+    cleared = {**figures, "phase": "cleared", "eta_s": None}
+    guardian.events.publish(Event(kind="leak", time_s=time.time(), message="gone", figures=cleared))
+    leak = latest_leak(guardian)
+    assert leak is not None and not leak.leaking and leak.eta_s is None

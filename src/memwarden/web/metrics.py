@@ -99,6 +99,8 @@ class WebMetrics:
                 gauge.set(value)
         self.tier.set(int(status.tier))
         leak = latest_leak(guardian)
+        if leak is None or not leak.leaking:
+            leak = None
         rate = leak.rate_bytes_per_s if leak is not None else None
         self.leak_rate.set(0.0 if rate is None else rate)
         eta = leak.eta_s if leak is not None else None

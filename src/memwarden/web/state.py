@@ -66,11 +66,12 @@ def _self_pid() -> int:
 class LeakInfo:
     time_s: float
     message: str
+    leaking: bool  # False once the detector published phase "cleared"
     rate_bytes_per_s: float | None
     eta_s: float | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"time": self.time_s, "message": self.message,
+        return {"time": self.time_s, "message": self.message, "leaking": self.leaking,
                 "rate_bytes_per_s": self.rate_bytes_per_s, "eta_s": self.eta_s}
 
 
@@ -83,7 +84,8 @@ def _number(figures: dict[str, Any], *keys: str) -> float | None:
 
 
 def latest_leak(guardian: Guardian | None) -> LeakInfo | None:
-    """The most recent `leak` event's rate and ETA (the leak detector publishes them)."""
+    """The most recent `leak` event's rate and ETA (the leak detector publishes them, with
+    figures rate_bytes_per_h, eta_s and phase detected/attributed/cleared)."""
     if guardian is None:
         return None
     for event in reversed(guardian.events.recent()):
@@ -94,5 +96,6 @@ def latest_leak(guardian: Guardian | None) -> LeakInfo | None:
         if rate_s is None:
             rate_h = _number(figures, "rate_bytes_per_h")
             rate_s = None if rate_h is None else rate_h / 3600.0
-        return LeakInfo(event.time_s, event.message, rate_s, _number(figures, "eta_s"))
+        leaking = figures.get("phase") != "cleared"  # "detected" / "attributed" / absent
+        return LeakInfo(event.time_s, event.message, leaking, rate_s, _number(figures, "eta_s"))
     return None
