@@ -4,10 +4,11 @@ and a Django project under gunicorn with two sync workers."""
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 
-from web_helpers import CALM, REPO_ROOT, Server, gunicorn_argv, serve
+from web_helpers import CALM, REPO_ROOT, Reply, Server, gunicorn_argv, serve
 from web_scenarios import SHED_ENV, shedding_scenario
 
 __all__ = ["serve"]
@@ -50,6 +51,28 @@ def test_werkzeug_flask_endpoints(serve: Callable[..., Server]) -> None:
     # werkzeug reads "//ops/..." as "/ops/...": served as the real path, the token still required
     assert server.get("//ops/metrics").status == 200
     assert server.request("POST", "//ops/memory/gc").status == 404
+
+
+def test_werkzeug_concurrency_cap(serve: Callable[..., Server]) -> None:
+    server = serve(WERKZEUG, **CALM, MEMWARDEN_WEB_MAX_CONCURRENCY="1")
+    # Cap 1: while /slow is in flight the next request is refused, health is not.
+    replies: dict[str, Reply] = {}
+    slow = threading.Thread(target=lambda: replies.update(slow=server.get("/slow")))
+    slow.start()
+    try:
+        server.wait_for(lambda: (server.workdir / "slow.started").exists(), "/slow to start")
+        refused = server.get("/")
+        assert refused.status == 503 and refused.headers["retry-after"] == "5"
+        assert server.get("/health").status == 200
+    finally:
+        (server.workdir / "slow.release").touch()
+        slow.join(60)
+    assert replies["slow"].status == 200
+    server.wait_for(lambda: server.get("/").status == 200, "the slot to free")
+    metrics = server.get("/metrics").body.decode()
+    line = 'memwarden_shed_requests_total{reason="concurrency"} '
+    counted = [float(x[len(line):]) for x in metrics.splitlines() if x.startswith(line)]
+    assert counted and counted[0] >= 1  # more if a retry above met the slot not yet freed
 
 
 def test_gunicorn_django_two_workers(serve: Callable[..., Server]) -> None:
