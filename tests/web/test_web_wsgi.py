@@ -108,3 +108,26 @@ def test_gunicorn_django_forced_critical(serve: Callable[..., Server]) -> None:
     ready = server.get("/ready")
     assert ready.status == 503
     assert ready.json()["checks"]["memory:utilization"][0]["status"] == "fail"
+
+
+def test_gunicorn_two_sync_workers_shed_while_one_finishes(serve: Callable[..., Server]) -> None:
+    # Sync workers serve one request each: while worker A holds /slow, every other request
+    # reaches worker B, so B's memory (grown for real past `critical`) decides what they get.
+    server = serve(gunicorn_argv("flask_app:app", "--timeout", "120"), **SHED_ENV, **PUBLIC)
+    replies: dict[str, Reply] = {}
+    slow = threading.Thread(target=lambda: replies.update(slow=server.get("/slow")))
+    slow.start()
+    try:
+        server.wait_for(lambda: (server.workdir / "slow.started").exists(), "/slow to start")
+        slow_pid = int((server.workdir / "slow.started").read_text())
+        assert server.request("POST", "/grow?mib=300").status == 200
+        server.wait_for(lambda: server.get("/ready").status == 503, "/ready to fail")
+        memory = server.get("/memory").json()
+        assert memory["pid"] != slow_pid and memory["tier"] == "critical"
+        shed = server.get("/items/1")
+        assert shed.status == 503 and shed.headers["retry-after"] == "7"
+        assert server.get("/health").status == 200
+    finally:
+        (server.workdir / "slow.release").touch()
+        slow.join(60)
+    assert replies["slow"].status == 200 and replies["slow"].json() == {"slow": "done"}
