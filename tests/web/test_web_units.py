@@ -166,3 +166,12 @@ def test_leak_events_feed_trend_and_metrics() -> None:
     guardian.events.publish(Event(kind="leak", time_s=time.time(), message="gone", figures=cleared))
     leak = latest_leak(guardian)
     assert leak is not None and not leak.leaking and leak.eta_s is None
+
+
+def test_bad_guardian_settings_fail_at_app_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from memwarden.web.wsgi import MemwardenWSGIMiddleware
+
+    monkeypatch.setenv("MEMWARDEN_CRITICAL", "120%")
+    with pytest.raises(ConfigError, match="critical='120%'"):
+        MemwardenWSGIMiddleware(lambda environ, start_response: [])
+    MemwardenWSGIMiddleware(lambda environ, start_response: [], start_guardian=False)

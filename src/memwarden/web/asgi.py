@@ -56,8 +56,8 @@ class MemwardenMiddleware:
 
     def _ensure_started(self) -> None:
         if self._started_pid != os.getpid():
-            self._started_pid = os.getpid()
             self.warden.start_guardian()
+            self._started_pid = os.getpid()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

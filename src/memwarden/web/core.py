@@ -27,6 +27,12 @@ class Warden:
         self.endpoints = Endpoints(self)
         self._metrics: WebMetrics | None = None
         self._metrics_tried = False
+        if self.config.start_guardian:
+            # Bad MEMWARDEN_* settings fail here, at app start-up, not on the first request
+            # (WSGI servers start the guardian lazily, after the fork).
+            from memwarden.config import load_guard_config
+
+            load_guard_config()
 
     def start_guardian(self) -> None:
         """Once per worker process; memwarden.start() is idempotent."""

@@ -97,8 +97,8 @@ class MemwardenWSGIMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if self._started_pid != os.getpid():
-            self._started_pid = os.getpid()
             self.warden.start_guardian()
+            self._started_pid = os.getpid()
         warden = self.warden
         path = str(environ.get("PATH_INFO", ""))
         name = warden.endpoints.match(path)

@@ -57,8 +57,8 @@ class MemwardenMiddleware:
 
     def __call__(self, request: Any) -> Any:
         if self._started_pid != os.getpid():
-            self._started_pid = os.getpid()
             self.warden.start_guardian()
+            self._started_pid = os.getpid()
         warden = self.warden
         path: str = request.path_info
         name = warden.endpoints.match(path)
