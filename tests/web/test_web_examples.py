@@ -37,3 +37,6 @@ def test_flask_example_under_gunicorn(serve: Callable[..., Server]) -> None:
         assert conn.getresponse().status == 413
     finally:
         conn.close()
+    # The same limit for a chunked upload (no Content-Length), under gunicorn's own reader.
+    mib = 1024 * 1024
+    assert server.post_chunked("/items/9", [b"x" * mib] * 10 + [b"x" * 65536]).status == 413

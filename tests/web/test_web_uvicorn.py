@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import http.client
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from web_helpers import CALM, Server, serve, uvicorn_argv
 from web_scenarios import AUTH, SHED_ENV, TOKEN, shedding_scenario
@@ -67,20 +67,11 @@ def test_uvicorn_endpoints_admin_and_hostile_input(serve: Callable[..., Server])
     # Body size limit: by Content-Length, and counted while a chunked body streams in.
     assert server.request("POST", "/echo", body=b"x" * 500).json() == {"received": 500}
     assert server.request("POST", "/echo", body=b"x" * 2000).status == 413
-    chunked = _post_chunked(server, "/echo", (b"x" * 400 for _ in range(5)))
-    assert chunked == 413
+    assert server.post_chunked("/echo", [b"x" * 400] * 5).status == 413
+    assert server.post_chunked("/echo", [b"x" * 300] * 3).json() == {"received": 900}
 
     _admin_endpoints(server)
     _hostile_inputs(server)
-
-
-def _post_chunked(server: Server, path: str, chunks: Iterator[bytes]) -> int:
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    try:
-        conn.request("POST", path, body=chunks, encode_chunked=True)
-        return conn.getresponse().status
-    finally:
-        conn.close()
 
 
 def _admin_endpoints(server: Server) -> None:

@@ -45,6 +45,8 @@ def test_werkzeug_flask_endpoints(serve: Callable[..., Server]) -> None:
         assert server.request("POST", f"/ops/memory/{action}").status == 404
     assert server.request("POST", "/echo", body=b"x" * 2000).status == 413
     assert server.request("POST", "/echo", body=b"x" * 100).json() == {"received": 100}
+    assert server.post_chunked("/echo", [b"x" * 400] * 5).status == 413
+    assert server.post_chunked("/echo", [b"x" * 300] * 3).json() == {"received": 900}
     assert server.request("PUT", "/ops/health").status == 405
     for path in ("/ops/memory/../health", "/ops/%2e%2e/health", "/ops/memory/%2e%2e/gc"):
         assert 400 <= server.get(path).status < 500

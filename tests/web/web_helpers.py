@@ -72,6 +72,17 @@ class Server:
         finally:
             conn.close()
 
+    def post_chunked(self, path: str, chunks: list[bytes]) -> Reply:
+        """A body without Content-Length (Transfer-Encoding: chunked)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=DEADLINE_S)
+        try:
+            conn.request("POST", path, body=iter(chunks), encode_chunked=True)
+            response = conn.getresponse()
+            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()},
+                         response.read())
+        finally:
+            conn.close()
+
     def get(self, path: str, **kwargs: Any) -> Reply:
         return self.request("GET", path, **kwargs)
 

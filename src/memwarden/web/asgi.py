@@ -24,10 +24,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 def route_template(scope: Scope, root_path: str) -> str | None:
     """Starlette/FastAPI set scope["route"] to the matched route; a Mount adds its prefix to
     root_path, so the template is what root_path gained plus the inner route's path."""
@@ -84,38 +80,30 @@ class MemwardenMiddleware:
         root_path = str(scope.get("root_path", ""))
         mark = warden.begin()
         try:
-            if warden.config.max_body_bytes is None:
-                await self.app(scope, receive, send)
-            else:
-                await self._call_limited(scope, receive, send, warden.config.max_body_bytes)
+            max_body = warden.config.max_body_bytes
+            if max_body is not None and length is None and scope["method"] not in ("GET", "HEAD"):
+                # No Content-Length (a chunked upload): buffer up to the limit before the app
+                # sees it, so the refusal is a clean 413 whatever the framework does with errors.
+                body = await _read_body(receive, max_body + 1)
+                if len(body) > max_body:
+                    return await send_response(send, warden.shedder.count_body_rejection())
+                receive = _replay(body, receive)
+            await self.app(scope, receive, send)
         finally:
             warden.finish(path, route_template(scope, root_path), mark)
 
-    async def _call_limited(self, scope: Scope, receive: Receive, send: Send,
-                            max_body_bytes: int) -> None:
-        """A chunked body (no Content-Length) is counted as it streams in."""
-        received = 0
-        started = False
 
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > max_body_bytes:
-                    raise _BodyTooLarge
-            return message
+def _replay(body: bytes, receive: Receive) -> Receive:
+    replayed = False
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # http.disconnect, when it comes
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await send_response(send, self.warden.shedder.count_body_rejection())
+    return replay
 
 
 def _content_length(scope: Scope) -> int | None:

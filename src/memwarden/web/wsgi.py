@@ -9,6 +9,7 @@ environ["memwarden.route"], which the Flask and Django integrations set, or rout
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -23,34 +24,16 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
-class _LimitedInput:
-    """wsgi.input that raises once more than max_bytes were read (a chunked upload)."""
-
-    def __init__(self, stream: Any, max_bytes: int) -> None:
-        self._stream = stream
-        self._left = max_bytes
-
-    def _count(self, data: bytes) -> bytes:
-        self._left -= len(data)
-        if self._left < 0:
-            raise _BodyTooLarge
-        return data
-
-    def read(self, size: int = -1) -> bytes:
-        return self._count(self._stream.read(size))
-
-    def readline(self, size: int = -1) -> bytes:
-        return self._count(self._stream.readline(size))
-
-    def readlines(self, hint: int = -1) -> list[bytes]:
-        return [self._count(line) for line in self._stream.readlines(hint)]
-
-    def __iter__(self) -> Iterator[bytes]:
-        return (self._count(line) for line in self._stream)
+def _read_up_to(stream: Any, max_bytes: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < max_bytes:
+        chunk = stream.read(max_bytes - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def request_headers(environ: dict[str, Any]) -> dict[str, str]:
@@ -115,9 +98,6 @@ class MemwardenWSGIMiddleware:
         if rejection is not None:
             return start(start_response, rejection)
         mark = warden.begin()
-        max_body = warden.config.max_body_bytes
-        if max_body is not None:
-            environ["wsgi.input"] = _LimitedInput(environ["wsgi.input"], max_body)
 
         def finish() -> None:
             route = environ.get(ROUTE_KEY)
@@ -125,20 +105,19 @@ class MemwardenWSGIMiddleware:
                 route = self.route_of(environ)
             warden.finish(path, route, mark)
 
-        started = False
-
-        def tracking_start(*args: Any) -> Any:
-            nonlocal started
-            started = True
-            return start_response(*args)
-
+        max_body = warden.config.max_body_bytes
+        if (max_body is not None and content_length(environ.get("CONTENT_LENGTH")) is None
+                and "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()):
+            # A chunked upload: buffer up to the limit first, so the refusal is a clean 413
+            # (a framework would turn an error raised from wsgi.input into a 500).
+            body = _read_up_to(environ["wsgi.input"], max_body + 1)
+            if len(body) > max_body:
+                finish()
+                return start(start_response, warden.shedder.count_body_rejection())
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
         try:
-            iterable = self.app(environ, tracking_start)
-        except _BodyTooLarge:
-            finish()
-            if started:
-                raise
-            return start(start_response, warden.shedder.count_body_rejection())
+            iterable = self.app(environ, start_response)
         except BaseException:
             finish()
             raise
