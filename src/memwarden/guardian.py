@@ -99,6 +99,7 @@ class Guardian:
         self._thread: threading.Thread | None = None
         self._trace: Any = None
         self._checkpoints_due: dict[str, float] = {}
+        self._sample_listeners: list[Callable[[Sample], None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Guardian:
@@ -170,7 +171,22 @@ class Guardian:
         if transition is not None:
             self._on_transition(transition, sample)
         self._run_checkpoints(sample.monotonic_s)
+        for listener in list(self._sample_listeners):
+            try:
+                listener(sample)
+            except Exception:  # a failing listener (e.g. leak watch) must not stop the guardian
+                log.exception("memwarden: sample listener %r failed", listener)
         return sample
+
+    def on_sample(self, listener: Callable[[Sample], None]) -> Callable[[], None]:
+        """Call listener(sample) after every tick (in the guardian thread); returns unsubscribe."""
+        self._sample_listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._sample_listeners:
+                self._sample_listeners.remove(listener)
+
+        return unsubscribe
 
     def _on_transition(self, transition: Transition, sample: Sample) -> None:
         message = _transition_message(transition, sample)
