@@ -111,7 +111,9 @@ def serve(reaper: list[subprocess.Popen[bytes]], tmp_path: Path) -> Iterator[
         workdir = tmp_path / f"server-{port}"
         workdir.mkdir()
         log_path = workdir / "server.log"
-        environment = child_env(WEBTEST_DIR=str(workdir), **env)
+        # Snapshots (POST /memory/snapshot) go to the test's directory, not the working dir.
+        environment = child_env(WEBTEST_DIR=str(workdir), MEMWARDEN_SNAPSHOT_DIR=str(workdir),
+                                **env)
         environment["PYTHONPATH"] = os.pathsep.join(
             [str(APPS), str(REPO_ROOT), environment["PYTHONPATH"]])
         with open(log_path, "wb") as log:
