@@ -99,6 +99,8 @@ class Guardian:
         self._thread: threading.Thread | None = None
         self._trace: Any = None
         self._checkpoints_due: dict[str, float] = {}
+        self.leak_watch: Any = None  # memwarden.leak.watch.LeakWatch, attached by start()
+        self.alerts: Any = None  # memwarden.alerts.AlertHandle when a webhook is configured
         self._sample_listeners: list[Callable[[Sample], None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -333,7 +335,25 @@ def start(
         }
         config = load_guard_config(arguments, environ=environ, config_path=config_path)
         _current = Guardian(config).start()
+        _attach_watchers(_current, environ)
         return _current
+
+
+def _attach_watchers(guardian: Guardian, environ: Mapping[str, str] | None) -> None:
+    """The leak watch (and snapshot signal) and webhook alerts, as configured; a failure to set
+    one up is logged and never stops the guardian."""
+    try:
+        from memwarden.leak.watch import attach as attach_leak_watch
+
+        guardian.leak_watch = attach_leak_watch(guardian)
+    except Exception:
+        log.exception("memwarden: leak watch not started")
+    try:
+        from memwarden.alerts import attach as attach_alerts
+
+        guardian.alerts = attach_alerts(guardian.events, environ=environ)
+    except Exception:
+        log.exception("memwarden: webhook alerts not started")
 
 
 def current() -> Guardian | None:
@@ -344,5 +364,9 @@ def stop() -> None:
     global _current
     with _current_lock:
         if _current is not None:
+            if _current.leak_watch is not None:
+                _current.leak_watch.stop()
+            if _current.alerts is not None:
+                _current.alerts.close()
             _current.stop()
         _current = None

@@ -14,7 +14,6 @@ CHILD = textwrap.dedent(
     import logging, sys, threading
     logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(message)s")
     import memwarden
-    from memwarden.leak.watch import attach
 
     class SyncService:
         def __init__(self):
@@ -22,7 +21,7 @@ CHILD = textwrap.dedent(
 
     service = SyncService()
     guardian = memwarden.start(interval="50ms", limit="4G")
-    watch = attach(guardian)
+    watch = guardian.leak_watch  # memwarden.start() attaches the leak watch
     pause = threading.Event()
     n = 0
     while watch.attribution is None and n < 100_000:
