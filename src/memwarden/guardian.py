@@ -16,7 +16,7 @@ from memwarden.config import GuardConfig, load_guard_config
 from memwarden.events import Event, EventBus
 from memwarden.exitcodes import EXIT_MEMORY_RESTART
 from memwarden.hooks import REGISTRY, HookRegistry
-from memwarden.policy import PolicyState, Tier, Transition, evaluate
+from memwarden.policy import PolicyConfig, PolicyState, Tier, Transition, evaluate
 from memwarden.sample import Sample, Sampler
 from memwarden.units import format_bytes
 
@@ -293,8 +293,8 @@ class Guardian:
         with self._lock:
             sample = self._latest
             tier = self._state.tier
-        if sample is None:
-            sample = self.tick()
+        if sample is None:  # not started: look, but never act on a status query
+            return peek_status(self._sampler, self.policy)
         return GuardianStatus(
             sample=sample,
             tier=tier,
@@ -303,8 +303,36 @@ class Guardian:
         )
 
 
+def peek_status(sampler: Sampler, policy: PolicyConfig) -> GuardianStatus:
+    """One sample and the tier the pure policy gives it; no action runs."""
+    sample = sampler.sample()
+    state = PolicyState()
+    if sample.measured_bytes is not None:
+        state, _ = evaluate(state, measured_bytes=sample.measured_bytes,
+                            limit_bytes=sample.limit.limit_bytes, now_s=sample.monotonic_s,
+                            config=policy)
+    return GuardianStatus(sample=sample, tier=state.tier,
+                          thresholds_bytes=policy.thresholds_bytes(sample.limit.limit_bytes),
+                          running=False)
+
+
 _current: Guardian | None = None
 _current_lock = threading.Lock()
+_oneoff: tuple[GuardConfig, Sampler] | None = None
+
+
+def oneoff_status() -> GuardianStatus:
+    """Status without a running guardian: one sample of this process, no action (a status
+    query must never clean up or exit). The sampler is kept while the config is unchanged."""
+    global _oneoff
+    config = load_guard_config()
+    with _current_lock:
+        if _oneoff is None or _oneoff[0] != config:
+            sampler = Sampler(pid=os.getpid(), budget_bytes=config.limit_bytes,
+                              metric=config.metric, include_runtime=True)
+            _oneoff = (config, sampler)
+        sampler = _oneoff[1]
+        return peek_status(sampler, config.policy())
 
 
 def start(

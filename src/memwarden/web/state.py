@@ -6,13 +6,11 @@ action runs (a request must never trigger a cleanup or a restart).
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from memwarden.guardian import Guardian, GuardianStatus
-    from memwarden.sample import Sampler
 
 
 def running_guardian() -> Guardian | None:
@@ -21,45 +19,11 @@ def running_guardian() -> Guardian | None:
     return guardian.current()
 
 
-_oneoff_lock = threading.Lock()
-_oneoff_sampler: Sampler | None = None
-
-
 def current_status() -> GuardianStatus:
-    running = running_guardian()
-    if running is not None:
-        return running.status()
-    return _oneoff_status()
+    from memwarden import guardian
 
-
-def _oneoff_status() -> GuardianStatus:
-    global _oneoff_sampler
-    from memwarden.config import load_guard_config
-    from memwarden.guardian import GuardianStatus
-    from memwarden.policy import PolicyState, evaluate
-    from memwarden.sample import Sampler
-
-    config = load_guard_config()
-    policy = config.policy()
-    with _oneoff_lock:
-        if _oneoff_sampler is None or _oneoff_sampler.budget_bytes != config.limit_bytes:
-            _oneoff_sampler = Sampler(pid=_self_pid(), budget_bytes=config.limit_bytes,
-                                      metric=config.metric, include_runtime=True)
-        sample = _oneoff_sampler.sample()
-    state = PolicyState()
-    if sample.measured_bytes is not None:
-        state, _ = evaluate(state, measured_bytes=sample.measured_bytes,
-                            limit_bytes=sample.limit.limit_bytes, now_s=sample.monotonic_s,
-                            config=policy)
-    return GuardianStatus(sample=sample, tier=state.tier,
-                          thresholds_bytes=policy.thresholds_bytes(sample.limit.limit_bytes),
-                          running=False)
-
-
-def _self_pid() -> int:
-    import os
-
-    return os.getpid()
+    running = guardian.current()
+    return running.status() if running is not None else guardian.oneoff_status()
 
 
 @dataclass(frozen=True, slots=True)
