@@ -114,6 +114,18 @@ def _optional_duration(key: str, value: Any) -> float | None:
     return seconds or None
 
 
+def default_name(command: tuple[str, ...]) -> str:
+    """`app` for `python app.py` or `python -m app`, else the executable's base name."""
+    base = os.path.basename(command[0])
+    if base.startswith("python") and len(command) > 1:
+        if command[1] == "-m" and len(command) > 2:
+            return re.sub(r"[^A-Za-z0-9_.-]", "-", command[2])[:64]
+        if not command[1].startswith("-"):
+            stem = os.path.splitext(os.path.basename(command[1]))[0]
+            return re.sub(r"[^A-Za-z0-9_.-]", "-", stem)[:64] or base
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", base)[:64] or "program"
+
+
 def build_program(values: Mapping[str, Any]) -> ProgramConfig:
     """Validate one program's merged keys (defaults, table, options) into a ProgramConfig."""
     for key, value in values.items():
@@ -122,7 +134,7 @@ def build_program(values: Mapping[str, Any]) -> ProgramConfig:
     if values.get("command") is None:
         raise ConfigError("command", values.get("command"), "a program needs a command")
     command = _command(values["command"])
-    name = str(values.get("name") or os.path.basename(command[0]))
+    name = str(values.get("name") or default_name(command))
     if not _NAME.match(name):
         raise ConfigError("name", name, "use 1-64 letters, digits, '.', '_' or '-'")
     memory = build_guard_config(
