@@ -42,6 +42,7 @@ from memwarden.supervisor.monitor import MemoryMonitor
 from memwarden.supervisor.process import SpawnHook, set_child_subreaper
 from memwarden.supervisor.program import TERMINAL_STATES, ProgramRun, new_run
 from memwarden.supervisor.runner import Runner
+from memwarden.supervisor.sentinel import Sentinel, start_sentinel
 
 Reader = Callable[[selectors.BaseSelector], None]
 SpawnHooks = Callable[[ProgramConfig], Sequence[SpawnHook]]
@@ -60,6 +61,7 @@ class Supervisor:
         self.runner = Runner(self, spawn_hooks or (lambda _program: ()))
         self.memory = MemoryMonitor(self)
         self.control: Any = None
+        self.sentinel: Sentinel | None = None
         self.started_s = time.monotonic()
 
     # -- wake-up sources ---------------------------------------------------------------------
@@ -144,6 +146,10 @@ class Supervisor:
         if not set_child_subreaper() and not pid1.is_pid1():
             self.sink.event("warning", "cannot become a child subreaper: orphans go to init")
         self._install_signals()
+        self.sentinel = start_sentinel()
+        if self.sentinel is None:
+            self.sink.event("warning", "no /bin/sh for the sentinel: if the supervisor is "
+                            "SIGKILLed, grandchildren may outlive it")
         if self.control is not None:
             self.control.register(self.selector)
         mode = "as PID 1, " if pid1.is_pid1() else ""
@@ -190,6 +196,8 @@ class Supervisor:
         self.memory.check_totals()
 
     def _close(self) -> None:
+        if self.sentinel is not None:
+            self.sentinel.close()
         signal.set_wakeup_fd(-1)
         for signum in pid1.HANDLED:
             signal.signal(signum, signal.SIG_DFL)

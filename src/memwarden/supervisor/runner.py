@@ -62,6 +62,8 @@ class Runner:
         run.child, run.state = child, "running"
         run.started_s, run.started_wall_s = now_s, time.time()
         run.known_pids = {child.pid}
+        if self.sup.sentinel is not None:
+            self.sup.sentinel.add(child.pid)  # the child leads its own process group
         run.policy_state, run.last_sample, run.sampler = PolicyState(), None, None
         run.next_sample_s = now_s
         run.age_due_s = age_deadline_s(now_s, cfg.max_age_s, cfg.max_age_jitter)
@@ -95,6 +97,11 @@ class Runner:
     def on_reaped(self, pid: int, status: int) -> None:
         run = next((r for r in self.sup.runs.values() if r.alive and r.pid == pid), None)
         description = pid1.describe_status(status)
+        sentinel = self.sup.sentinel
+        if sentinel is not None and sentinel.gone(pid, os.waitstatus_to_exitcode(status)):
+            self.sup.sink.event("warning", f"sentinel pid {pid} {description}: if the "
+                                "supervisor is SIGKILLed now, grandchildren may outlive it")
+            return
         if run is None:
             self.sup.sink.event("info", f"reaped orphan pid {pid} ({description})")
             return
@@ -246,6 +253,8 @@ class Runner:
     def _finish_stop(self, run: ProgramRun) -> None:
         after = run.after_stop
         run.stop_deadline_s = None
+        if self.sup.sentinel is not None and run.pid is not None:
+            self.sup.sentinel.remove(run.pid)  # the group is empty: its number may be reused
         if after == "restart" and not self.sup.shutting_down:
             if run.restart_delay_s > 0:
                 run.state = "backoff"
