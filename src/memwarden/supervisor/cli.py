@@ -65,6 +65,7 @@ def run(command: tuple[str, ...], config_path: str | None, control_socket: str |
     try:
         table = load_toml_table(Path(config_path) if config_path else None)
         options["control_socket"] = control_socket
+        options["json"] = options.pop("json_logs")
         config = load_supervisor_config(options, tuple(command), table=table)
     except ConfigError as err:
         _usage_error("run", err)

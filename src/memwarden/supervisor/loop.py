@@ -54,6 +54,8 @@ class Supervisor:
         self.config = config
         self.sink = sink or LogSink(json_logs=config.json_logs, log_dir=config.log_dir)
         self.runs: dict[str, ProgramRun] = {p.name: new_run(p) for p in config.programs}
+        for program in config.programs:
+            self.sink.open_program(program.name, program.log_max_bytes, program.log_backups)
         self.selector = selectors.DefaultSelector()
         self._signals: deque[int] = deque()
         self.shutting_down = False
