@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +77,8 @@ def load_toml_table(path: Path | None = None) -> dict[str, Any]:
     if found is None:
         return {}
     file_path, is_pyproject = found
+    import tomllib  # here, not at the top: ~0.6 MB a long-lived supervisor need not carry
+
     try:
         with open(file_path, "rb") as f:
             data = tomllib.load(f)

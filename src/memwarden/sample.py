@@ -7,13 +7,15 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from memwarden.readers.cgroup import CgroupLocation, CgroupMemory
 from memwarden.readers.proc import PROC_ROOT
-from memwarden.readers.runtime import RuntimeMemory
 from memwarden.readers.system import Pressure, SystemMemory
 from memwarden.readers.tree import TreeMemory
+
+if TYPE_CHECKING:  # tracemalloc (and pickle) load only for in-process runtime figures
+    from memwarden.readers.runtime import RuntimeMemory
 
 Metric = Literal["tree_rss", "working_set"]
 MetricChoice = Literal["auto", "tree_rss", "working_set"]
