@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 from pathlib import Path
 
@@ -55,9 +54,10 @@ def test_tracker_window_and_backoff() -> None:
 
 
 def test_age_deadline_jitter() -> None:
-    rng = random.Random(1)
-    deadlines = [age_deadline_s(100.0, 1000.0, 0.1, rng) for _ in range(50)]
-    assert all(d is not None and 1000.0 <= d <= 1100.0 for d in deadlines)
+    assert age_deadline_s(100.0, 1000.0, 0.1, draw=0.0) == 1100.0
+    assert age_deadline_s(100.0, 1000.0, 0.1, draw=0.5) == 1050.0
+    deadlines = [age_deadline_s(100.0, 1000.0, 0.1) for _ in range(50)]
+    assert all(d is not None and 1000.0 < d <= 1100.0 for d in deadlines)
     assert len(set(deadlines)) > 1
     assert age_deadline_s(0.0, None, 0.1) is None
 

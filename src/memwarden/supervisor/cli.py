@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -55,28 +54,19 @@ def _control_path(option: str | None) -> Path:
 def run(command: tuple[str, ...], config_path: str | None, control_socket: str | None,
         **options: Any) -> None:
     """Supervise CMD (after --) or the [[program]] tables of the config file."""
-    from memwarden.config import ENV_PREFIX, load_toml_table
     from memwarden.supervisor.config import load_supervisor_config
-    from memwarden.supervisor.control import ControlError, ControlServer
-    from memwarden.supervisor.loop import Supervisor
+    from memwarden.supervisor.main import exec_lean, launch, load_table
 
-    if config_path is None and os.environ.get(ENV_PREFIX + "CONFIG"):
-        config_path = os.environ[ENV_PREFIX + "CONFIG"]
+    options["control_socket"] = control_socket
+    options["json"] = options.pop("json_logs")
     try:
-        table = load_toml_table(Path(config_path) if config_path else None)
-        options["control_socket"] = control_socket
-        options["json"] = options.pop("json_logs")
-        config = load_supervisor_config(options, tuple(command), table=table)
+        table = load_table(config_path)
+        load_supervisor_config(options, tuple(command), table=table)  # exit 2 before any start
     except ConfigError as err:
         _usage_error("run", err)
         return
-    supervisor = Supervisor(config)
-    path = config.control_path or _control_path(None)
-    try:
-        supervisor.control = ControlServer(path, supervisor.handle_control)
-    except (ControlError, OSError) as err:
-        _usage_error("run", err)
-    sys.exit(supervisor.run())
+    exec_lean(options, tuple(command), table)
+    sys.exit(launch(options, tuple(command), table))
 
 
 def _ask(control_socket: str | None, payload: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ at once.
 
 from __future__ import annotations
 
-import random
+import os
 from collections import deque
 from dataclasses import dataclass
 
@@ -78,9 +78,13 @@ class RestartTracker:
 
 
 def age_deadline_s(started_s: float, max_age_s: float | None, jitter: float,
-                   rng: random.Random | None = None) -> float | None:
-    """When a run started at started_s is restarted for age: max_age less up to jitter of it."""
+                   draw: float | None = None) -> float | None:
+    """When a run started at started_s is restarted for age: max_age less up to jitter of it.
+
+    draw in [0, 1) picks where in the jitter; by default from os.urandom (`random` is one
+    more module for a long-lived supervisor to carry)."""
     if max_age_s is None:
         return None
-    draw = (rng or random).random()
+    if draw is None:
+        draw = int.from_bytes(os.urandom(4), "little") / 2**32
     return started_s + max_age_s * (1.0 - jitter * draw)
