@@ -89,3 +89,15 @@ def test_clean_exit_with_autorestart_on_failure_ends_the_supervisor(
     sup = supervise("--config", str(config))
     assert sup.exit_code() == 0
     assert "[once] now exited" in sup.log
+
+
+def test_max_age_restarts_count_too(
+    supervise: Callable[..., Running], script: Callable[[str, str], list[str]]
+) -> None:
+    idle = script("idle", "import threading; threading.Event().wait(600)")
+    sup = supervise("--max-age", "500ms", "--max-restarts", "1", "--grace", "5s", command=idle)
+    assert sup.exit_code() == 1
+    log = sup.log
+    assert log.count("restart (age)") == 1 and "(max_age)" in log
+    assert "errored: 1 restarts" in log and "not restarting after age" in log
+    assert not tagged_pids(sup.tag)
