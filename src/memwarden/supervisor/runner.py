@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import time
@@ -15,15 +14,9 @@ from memwarden.supervisor import pid1
 from memwarden.supervisor.config import ProgramConfig
 from memwarden.supervisor.logs import LineBuffer
 from memwarden.supervisor.policy.restart import age_deadline_s
-from memwarden.supervisor.process import (
-    SpawnHook,
-    collect_tree,
-    kill_all,
-    living,
-    signal_group,
-    spawn,
-)
+from memwarden.supervisor.process import SpawnHook, signal_group, spawn
 from memwarden.supervisor.program import TERMINAL_STATES, ProgramRun
+from memwarden.supervisor.stopping import kill_tree, terminate_tree, tree_left
 from memwarden.units import format_duration
 
 if TYPE_CHECKING:
@@ -179,27 +172,15 @@ class Runner:
             if after != "restart":
                 run.after_stop = after  # a shutdown during a restart wins
             return
-        if run.state == "backoff" or not run.alive:
-            # Nothing of the main process is left; leftovers of its tree are still collected.
-            pass
         now_s = time.monotonic()
         run.state, run.after_stop = "stopping", after
         run.stop_deadline_s, run.stop_killed = now_s + run.config.grace_s, False
-        pid = run.pid
-        if pid is None:
-            return
-        # Collect the tree BEFORE signalling: a process that exits first takes the knowledge
-        # of its children with it.
-        tree = living(collect_tree(pid, pid, run.known_pids))
-        run.known_pids |= tree
-        if not tree:
-            return
-        signal_group(pid, signal.SIGTERM)
-        outside = {p for p in tree if _pgid(p) not in (pid, None)}  # left the group (setsid)
-        for other in outside:
-            _send(other, signal.SIGTERM)
-        self._log("info", run, f"stopping ({reason}): SIGTERM to process group {pid}"
-                  + (f" and {len(outside)} process(es) outside it" if outside else "")
+        signalled = terminate_tree(run)
+        if signalled is None:
+            return  # nothing of the tree is left (it exited by itself)
+        outside = signalled[1]
+        self._log("info", run, f"stopping ({reason}): SIGTERM to process group {run.pid}"
+                  + (f" and {outside} process(es) outside it" if outside else "")
                   + f", grace {format_duration(run.config.grace_s)}")
 
     def kill_now(self, run: ProgramRun) -> None:
@@ -216,23 +197,15 @@ class Runner:
         if run.pid is not None:
             signal_group(run.pid, signum)
 
-    def _tree_left(self, run: ProgramRun) -> set[int]:
-        pid = run.pid
-        if pid is None:
-            return set()
-        return living(collect_tree(pid, pid, run.known_pids))
-
     def on_timer(self, run: ProgramRun, now_s: float) -> None:
         if run.state == "stopping":
-            left = self._tree_left(run)
+            left = tree_left(run)
             if not left and not run.alive:
                 self._finish_stop(run)
             elif run.stop_deadline_s is not None and now_s >= run.stop_deadline_s \
                     and not run.stop_killed:
                 run.stop_killed = True
-                if run.pid is not None:
-                    signal_group(run.pid, signal.SIGKILL)
-                killed = kill_all(left)
+                killed = kill_tree(run, left)
                 self._log("warning", run, f"grace of {format_duration(run.config.grace_s)} "
                           f"over: SIGKILL to {killed} process(es) of the tree "
                           f"({', '.join(map(str, sorted(left)))})")
@@ -282,14 +255,3 @@ class Runner:
             return [run.age_due_s, cron_s]
         return []
 
-
-def _pgid(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except (ProcessLookupError, PermissionError):
-        return None
-
-
-def _send(pid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, signum)
