@@ -101,3 +101,11 @@ def test_max_age_restarts_count_too(
     assert log.count("restart (age)") == 1 and "(max_age)" in log
     assert "errored: 1 restarts" in log and "not restarting after age" in log
     assert not tagged_pids(sup.tag)
+
+
+def test_command_that_cannot_start_ends_errored(supervise: Callable[..., Running],
+                                                tmp_path: Path) -> None:
+    sup = supervise("--max-restarts", "1", command=[str(tmp_path / "no-such-program")])
+    assert sup.exit_code() == 1
+    log = sup.log
+    assert log.count("] cannot start '") == 2 and "errored: 1 restarts" in log

@@ -107,17 +107,19 @@ class Supervisor:
             self.runner.on_reaped(pid, status)
 
     def handle_sigterm(self, signum: int) -> None:
-        name = signal.Signals(signum).name
+        self.shutdown(f"{signal.Signals(signum).name} received (pid {os.getpid()})")
+
+    def shutdown(self, why: str) -> None:
+        """Stop every program gracefully, then exit; a second call kills what is left now."""
         if self.shutting_down:
-            self.sink.event("warning", f"{name} again (pid {os.getpid()}): killing every "
-                            "program now")
+            self.sink.event("warning", f"{why} again: killing every program now")
             for run in self.runs.values():
                 self.runner.kill_now(run)
             return
         self.shutting_down = True
-        self.sink.event("info", f"{name} received (pid {os.getpid()}): stopping every program")
+        self.sink.event("info", f"{why}: stopping every program")
         for run in self.runs.values():
-            self.runner.stop(run, after="stop", reason=name)
+            self.runner.stop(run, after="stop", reason=why)
 
     def handle_forward(self, signum: int) -> None:
         for run in self.runs.values():
@@ -230,7 +232,7 @@ class Supervisor:
             return self.status()
         if command in ("restart", "stop"):
             if name is None and command == "stop":
-                self.handle_sigterm(signal.SIGTERM)
+                self.shutdown("stop requested on the control socket")
                 return {"ok": True, "stopping": sorted(self.runs)}
             if not isinstance(name, str) or name not in self.runs:
                 return {"ok": False, "error": f"no program named {name!r}",
