@@ -28,20 +28,30 @@ def _control_path(option: str | None) -> Path:
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
-@click.option("--limit", help="memory budget per program, e.g. 512M [default: the cgroup "
+@click.option("--limit", metavar="SIZE",
+              help="memory budget per program, e.g. 512M [default: the cgroup "
               "limit, else the machine's memory]")
-@click.option("--warn", help="warn tier threshold: a percentage of the limit or a size "
+@click.option("--warn", metavar="T",
+              help="warn tier threshold: a percentage of the limit or a size "
               "[default: 70%]")
-@click.option("--critical", help="critical tier threshold [default: 85%]")
-@click.option("--restart", help="restart tier threshold: graceful restart [default: 95%]")
-@click.option("--interval", help="sampling interval [default: 100ms]")
-@click.option("--grace", help="time between SIGTERM and SIGKILL [default: 10s]")
-@click.option("--max-restarts", help="restarts allowed within --restart-window, every kind "
+@click.option("--critical", metavar="T",
+              help="critical tier threshold [default: 85%]")
+@click.option("--restart", metavar="T",
+              help="restart tier threshold: graceful restart [default: 95%]")
+@click.option("--interval", metavar="DURATION",
+              help="sampling interval [default: 100ms]")
+@click.option("--grace", metavar="DURATION",
+              help="time between SIGTERM and SIGKILL [default: 10s]")
+@click.option("--max-restarts", metavar="N",
+              help="restarts allowed within --restart-window, every kind "
               "counted [default: 5]")
-@click.option("--restart-window", help="window for --max-restarts [default: 1h]")
-@click.option("--max-age", help="restart a program after this long, less up to 10%% jitter "
+@click.option("--restart-window", metavar="DURATION",
+              help="window for --max-restarts [default: 1h]")
+@click.option("--max-age", metavar="DURATION",
+              help="restart a program after this long, less up to 10% jitter "
               "[default: off]")
-@click.option("--restart-at", help="cron expression (5 fields, local time) for scheduled "
+@click.option("--restart-at", metavar="CRON",
+              help="cron expression (5 fields, local time) for scheduled "
               "restarts, e.g. '0 4 * * *' [default: off]")
 @click.option("--log-dir", type=click.Path(file_okay=False), help="also write logs to "
               "DIR/<program>.log and DIR/memwarden.log, rotated by size")
