@@ -14,12 +14,17 @@ import socket
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from memwarden.errors import MemwardenError
 
+# Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
 MAX_REQUEST_BYTES = 64 * 1024
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class ControlError(MemwardenError):

@@ -6,7 +6,6 @@ import os
 import signal
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
 
 from memwarden.exitcodes import EXIT_MEMORY_RESTART
 from memwarden.policy import PolicyState
@@ -19,9 +18,11 @@ from memwarden.supervisor.program import TERMINAL_STATES, ProgramRun
 from memwarden.supervisor.stopping import kill_tree, terminate_tree, tree_left
 from memwarden.units import format_duration
 
+# Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import selectors
-    from typing import IO
+    from typing import IO, Any
 
     from memwarden.supervisor.loop import Supervisor
 
