@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from dataclasses import dataclass, field
 
@@ -11,6 +10,7 @@ from memwarden.sample import Sample, Sampler
 from memwarden.supervisor.config import ProgramConfig
 from memwarden.supervisor.logs import LineBuffer
 from memwarden.supervisor.policy.restart import RestartTracker
+from memwarden.supervisor.process import Child
 from memwarden.units import format_bytes
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
@@ -30,7 +30,7 @@ class ProgramRun:
     tracker: RestartTracker
     policy: PolicyConfig
     state: str = "starting"
-    child: subprocess.Popen[bytes] | None = None
+    child: Child | None = None
     sampler: Sampler | None = None
     started_s: float = 0.0  # monotonic
     started_wall_s: float = 0.0

@@ -22,7 +22,7 @@ from memwarden.units import format_duration
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import selectors
-    from typing import IO, Any
+    from typing import Any
 
     from memwarden.supervisor.loop import Supervisor
 
@@ -63,17 +63,17 @@ class Runner:
         run.age_due_s = age_deadline_s(now_s, cfg.max_age_s, cfg.max_age_jitter)
         schedule = cfg.restart_at
         run.cron_due_wall_s = schedule.next_after(time.time()) if schedule else None
-        for stream, pipe in (("stdout", child.stdout), ("stderr", child.stderr)):
-            if pipe is not None:
+        for stream, fd in (("stdout", child.stdout_fd), ("stderr", child.stderr_fd)):
+            if fd is not None:
                 buffer = LineBuffer()
-                self.sup.add_reader(pipe, self._pipe_reader(run.name, stream, pipe, buffer))
+                self.sup.add_reader(fd, self._pipe_reader(run.name, stream, fd, buffer))
         self._log("info", run, f"started pid {child.pid}: {' '.join(cfg.command)}", pid=child.pid)
 
-    def _pipe_reader(self, name: str, stream: str, pipe: IO[bytes],
+    def _pipe_reader(self, name: str, stream: str, fd: int,
                      buffer: LineBuffer) -> Callable[[selectors.BaseSelector], None]:
         def read(_selector: selectors.BaseSelector) -> None:
             try:
-                chunk = os.read(pipe.fileno(), 65536)
+                chunk = os.read(fd, 65536)
             except BlockingIOError:
                 return
             except OSError:
@@ -82,8 +82,8 @@ class Runner:
             for line in lines:
                 self.sup.sink.child_line(name, stream, line)
             if not chunk:  # EOF: the child and everything that inherited the pipe are gone
-                self.sup.remove_reader(pipe)
-                pipe.close()
+                self.sup.remove_reader(fd)
+                os.close(fd)
 
         return read
 

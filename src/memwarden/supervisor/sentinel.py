@@ -10,8 +10,10 @@ terminal signals and lives in its own process group.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import subprocess
+
+from memwarden.supervisor.process import fork_exec
 
 SCRIPT = r"""
 trap '' INT TERM HUP QUIT
@@ -31,25 +33,25 @@ SHELL = "/bin/sh"
 class Sentinel:
     def __init__(self) -> None:
         read_fd, self._write_fd = os.pipe()  # non-inheritable: programs never hold the write end
+        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         try:
-            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-                [SHELL, "-c", SCRIPT], stdin=read_fd, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, process_group=0, close_fds=True,
-            )
+            self._pid: int | None = fork_exec([SHELL, "-c", SCRIPT], env=os.environ,
+                                              fds=(read_fd, null, null))
         finally:
             os.close(read_fd)
+            os.close(null)
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
+        return self._pid
 
     def _send(self, line: str) -> bool:
-        if self._proc is None:
+        if self._pid is None:
             return False
         try:
             os.write(self._write_fd, line.encode() + b"\n")
         except OSError:  # the sentinel is gone (killed): nothing more to tell it
-            self._proc = None
+            self._pid = None
             return False
         return True
 
@@ -61,23 +63,19 @@ class Sentinel:
 
     def gone(self, pid: int, returncode: int) -> bool:
         """The loop reaped pid: True (and forget the sentinel) when it was the sentinel."""
-        if self._proc is None or pid != self._proc.pid:
+        if self._pid is None or pid != self._pid:
             return False
-        self._proc.returncode = returncode
-        self._proc = None
+        self._pid = None
         return True
 
     def close(self) -> None:
         """Normal exit: tell the sentinel to leave without killing anything, and reap it."""
-        proc = self._proc
+        pid = self._pid
         self._send("exit")
         os.close(self._write_fd)
-        if proc is not None:
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if pid is not None:
+            with contextlib.suppress(ChildProcessError):  # already reaped by the loop
+                os.waitpid(pid, 0)  # it leaves at once on "exit"
 
 
 def start_sentinel() -> Sentinel | None:
