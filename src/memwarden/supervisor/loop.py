@@ -174,6 +174,7 @@ class Supervisor:
                 self._dispatch_signals()
                 self.handle_sigchld()  # cheap; covers a SIGCHLD coalesced with another signal
                 self._timers(time.monotonic())
+            self._drain_output()
         finally:
             self._close()
         errored = [r.name for r in self.runs.values() if r.state == "errored"]
@@ -183,6 +184,16 @@ class Supervisor:
             return 1
         self.sink.event("info", "every program stopped; exiting")
         return 0
+
+    def _drain_output(self) -> None:
+        """Pass on what the programs wrote just before they exited (it may still sit in the
+        pipes); bounded, in case something that inherited a pipe keeps writing."""
+        for _ in range(1000):
+            events = self.selector.select(0)
+            if not events:
+                return
+            for key, _mask in events:
+                key.data(self.selector)
 
     def _finished(self) -> bool:
         return all(r.state in TERMINAL_STATES for r in self.runs.values())
