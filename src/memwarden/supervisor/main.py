@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 BOOT = "import sys;sys.path[:0]=[sys.argv[1]];from memwarden.supervisor.main import main;main()"
 NO_EXEC_ENV = "MEMWARDEN_SUPERVISOR_NO_EXEC"  # run in the calling process (debuggers, tests)
+# The options and config table travel in the environment, not argv: argv is world-readable in
+# /proc/PID/cmdline and a [[program]] env table may hold secrets. Removed before any spawn.
+PAYLOAD_ENV = "MEMWARDEN_SUPERVISOR_PAYLOAD"
 
 
 def load_table(config_path: str | None) -> dict[str, Any]:
@@ -59,12 +62,13 @@ def exec_lean(options: dict[str, Any], command: tuple[str, ...], table: dict[str
                          default=str)
     sys.stdout.flush()
     sys.stderr.flush()
+    env = {**os.environ, PAYLOAD_ENV: payload}
     try:
-        os.execv(sys.executable, [sys.executable, "-S", "-c", BOOT, package_parent, payload])
+        os.execve(sys.executable, [sys.executable, "-S", "-c", BOOT, package_parent], env)
     except OSError:
         return
 
 
 def main() -> None:
-    payload = json.loads(sys.argv[2])
+    payload = json.loads(os.environ.pop(PAYLOAD_ENV))
     sys.exit(launch(payload["options"], tuple(payload["command"]), payload["table"]))

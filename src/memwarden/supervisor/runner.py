@@ -121,7 +121,7 @@ class Runner:
             reason, detail = "crash", f"pid {pid} {description}"
         self._log("warning" if code else "info", run,
                   f"pid {pid} {description} after {format_duration(uptime_s)}")
-        self._after_exit(run, reason, detail, crashed=reason in ("crash", "oom-kill"),
+        self._after_exit(run, reason, detail, crashed=reason in ("crash", "oom-kill", "exit"),
                          uptime_s=uptime_s)
 
     def _after_exit(self, run: ProgramRun, reason: str, detail: str, *, crashed: bool,
