@@ -75,6 +75,8 @@ def find_config_file(start: Path | None = None) -> tuple[Path, bool] | None:
 
 def load_toml_table(path: Path | None = None) -> dict[str, Any]:
     """The memwarden table: a whole `memwarden.toml`, or `[tool.memwarden]` of pyproject.toml."""
+    if path is None and os.environ.get(ENV_PREFIX + "CONFIG"):
+        path = Path(os.environ[ENV_PREFIX + "CONFIG"])
     if path is not None:
         found: tuple[Path, bool] | None = (path, path.name == "pyproject.toml")
     else:

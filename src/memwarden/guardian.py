@@ -99,6 +99,9 @@ class Guardian:
         self._thread: threading.Thread | None = None
         self._trace: Any = None
         self._checkpoints_due: dict[str, float] = {}
+        self.leak_watch: Any = None  # memwarden.leak.watch.LeakWatch, attached by start()
+        self.alerts: Any = None  # memwarden.alerts.AlertHandle when a webhook is configured
+        self._sample_listeners: list[Callable[[Sample], None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Guardian:
@@ -170,7 +173,22 @@ class Guardian:
         if transition is not None:
             self._on_transition(transition, sample)
         self._run_checkpoints(sample.monotonic_s)
+        for listener in list(self._sample_listeners):
+            try:
+                listener(sample)
+            except Exception:  # a failing listener (e.g. leak watch) must not stop the guardian
+                log.exception("memwarden: sample listener %r failed", listener)
         return sample
+
+    def on_sample(self, listener: Callable[[Sample], None]) -> Callable[[], None]:
+        """Call listener(sample) after every tick (in the guardian thread); returns unsubscribe."""
+        self._sample_listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._sample_listeners:
+                self._sample_listeners.remove(listener)
+
+        return unsubscribe
 
     def _on_transition(self, transition: Transition, sample: Sample) -> None:
         message = _transition_message(transition, sample)
@@ -317,9 +335,27 @@ def start(
         }
         config = load_guard_config(arguments, environ=environ, config_path=config_path)
         _current = Guardian(config).start()
+        _attach_watchers(_current, environ)
         if (os.environ if environ is None else environ).get(SUPERVISED_ENV) == "1":
             install_sigterm_hooks()
         return _current
+
+
+def _attach_watchers(guardian: Guardian, environ: Mapping[str, str] | None) -> None:
+    """The leak watch (and snapshot signal) and webhook alerts, as configured; a failure to set
+    one up is logged and never stops the guardian."""
+    try:
+        from memwarden.leak.watch import attach as attach_leak_watch
+
+        guardian.leak_watch = attach_leak_watch(guardian)
+    except Exception:
+        log.exception("memwarden: leak watch not started")
+    try:
+        from memwarden.alerts import attach as attach_alerts
+
+        guardian.alerts = attach_alerts(guardian.events, environ=environ)
+    except Exception:
+        log.exception("memwarden: webhook alerts not started")
 
 
 SUPERVISED_ENV = "MEMWARDEN_SUPERVISED"  # set by `memwarden run` for its children
@@ -358,5 +394,9 @@ def stop() -> None:
     global _current
     with _current_lock:
         if _current is not None:
+            if _current.leak_watch is not None:
+                _current.leak_watch.stop()
+            if _current.alerts is not None:
+                _current.alerts.close()
             _current.stop()
         _current = None

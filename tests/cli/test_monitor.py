@@ -10,7 +10,6 @@ from pathlib import Path
 
 from cgroup_helpers import spawn_allocator, wait_ready
 from conftest import child_env
-
 from memwarden.trace import SCHEMA, read_trace
 
 MIB = 2**20

@@ -3,6 +3,10 @@
 Every supervisor gets a unique MEMWARDEN_TEST_TAG in its environment; all its descendants
 inherit it, so `tagged_pids(tag)` finds whatever is left of a tree (also processes that
 called setsid or were re-parented), and the fixture SIGKILLs them at teardown.
+
+Test modules import the fixtures from here: a tests/supervisor/conftest.py would be imported
+as module `conftest` too and shadow tests/conftest.py for `from conftest import child_env`
+in areas collected after this one.
 """
 
 from __future__ import annotations

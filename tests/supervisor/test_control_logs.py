@@ -1,5 +1,6 @@
 """The control socket (status, restart, stop) and the logs (prefix, JSON, files)."""
 
+# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from sup_helpers import Running, child_env, memwarden_cmd, tagged_pids, wait_for
+from sup_helpers import Running, child_env, memwarden_cmd, script, supervise, tagged_pids, wait_for  # noqa: F401 - pytest fixtures
 
 CHATTY = """
     import os, sys, threading

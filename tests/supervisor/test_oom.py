@@ -1,12 +1,13 @@
 """An OOM kill the supervisor could not prevent is named, with the figures before it."""
 
+# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sup_helpers import Running, tagged_pids, wait_for
+from sup_helpers import Running, script, supervise, tagged_pids, wait_for  # noqa: F401 - pytest fixtures
 
 from cgroup_helpers import v1_memory_cgroup, v1_unavailable_reason
 
