@@ -364,6 +364,8 @@ def start(
         config = load_guard_config(arguments, environ=environ, config_path=config_path)
         _current = Guardian(config).start()
         _attach_watchers(_current, environ)
+        if (os.environ if environ is None else environ).get(SUPERVISED_ENV) == "1":
+            install_sigterm_hooks()
         return _current
 
 
@@ -382,6 +384,34 @@ def _attach_watchers(guardian: Guardian, environ: Mapping[str, str] | None) -> N
         guardian.alerts = attach_alerts(guardian.events, environ=environ)
     except Exception:
         log.exception("memwarden: webhook alerts not started")
+
+
+SUPERVISED_ENV = "MEMWARDEN_SUPERVISED"  # set by `memwarden run` for its children
+
+
+def install_sigterm_hooks(registry: HookRegistry = REGISTRY) -> bool:
+    """On SIGTERM, run the shutdown hooks, then die of SIGTERM as before.
+
+    A supervisor's graceful stop is a SIGTERM; without a handler Python dies at once and no
+    on_shutdown hook runs. Installed only over the default action, from the main thread, so an
+    application's (or server's) own handler is never replaced. True when installed.
+    """
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return False
+
+    def on_sigterm(signum: int, _frame: object) -> None:
+        log.warning("memwarden: SIGTERM: running %d shutdown hook(s)",
+                    len(registry.shutdown_hooks()))
+        actions.run_shutdown_hooks(registry)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)  # exit status still says "terminated by SIGTERM"
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    return True
 
 
 def current() -> Guardian | None:
