@@ -39,12 +39,9 @@ def stop() -> None:
 def status() -> GuardianStatus:
     """The latest sample, tier, limit and headroom (a fresh one-off sample without a guardian)."""
     from memwarden import guardian
-    from memwarden.config import load_guard_config
 
     running = guardian.current()
-    if running is not None:
-        return running.status()
-    return guardian.Guardian(load_guard_config()).status()
+    return running.status() if running is not None else guardian.oneoff_status()
 
 
 def on_pressure(target: Any, tier: str = "critical") -> Any:

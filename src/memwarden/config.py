@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import itertools
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
 
 from memwarden.errors import ConfigError
 from memwarden.policy import PolicyConfig, Tier
-from memwarden.sample import MetricChoice
 from memwarden.units import Threshold, parse_duration, parse_size, parse_threshold
+
+# Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from memwarden.sample import MetricChoice
 
 ENV_PREFIX = "MEMWARDEN_"
 # Sub-tables other components own and validate themselves.
@@ -71,6 +75,8 @@ def find_config_file(start: Path | None = None) -> tuple[Path, bool] | None:
 
 def load_toml_table(path: Path | None = None) -> dict[str, Any]:
     """The memwarden table: a whole `memwarden.toml`, or `[tool.memwarden]` of pyproject.toml."""
+    if path is None and os.environ.get(ENV_PREFIX + "CONFIG"):
+        path = Path(os.environ[ENV_PREFIX + "CONFIG"])
     if path is not None:
         found: tuple[Path, bool] | None = (path, path.name == "pyproject.toml")
     else:
@@ -78,6 +84,8 @@ def load_toml_table(path: Path | None = None) -> dict[str, Any]:
     if found is None:
         return {}
     file_path, is_pyproject = found
+    import tomllib  # here, not at the top: ~0.6 MB a long-lived supervisor need not carry
+
     try:
         with open(file_path, "rb") as f:
             data = tomllib.load(f)
@@ -88,7 +96,7 @@ def load_toml_table(path: Path | None = None) -> dict[str, Any]:
     if is_pyproject:
         tool = data.get("tool", {})
         table = tool.get("memwarden", {}) if isinstance(tool, dict) else {}
-        return cast(dict[str, Any], table) if isinstance(table, dict) else {}
+        return table if isinstance(table, dict) else {}
     return data
 
 

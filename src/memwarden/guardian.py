@@ -16,7 +16,7 @@ from memwarden.config import GuardConfig, load_guard_config
 from memwarden.events import Event, EventBus
 from memwarden.exitcodes import EXIT_MEMORY_RESTART
 from memwarden.hooks import REGISTRY, HookRegistry
-from memwarden.policy import PolicyState, Tier, Transition, evaluate
+from memwarden.policy import PolicyConfig, PolicyState, Tier, Transition, evaluate
 from memwarden.sample import Sample, Sampler
 from memwarden.units import format_bytes
 
@@ -99,6 +99,9 @@ class Guardian:
         self._thread: threading.Thread | None = None
         self._trace: Any = None
         self._checkpoints_due: dict[str, float] = {}
+        self.leak_watch: Any = None  # memwarden.leak.watch.LeakWatch, attached by start()
+        self.alerts: Any = None  # memwarden.alerts.AlertHandle when a webhook is configured
+        self._sample_listeners: list[Callable[[Sample], None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Guardian:
@@ -170,7 +173,22 @@ class Guardian:
         if transition is not None:
             self._on_transition(transition, sample)
         self._run_checkpoints(sample.monotonic_s)
+        for listener in list(self._sample_listeners):
+            try:
+                listener(sample)
+            except Exception:  # a failing listener (e.g. leak watch) must not stop the guardian
+                log.exception("memwarden: sample listener %r failed", listener)
         return sample
+
+    def on_sample(self, listener: Callable[[Sample], None]) -> Callable[[], None]:
+        """Call listener(sample) after every tick (in the guardian thread); returns unsubscribe."""
+        self._sample_listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._sample_listeners:
+                self._sample_listeners.remove(listener)
+
+        return unsubscribe
 
     def _on_transition(self, transition: Transition, sample: Sample) -> None:
         message = _transition_message(transition, sample)
@@ -275,8 +293,8 @@ class Guardian:
         with self._lock:
             sample = self._latest
             tier = self._state.tier
-        if sample is None:
-            sample = self.tick()
+        if sample is None:  # not started: look, but never act on a status query
+            return peek_status(self._sampler, self.policy)
         return GuardianStatus(
             sample=sample,
             tier=tier,
@@ -285,8 +303,36 @@ class Guardian:
         )
 
 
+def peek_status(sampler: Sampler, policy: PolicyConfig) -> GuardianStatus:
+    """One sample and the tier the pure policy gives it; no action runs."""
+    sample = sampler.sample()
+    state = PolicyState()
+    if sample.measured_bytes is not None:
+        state, _ = evaluate(state, measured_bytes=sample.measured_bytes,
+                            limit_bytes=sample.limit.limit_bytes, now_s=sample.monotonic_s,
+                            config=policy)
+    return GuardianStatus(sample=sample, tier=state.tier,
+                          thresholds_bytes=policy.thresholds_bytes(sample.limit.limit_bytes),
+                          running=False)
+
+
 _current: Guardian | None = None
 _current_lock = threading.Lock()
+_oneoff: tuple[GuardConfig, Sampler] | None = None
+
+
+def oneoff_status() -> GuardianStatus:
+    """Status without a running guardian: one sample of this process, no action (a status
+    query must never clean up or exit). The sampler is kept while the config is unchanged."""
+    global _oneoff
+    config = load_guard_config()
+    with _current_lock:
+        if _oneoff is None or _oneoff[0] != config:
+            sampler = Sampler(pid=os.getpid(), budget_bytes=config.limit_bytes,
+                              metric=config.metric, include_runtime=True)
+            _oneoff = (config, sampler)
+        sampler = _oneoff[1]
+        return peek_status(sampler, config.policy())
 
 
 def start(
@@ -317,7 +363,55 @@ def start(
         }
         config = load_guard_config(arguments, environ=environ, config_path=config_path)
         _current = Guardian(config).start()
+        _attach_watchers(_current, environ)
+        if (os.environ if environ is None else environ).get(SUPERVISED_ENV) == "1":
+            install_sigterm_hooks()
         return _current
+
+
+def _attach_watchers(guardian: Guardian, environ: Mapping[str, str] | None) -> None:
+    """The leak watch (and snapshot signal) and webhook alerts, as configured; a failure to set
+    one up is logged and never stops the guardian."""
+    try:
+        from memwarden.leak.watch import attach as attach_leak_watch
+
+        guardian.leak_watch = attach_leak_watch(guardian)
+    except Exception:
+        log.exception("memwarden: leak watch not started")
+    try:
+        from memwarden.alerts import attach as attach_alerts
+
+        guardian.alerts = attach_alerts(guardian.events, environ=environ)
+    except Exception:
+        log.exception("memwarden: webhook alerts not started")
+
+
+SUPERVISED_ENV = "MEMWARDEN_SUPERVISED"  # set by `memwarden run` for its children
+
+
+def install_sigterm_hooks(registry: HookRegistry = REGISTRY) -> bool:
+    """On SIGTERM, run the shutdown hooks, then die of SIGTERM as before.
+
+    A supervisor's graceful stop is a SIGTERM; without a handler Python dies at once and no
+    on_shutdown hook runs. Installed only over the default action, from the main thread, so an
+    application's (or server's) own handler is never replaced. True when installed.
+    """
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return False
+
+    def on_sigterm(signum: int, _frame: object) -> None:
+        log.warning("memwarden: SIGTERM: running %d shutdown hook(s)",
+                    len(registry.shutdown_hooks()))
+        actions.run_shutdown_hooks(registry)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)  # exit status still says "terminated by SIGTERM"
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    return True
 
 
 def current() -> Guardian | None:
@@ -328,5 +422,9 @@ def stop() -> None:
     global _current
     with _current_lock:
         if _current is not None:
+            if _current.leak_watch is not None:
+                _current.leak_watch.stop()
+            if _current.alerts is not None:
+                _current.alerts.close()
             _current.stop()
         _current = None

@@ -38,8 +38,9 @@ def _default_ladder() -> dict[Tier, Threshold]:
 class PolicyConfig:
     # Tier -> threshold; a tier left out (e.g. no RESTART for a library user) is never entered.
     ladder: dict[Tier, Threshold] = field(default_factory=_default_ladder)
-    # A tier is left only this far below its threshold (a fraction of the limit, or of the
-    # threshold itself when there is no limit), so a sawtooth around a threshold does not flap.
+    # A tier is left only this far below its threshold (a fraction of the threshold), so a
+    # sawtooth around a threshold does not flap. Relative to the threshold, not the limit: an
+    # absolute threshold under a huge machine-wide limit must still be left.
     hysteresis_fraction: float = 0.05
     # A higher tier is entered only after the figure stayed above its threshold this long.
     sustain_s: float = 0.0
@@ -78,14 +79,13 @@ def _raw_tier(measured_bytes: int, thresholds: dict[Tier, int | None]) -> Tier:
     return reached
 
 
-def _release_floor(tier: Tier, thresholds: dict[Tier, int | None], margin_base: int | None,
+def _release_floor(tier: Tier, thresholds: dict[Tier, int | None],
                    config: PolicyConfig) -> int | None:
     """Below this figure the current tier is left."""
     threshold = thresholds.get(tier)
     if threshold is None:
         return None
-    base = margin_base if margin_base is not None else threshold
-    return threshold - int(base * config.hysteresis_fraction)
+    return threshold - int(threshold * config.hysteresis_fraction)
 
 
 def evaluate(
@@ -120,7 +120,7 @@ def evaluate(
     # Going down: walk down while below each tier's release floor (hysteresis).
     tier = state.tier
     while tier > Tier.OK:
-        floor = _release_floor(tier, thresholds, limit_bytes, config)
+        floor = _release_floor(tier, thresholds, config)
         if floor is not None and measured_bytes >= floor:
             break
         tier = Tier(tier - 1)

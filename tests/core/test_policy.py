@@ -4,7 +4,7 @@ from memwarden.policy import PolicyConfig, PolicyState, Tier, Transition, evalua
 from memwarden.units import parse_threshold
 
 MIB = 1024**2
-LIMIT = 1000 * MIB  # default ladder: warn 700, critical 850, restart 950 MiB; margin 50 MiB
+LIMIT = 1000 * MIB  # default ladder: warn 700, critical 850, restart 950 MiB; margins 5%
 
 
 def run(values_mib: list[float], config: PolicyConfig | None = None,
@@ -40,7 +40,7 @@ def test_a_jump_goes_straight_to_the_highest_tier_reached() -> None:
 
 
 def test_sawtooth_around_a_threshold_does_not_flap() -> None:
-    # Oscillates 20 MiB either side of warn (700); the release floor is 650.
+    # Oscillates 20 MiB either side of warn (700); the release floor is 665.
     tiers, transitions = run([690, 720, 680, 715, 685, 705, 690])
     assert len(transitions) == 1
     assert tiers[-1] == Tier.WARN
@@ -48,7 +48,7 @@ def test_sawtooth_around_a_threshold_does_not_flap() -> None:
 
 def test_tier_is_left_only_below_the_margin_and_falls_to_the_right_tier() -> None:
     tiers, transitions = run([900, 820, 790, 600, 100])
-    # 820 is below critical (850) but above its floor (800): stays critical.
+    # 820 is below critical (850) but above its floor (807.5): stays critical.
     assert tiers == [Tier.CRITICAL, Tier.CRITICAL, Tier.WARN, Tier.OK, Tier.OK]
     assert [(t.previous, t.current) for t in transitions] == [
         (Tier.OK, Tier.CRITICAL), (Tier.CRITICAL, Tier.WARN), (Tier.WARN, Tier.OK)
@@ -89,3 +89,14 @@ def test_percentages_without_a_limit_never_fire() -> None:
 def test_tier_labels_round_trip() -> None:
     for tier in Tier:
         assert Tier.from_label(tier.label) is tier
+
+
+def test_absolute_threshold_under_a_huge_limit_is_still_left() -> None:
+    # 300 MiB critical on a 24 GiB machine: the margin is 5% of the threshold, not of the limit.
+    config = PolicyConfig(ladder={Tier.CRITICAL: parse_threshold("300M")})
+    state, _ = evaluate(PolicyState(), measured_bytes=310 * MIB, limit_bytes=24 * 1024 * MIB,
+                        now_s=0.0, config=config)
+    assert state.tier == Tier.CRITICAL
+    state, transition = evaluate(state, measured_bytes=200 * MIB, limit_bytes=24 * 1024 * MIB,
+                                 now_s=1.0, config=config)
+    assert state.tier == Tier.OK and transition is not None

@@ -1,0 +1,141 @@
+"""Census cost: pause per slice and total cost per million objects, vs bare walks.
+
+    python bench/leak_bench.py [--objects 1000000]
+
+Builds a heap of N gc-tracked objects held by module-level owners (a dict of lists, a set of
+tuples, instances with attribute dicts), then measures in the same run:
+  * baseline: a bare `gc.get_objects()` + `type(o)` walk, and a full `gc.collect()`;
+  * the census with owner paths only (types=False) and the full census (types=True):
+    wall time, busy (GIL-holding) time, slices, pause per slice (p50, p99, max), and the
+    single unsliced gc.get_objects() call;
+  * the latency a 1 ms ticker thread sees while a census runs (vs idle): the stall a
+    request thread would feel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import threading
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _table import table
+
+from memwarden.leak.census import take_census
+
+
+def build_heap(objects: int) -> types.ModuleType:
+    module = types.ModuleType("benchapp.store")
+
+    class Session:
+        def __init__(self, n: int) -> None:
+            self.n = n
+            self.tags = [n]
+
+    module.Session = Session  # type: ignore[attr-defined]
+    third = objects // 3
+    module.by_request = {f"req-{n}": [n] for n in range(third)}  # type: ignore[attr-defined]
+    module.seen = {(n, str(n)) for n in range(third)}  # type: ignore[attr-defined]
+    # each Session is 2 tracked objects (the instance and its tags list; its __dict__ is
+    # inlined until looked at)
+    module.sessions = [Session(n) for n in range(third // 2)]  # type: ignore[attr-defined]
+    sys.modules["benchapp.store"] = module
+    return module
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
+
+
+def ticker_lateness(work: Any) -> tuple[list[float], Any]:
+    """Run work() while a thread wakes every 1 ms; return the wake-up delays beyond 1 ms."""
+    late: list[float] = []
+    stop = threading.Event()
+
+    def tick() -> None:
+        wake = threading.Event()
+        while not stop.is_set():
+            before = time.perf_counter()
+            wake.wait(0.001)
+            late.append(time.perf_counter() - before - 0.001)
+
+    thread = threading.Thread(target=tick)
+    thread.start()
+    try:
+        result = work()
+    finally:
+        stop.set()
+        thread.join()
+    return late, result
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--objects", type=int, default=1_000_000)
+    args = parser.parse_args()
+    build_heap(args.objects)
+    tracked = len(gc.get_objects())
+    per_million = 1_000_000 / tracked
+
+    before = time.perf_counter()
+    objs = gc.get_objects()
+    get_objects_s = time.perf_counter() - before
+    counts: dict[type, int] = {}
+    for o in objs:
+        counts[type(o)] = counts.get(type(o), 0) + 1
+    bare_s = time.perf_counter() - before
+    del objs, counts
+    before = time.perf_counter()
+    gc.collect()
+    collect_s = time.perf_counter() - before
+
+    idle_late, _ = ticker_lateness(lambda: time.sleep(0.5))
+    owners_late, owners = ticker_lateness(lambda: take_census(types=False))
+    full_late, full = ticker_lateness(lambda: take_census(types=True))
+
+    print(f"heap: {tracked:,} gc-tracked objects; 'busy' is per million objects, pauses are "
+          f"as measured on this heap; Python {sys.version.split()[0]}\n")
+    rows = [
+        ["bare gc.get_objects() call (one pause)", ms(get_objects_s * per_million),
+         "-", "-", ms(get_objects_s), f"{get_objects_s / bare_s:.2f}"],
+        ["bare get_objects + type() walk (baseline)", ms(bare_s * per_million), "-", "-",
+         ms(bare_s), "1.00"],
+        ["full gc.collect() (CPython's own pause)", ms(collect_s * per_million), "-", "-",
+         ms(collect_s), f"{collect_s / bare_s:.2f}"],
+    ]
+    for label, census in (("census, owner paths only", owners),
+                          ("census, owners + types", full)):
+        pauses = census.slice_pauses_s
+        rows.append([
+            label, ms(census.busy_s * per_million), ms(percentile(pauses, 0.5)),
+            ms(percentile(pauses, 0.99)), ms(census.max_pause_s),
+            f"{census.busy_s / bare_s:.2f}",
+        ])
+    print(table(["what", "busy ms/M", "slice p50 ms", "slice p99 ms", "max pause ms",
+                 "cost vs bare walk"], rows))
+    print(f"\nfull census: {full.slices} slices, wall {ms(full.duration_s)} ms, unsliced "
+          f"gc.get_objects() {ms(full.get_objects_s)} ms; {len(full.containers):,} containers "
+          "named")
+    print("\n1 ms ticker thread, wake-up lateness (what a request thread waits):")
+    print(table(["while", "p50 ms", "p99 ms", "max ms"], [
+        [name, ms(statistics.median(v)), ms(percentile(v, 0.99)), ms(max(v))]
+        for name, v in (("idle (baseline)", idle_late), ("census, owners only", owners_late),
+                        ("census, owners + types", full_late))
+    ]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Diff two snapshots (or two censuses as snapshot dicts): what grew, ranked.
+
+Owner paths come first (they name the bug), then types, then allocation sites; within each
+kind, by bytes grown, then items grown. Only growth is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from memwarden.units import format_bytes
+
+GrowerKind = Literal["owner", "type", "site"]
+KIND_ORDER: dict[str, int] = {"owner": 0, "type": 1, "site": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Grower:
+    kind: GrowerKind
+    name: str  # owner path, type name, or "file:line"
+    type: str  # container type for owners; the type itself; "" for sites
+    before_items: int
+    after_items: int
+    before_bytes: int
+    after_bytes: int
+    over_s: float  # time between the two snapshots
+    traceback: tuple[str, ...] = ()  # sites only
+
+    @property
+    def delta_items(self) -> int:
+        return self.after_items - self.before_items
+
+    @property
+    def delta_bytes(self) -> int:
+        return self.after_bytes - self.before_bytes
+
+    def describe(self) -> str:
+        """`myapp.sync:SyncService.processed_records (set) +2,010,334 items, +181 MB in 40 min`"""
+        what = f"{self.name} ({self.type})" if self.type and self.kind == "owner" else self.name
+        unit = "objects" if self.kind == "type" else "items" if self.kind == "owner" else "blocks"
+        sign = "+" if self.delta_bytes >= 0 else "-"
+        return (f"{what} {self.delta_items:+,} {unit}, {sign}{format_bytes(abs(self.delta_bytes))}"
+                f" in {_duration(self.over_s)}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "name": self.name, "type": self.type,
+            "before_items": self.before_items, "after_items": self.after_items,
+            "delta_items": self.delta_items, "before_bytes": self.before_bytes,
+            "after_bytes": self.after_bytes, "delta_bytes": self.delta_bytes,
+            "over_s": self.over_s, "traceback": list(self.traceback),
+        }
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _index(rows: Any, key: str, items_key: str) -> dict[str, tuple[str, int, int, tuple[str, ...]]]:
+    out: dict[str, tuple[str, int, int, tuple[str, ...]]] = {}
+    for row in rows or ():
+        out[str(row[key])] = (
+            str(row.get("type", "")),
+            int(row.get(items_key, 0)),
+            int(row.get("size_bytes", 0)),
+            tuple(row.get("traceback", ())),
+        )
+    return out
+
+
+def diff_snapshots(
+    a: Mapping[str, Any], b: Mapping[str, Any], *, top: int | None = None
+) -> list[Grower]:
+    """Growers from snapshot a to snapshot b: owners, then types, then sites; `top` per kind."""
+    over_s = float(b.get("time", 0.0)) - float(a.get("time", 0.0))
+    result: list[Grower] = []
+    specs: tuple[tuple[GrowerKind, str, str, str], ...] = (
+        ("owner", "containers", "owner", "items"),
+        ("type", "types", "type", "count"),
+        ("site", "tracemalloc", "site", "count"),
+    )
+    for kind, section, key, items_key in specs:
+        before = _index(a.get(section), key, items_key)
+        after = _index(b.get(section), key, items_key)
+        growers = []
+        for name, (tp, items, size, tb) in after.items():
+            _, old_items, old_size, _ = before.get(name, (tp, 0, 0, ()))
+            if items > old_items or size > old_size:
+                growers.append(Grower(kind, name, tp if kind != "type" else name, old_items,
+                                      items, old_size, size, over_s, tb))
+        growers.sort(key=lambda g: (-g.delta_bytes, -g.delta_items, g.name))
+        result.extend(growers[:top] if top is not None else growers)
+    return result
+
+
+def format_growers(growers: list[Grower]) -> str:
+    lines = []
+    current = ""
+    titles = {"owner": "Growing containers (owner path)", "type": "Growing types",
+              "site": "Growing allocation sites (tracemalloc)"}
+    for grower in growers:
+        if grower.kind != current:
+            current = grower.kind
+            lines.append(titles[current] + ":")
+        lines.append(f"  {grower.describe()}")
+        for frame in grower.traceback[-3:] if grower.kind == "site" else ():
+            lines.append(f"      {frame}")
+    return "\n".join(lines) if lines else "no growth between the two snapshots"

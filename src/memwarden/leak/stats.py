@@ -1,0 +1,92 @@
+"""Small, pure-Python robust statistics: Theil–Sen slope with Sen's interval, Mann–Kendall.
+
+Inputs are kept to a few hundred points by the callers (trend.py decimates), so the O(n²)
+pairwise loops stay in the low milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+Z_95_TWO_SIDED = 1.959963984540054
+
+
+@dataclass(frozen=True, slots=True)
+class MannKendall:
+    s: int
+    variance: float  # with the tie correction; 0 when every value is equal
+    p_up: float  # one-sided p-value of "the series rises"
+
+
+@dataclass(frozen=True, slots=True)
+class SenSlope:
+    slope: float  # units of y per unit of x
+    low: float  # 95 % confidence interval (Sen 1968, from the Mann–Kendall variance)
+    high: float
+    intercept: float  # median of y - slope * x
+
+
+def _normal_sf(z: float) -> float:
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def _sign(value: float) -> int:
+    return (value > 0) - (value < 0)
+
+
+def mann_kendall(values: Sequence[float]) -> MannKendall:
+    """Mann–Kendall trend test with the tie correction: a flat series (all ties) gives p = 1."""
+    n = len(values)
+    s = 0
+    for i in range(n - 1):
+        vi = values[i]
+        for j in range(i + 1, n):
+            s += _sign(values[j] - vi)
+    counts: dict[float, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    ties = sum(t * (t - 1) * (2 * t + 5) for t in counts.values() if t > 1)
+    variance = (n * (n - 1) * (2 * n + 5) - ties) / 18.0
+    if variance <= 0 or s <= 0:
+        return MannKendall(s, max(variance, 0.0), 1.0 if s <= 0 else 0.5)
+    z = (s - 1) / math.sqrt(variance)  # continuity correction
+    return MannKendall(s, variance, _normal_sf(z))
+
+
+def theil_sen(xs: Sequence[float], ys: Sequence[float], variance: float | None = None) -> SenSlope:
+    """Median of pairwise slopes; the interval uses the Mann–Kendall variance (ties included)."""
+    n = len(xs)
+    slopes: list[float] = []
+    for i in range(n - 1):
+        xi, yi = xs[i], ys[i]
+        for j in range(i + 1, n):
+            dx = xs[j] - xi
+            if dx > 0:
+                slopes.append((ys[j] - yi) / dx)
+    if not slopes:
+        return SenSlope(0.0, 0.0, 0.0, _median(list(ys)) if ys else 0.0)
+    slopes.sort()
+    slope = _median_sorted(slopes)
+    count = len(slopes)
+    if variance is None:
+        variance = n * (n - 1) * (2 * n + 5) / 18.0
+    c = Z_95_TWO_SIDED * math.sqrt(max(variance, 0.0))
+    low_rank = max(0, math.floor((count - c) / 2) - 1)
+    high_rank = min(count - 1, math.ceil((count + c) / 2))
+    intercept = _median([y - slope * x for x, y in zip(xs, ys, strict=True)])
+    return SenSlope(slope, slopes[low_rank], slopes[high_rank], intercept)
+
+
+def _median_sorted(values: Sequence[float]) -> float:
+    mid = len(values) // 2
+    return float(values[mid]) if len(values) % 2 else (values[mid - 1] + values[mid]) / 2.0
+
+
+def _median(values: list[float]) -> float:
+    return _median_sorted(sorted(values)) if values else 0.0
+
+
+def median(values: Sequence[float]) -> float:
+    return _median(list(values))

@@ -1,0 +1,193 @@
+"""The guardian's leak watch: trend on every sample, attribution when a leak is detected.
+
+`attach(guardian)` subscribes to the guardian's samples, feeds a LeakDetector with the measured
+series (tree RSS or working set) and another with the Python heap (allocated blocks), and
+installs the snapshot signal. When the floor is confirmed rising it publishes a `leak` event
+(rate, interval, ETA), then attributes it in a worker thread (census diff, a bounded tracemalloc
+window, classification) and publishes a second `leak` event with the top owner and advice.
+With restart_before_oom it restarts at a quiet moment before the peaks reach the limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from memwarden.events import Event
+from memwarden.leak.config import LeakConfig, load_leak_config
+from memwarden.leak.detector import LeakDetector
+from memwarden.leak.trend import Trend
+from memwarden.units import format_bytes, format_duration
+
+if TYPE_CHECKING:
+    from memwarden.guardian import Guardian
+    from memwarden.sample import Sample
+
+log = logging.getLogger("memwarden")
+SUSPECT_P = 0.05  # a baseline census is taken once the rise is this likely
+QUIET_FRACTION = 0.25  # "quiet": within the lowest quarter of the sawtooth swing
+
+
+def trend_figures(trend: Trend) -> dict[str, Any]:
+    return {
+        "rate_bytes_per_h": trend.rate_bytes_per_h,
+        "rate_low_bytes_per_h": trend.rate_low_bytes_per_h,
+        "rate_high_bytes_per_h": trend.rate_high_bytes_per_h,
+        "p_value": trend.p_value,
+        "eta_s": trend.eta_s,
+        "eta_peak_s": trend.eta_peak_s,
+        "floor_bytes": trend.intercept_bytes,
+        "window_s": trend.window_s,
+    }
+
+
+def describe_trend(trend: Trend, metric: str) -> str:
+    rate = format_bytes(int(trend.rate_bytes_per_h))
+    low = format_bytes(int(max(0.0, trend.rate_low_bytes_per_h)))
+    high = format_bytes(int(trend.rate_high_bytes_per_h))
+    eta = (f", reaches the limit in {format_duration(trend.eta_s)}"
+           if trend.eta_s is not None else "")
+    return f"leak: {metric} floor rising {rate}/h ({low}-{high}/h){eta}"
+
+
+class LeakWatch:
+    def __init__(self, guardian: Guardian, config: LeakConfig) -> None:
+        self.guardian = guardian
+        self.config = config
+        # Buckets no finer than the tick, and ~100 of them over the minimum window.
+        resolution_s = max(guardian.config.interval_s, config.min_window_s / 100)
+        self.detector = LeakDetector(resolution_s=resolution_s, min_window_s=config.min_window_s)
+        self.heap = LeakDetector(resolution_s=resolution_s, min_window_s=config.min_window_s,
+                                 min_growth_bytes=1000)
+        self.baseline: dict[str, Any] | None = None
+        self.attribution: Any = None  # the latest Attribution, once one finished
+        self._job: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._unsubscribe: Any = None
+        self._restarting = False
+
+    def start(self) -> LeakWatch:
+        self._unsubscribe = self.guardian.on_sample(self.on_sample)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self._job is not None:
+            self._job.join(10.0)
+
+    def wait_idle(self, timeout_s: float = 60.0) -> bool:
+        """Wait for a running baseline/attribution job; True when none runs any more."""
+        job = self._job
+        if job is not None:
+            job.join(timeout_s)
+        return job is None or not job.is_alive()
+
+    # -- per sample (guardian thread) ---------------------------------------------------------
+    def on_sample(self, sample: Sample) -> None:
+        if sample.measured_bytes is None:
+            return
+        now_s = sample.monotonic_s
+        blocks = sample.runtime.allocated_blocks if sample.runtime else sys.getallocatedblocks()
+        self.heap.add(now_s, blocks)
+        flip = self.detector.add(now_s, sample.measured_bytes,
+                                 limit_bytes=sample.limit.limit_bytes)
+        trend = self.detector.trend
+        if (self.baseline is None and trend is not None and trend.rate_bytes_per_h > 0
+                and trend.p_value is not None and trend.p_value < SUSPECT_P):
+            self._spawn(self._take_baseline)
+        if flip is not None:
+            self._on_flip(flip, sample)
+        if self.config.restart_before_oom and self.detector.leaking and trend is not None:
+            self._maybe_restart(trend, sample)
+
+    def _on_flip(self, trend: Trend, sample: Sample) -> None:
+        if not trend.leaking:
+            message = f"leak: {sample.metric} floor no longer rising ({trend.reason})"
+            self._publish(message, {**trend_figures(trend), "phase": "cleared"}, sample)
+            return
+        message = describe_trend(trend, sample.metric)
+        log.warning("memwarden: pid %s %s", sample.pid, message)
+        self._publish(message, {**trend_figures(trend), "phase": "detected"}, sample)
+        self._spawn(lambda: self._attribute(trend, sample), chain=True)
+
+    def _publish(self, message: str, figures: dict[str, Any], sample: Sample) -> None:
+        self.guardian.events.publish(Event(
+            kind="leak", time_s=time.time(), message=message, tier=self.guardian.tier.label,
+            figures={**figures, "metric": sample.metric, "limit_bytes": sample.limit.limit_bytes},
+        ))
+
+    def _maybe_restart(self, trend: Trend, sample: Sample) -> None:
+        eta = trend.eta_peak_s if trend.eta_peak_s is not None else trend.eta_s
+        if self._restarting or eta is None or eta > self.config.restart_margin_s:
+            return
+        # Quiet moment: near the floor of the sawtooth, i.e. no burst of work in flight.
+        quiet_below = trend.intercept_bytes + QUIET_FRACTION * trend.swing_bytes
+        if sample.measured_bytes is None or sample.measured_bytes > quiet_below:
+            return
+        self._restarting = True
+        log.warning("memwarden: leak would reach the limit in %s: restarting now, at a quiet "
+                    "moment", format_duration(eta))
+        self.guardian._restart(sample)
+
+    # -- worker thread ------------------------------------------------------------------------
+    def _spawn(self, job: Any, *, chain: bool = False) -> None:
+        """Run job in a worker thread. A job already running: skipped, or with chain=True
+        (attribution must not be lost behind a baseline census) run after it."""
+        previous = self._job
+        if previous is not None and previous.is_alive() and not chain:
+            return
+
+        def run() -> None:
+            if previous is not None:
+                previous.join()
+            job()
+
+        self._job = threading.Thread(target=run, name="memwarden-leak", daemon=True)
+        self._job.start()
+
+    def _take_baseline(self) -> None:
+        from memwarden.leak.attribute import census_document
+
+        self.baseline = census_document()
+
+    def _attribute(self, trend: Trend, sample: Sample) -> None:
+        from memwarden.leak.attribute import Attribution
+
+        attribution = Attribution(trace=self.config.trace_window_s > 0)
+        attribution.begin(self.baseline)
+        started = time.monotonic()
+        self._stop.wait(self.config.trace_window_s)
+        elapsed_s = time.monotonic() - started
+        if self.config.trace_window_s <= 0:
+            elapsed_s = 60.0  # no window: judge the trim against a minute of growth
+        expected = trend.rate_bytes_per_h / 3600.0 * elapsed_s
+        attribution.finish(heap_trend=self.heap.trend, expected_growth_bytes=int(expected))
+        self.attribution = attribution
+        figures = attribution.figures()
+        owner = figures["top_owner_growth"] or "no growing container found"
+        message = (f"{describe_trend(trend, sample.metric)}; top grower {owner}; "
+                   f"{figures['classification']}: {figures['advice']}")
+        log.warning("memwarden: pid %s %s", sample.pid, message)
+        self._publish(message, {**trend_figures(trend), **figures, "phase": "attributed"},
+                      sample)
+
+
+def attach(guardian: Guardian, config: LeakConfig | None = None) -> LeakWatch | None:
+    """Start the leak watch on a guardian and install the snapshot signal; None when the
+    leak watch is turned off (`[leak] enabled = false` / MEMWARDEN_LEAK_ENABLED=off)."""
+    if config is None:
+        from memwarden.config import load_toml_table
+
+        table = load_toml_table().get("leak", {})
+        config = load_leak_config(table if isinstance(table, dict) else {})
+    from memwarden.leak.trigger import install_snapshot_signal
+
+    install_snapshot_signal(config.snapshot_signal)
+    if not config.enabled:
+        return None
+    return LeakWatch(guardian, config).start()

@@ -1,0 +1,1 @@
+"""The supervisor: `memwarden run` keeps programs alive and restarts them past memory limits."""

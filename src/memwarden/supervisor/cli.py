@@ -1,0 +1,155 @@
+"""`memwarden run | status | restart | stop`: a thin click layer over the supervisor."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from memwarden.errors import ConfigError
+from memwarden.exitcodes import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+
+CONTROL_HELP = "control socket path [default: $XDG_RUNTIME_DIR/memwarden/control.sock, " \
+               "/run/memwarden/control.sock as root]"
+
+
+def _usage_error(command: str, err: Exception) -> None:
+    click.echo(f"memwarden {command}: error: {err}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _control_path(option: str | None) -> Path:
+    from memwarden.supervisor.control import default_control_path
+
+    return Path(option) if option else default_control_path()
+
+
+@click.command(context_settings={"ignore_unknown_options": False})
+@click.option("--limit", metavar="SIZE",
+              help="memory budget per program, e.g. 512M [default: the cgroup "
+              "limit, else the machine's memory]")
+@click.option("--warn", metavar="T",
+              help="warn tier threshold: a percentage of the limit or a size "
+              "[default: 70%]")
+@click.option("--critical", metavar="T",
+              help="critical tier threshold [default: 85%]")
+@click.option("--restart", metavar="T",
+              help="restart tier threshold: graceful restart [default: 95%]")
+@click.option("--interval", metavar="DURATION",
+              help="sampling interval [default: 100ms]")
+@click.option("--grace", metavar="DURATION",
+              help="time between SIGTERM and SIGKILL [default: 10s]")
+@click.option("--max-restarts", metavar="N",
+              help="restarts allowed within --restart-window, every kind "
+              "counted [default: 5]")
+@click.option("--restart-window", metavar="DURATION",
+              help="window for --max-restarts [default: 1h]")
+@click.option("--max-age", metavar="DURATION",
+              help="restart a program after this long, less up to 10% jitter "
+              "[default: off]")
+@click.option("--restart-at", metavar="CRON",
+              help="cron expression (5 fields, local time) for scheduled "
+              "restarts, e.g. '0 4 * * *' [default: off]")
+@click.option("--log-dir", type=click.Path(file_okay=False), help="also write logs to "
+              "DIR/<program>.log and DIR/memwarden.log, rotated by size")
+@click.option("--json", "json_logs", is_flag=True, default=None, help="structured JSON logs")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="memwarden.toml or pyproject.toml [default: found from the current "
+              "directory up]")
+@click.option("--control-socket", help=CONTROL_HELP)
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def run(command: tuple[str, ...], config_path: str | None, control_socket: str | None,
+        **options: Any) -> None:
+    """Supervise CMD (after --) or the [[program]] tables of the config file."""
+    from memwarden.supervisor.config import load_supervisor_config
+    from memwarden.supervisor.main import exec_lean, launch, load_table
+
+    options["control_socket"] = control_socket
+    options["json"] = options.pop("json_logs")
+    try:
+        table = load_table(config_path)
+        load_supervisor_config(options, tuple(command), table=table)  # exit 2 before any start
+    except ConfigError as err:
+        _usage_error("run", err)
+        return
+    exec_lean(options, tuple(command), table)
+    sys.exit(launch(options, tuple(command), table))
+
+
+def _ask(control_socket: str | None, payload: dict[str, Any]) -> dict[str, Any]:
+    from memwarden.supervisor.control import ControlError, request
+
+    try:
+        return request(_control_path(control_socket), payload)
+    except ControlError as err:
+        click.echo(f"memwarden: {err}", err=True)
+        sys.exit(EXIT_FAILURE)
+
+
+def _age(seconds: float | None) -> str:
+    from memwarden.units import format_duration
+
+    return format_duration(seconds)
+
+
+def format_status(reply: dict[str, Any]) -> str:
+    from memwarden.units import format_bytes
+
+    headers = ("NAME", "STATE", "PID", "UPTIME", "RESTARTS", "TIER", "TREE RSS", "WORKING SET",
+               "LIMIT", "LAST RESTART")
+    rows = []
+    for p in reply.get("programs", []):
+        recent = p.get("recent_restarts") or []
+        last = f"{recent[-1]['reason']}: {recent[-1]['detail']}" if recent else "-"
+        rows.append((p["name"], p["state"], str(p["pid"] or "-"), _age(p["uptime_s"]),
+                     f"{p['restarts']} ({p['restarts_in_window']}/{p['max_restarts']})",
+                     p["tier"], format_bytes(p["tree_rss_bytes"]),
+                     format_bytes(p["working_set_bytes"]), format_bytes(p["limit_bytes"]),
+                     last))
+    widths = [max(len(str(r[i])) for r in (headers, *rows)) for i in range(len(headers))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+             for r in (headers, *rows)]
+    head = f"supervisor pid {reply.get('pid')}, up {_age(reply.get('uptime_s'))}"
+    budget = reply.get("budget")
+    if budget:
+        head += (f"; total {format_bytes(budget['total_rss_bytes'])} of budget "
+                 f"{format_bytes(budget['limit_bytes'])} ({budget['tier']})")
+    return "\n".join([head, *lines])
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="print the status as JSON")
+@click.option("--control-socket", help=CONTROL_HELP)
+def status(as_json: bool, control_socket: str | None) -> None:
+    """Each program's state, pid, uptime, restarts with reasons, memory and tier."""
+    reply = _ask(control_socket, {"cmd": "status"})
+    click.echo(json.dumps(reply, indent=2) if as_json else format_status(reply))
+
+
+def _act(cmd: str, name: str | None, control_socket: str | None) -> None:
+    reply = _ask(control_socket, {"cmd": cmd, "program": name})
+    if not reply.get("ok"):
+        click.echo(f"memwarden {cmd}: {reply.get('error')}", err=True)
+        sys.exit(EXIT_USAGE)
+    target = name if name is not None else "every program"
+    click.echo(f"memwarden {cmd}: {target}: requested")
+    sys.exit(EXIT_OK)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--control-socket", help=CONTROL_HELP)
+def restart(name: str, control_socket: str | None) -> None:
+    """Restart program NAME gracefully (counts toward --max-restarts; revives an errored one)."""
+    _act("restart", name, control_socket)
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.option("--control-socket", help=CONTROL_HELP)
+def stop(name: str | None, control_socket: str | None) -> None:
+    """Stop program NAME gracefully; without NAME, stop every program and the supervisor."""
+    _act("stop", name, control_socket)

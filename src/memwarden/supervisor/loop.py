@@ -1,0 +1,270 @@
+"""The supervisor loop: one thread, one selector, timers; signal handlers only enqueue.
+
+Design (so issue 4's cgroup ownership, sockets and watchdog plug in without changing it):
+
+- **Wake-up sources.** Everything the loop waits on is a file descriptor registered in one
+  `selectors` selector whose data is a callback `fn(selector)`: the signal wake-up pipe
+  (`signal.set_wakeup_fd`), the control socket and its connections, each child's stdout and
+  stderr. `add_reader(fd, callback)` / `remove_reader(fd)` let other components add their own
+  (a cgroup threshold eventfd, a PSI trigger fd, an sd_notify socket). The selector's timeout
+  is the nearest timer: a program's next sample (`interval`, 100 ms by default), a stop's
+  grace deadline, a backoff, a max-age or cron restart. Idle, the loop wakes once per interval.
+- **Spawn hooks.** `spawn_hooks(program) -> list[SpawnHook]` is called before every spawn;
+  a hook's `preexec` runs in the child before exec (e.g. join the program's own cgroup), its
+  `pass_fds` stay open and its `env` is merged (e.g. LISTEN_FDS/LISTEN_PID, NOTIFY_SOCKET).
+- **One restart entry.** `request_restart(name, reason, detail, figures)` is the single way
+  anything asks for a restart: the memory policy, the control socket, max-age, cron, and a
+  watchdog or an eventfd callback. It counts toward max_restarts (past it: `errored`), logs
+  one line with reason, tier and figures, and starts a graceful stop: SIGTERM to the process
+  group, `grace`, then SIGKILL for everything left of the tree; the program starts again
+  once its whole tree is gone.
+- **Signals** are handled by `handle_<name>` methods: SIGTERM/SIGINT stop every program
+  gracefully and exit (a second one kills at once), SIGHUP/SIGUSR1/SIGUSR2/SIGWINCH are
+  forwarded to every program's process group, SIGCHLD reaps every exited child, including
+  orphans re-parented to us (we are a child subreaper, or PID 1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+
+from memwarden.supervisor import pid1
+from memwarden.supervisor.config import ProgramConfig, SupervisorConfig
+from memwarden.supervisor.logs import LogSink
+from memwarden.supervisor.monitor import MemoryMonitor
+from memwarden.supervisor.process import SpawnHook, set_child_subreaper
+from memwarden.supervisor.program import TERMINAL_STATES, ProgramRun, new_run
+from memwarden.supervisor.runner import Runner
+from memwarden.supervisor.sentinel import Sentinel, start_sentinel
+
+# Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+Reader = Callable[[selectors.BaseSelector], None]
+SpawnHooks = Callable[[ProgramConfig], Sequence[SpawnHook]]
+
+
+class Supervisor:
+    def __init__(self, config: SupervisorConfig, *, sink: LogSink | None = None,
+                 spawn_hooks: SpawnHooks | None = None) -> None:
+        self.config = config
+        self.sink = sink or LogSink(json_logs=config.json_logs, log_dir=config.log_dir)
+        self.runs: dict[str, ProgramRun] = {p.name: new_run(p) for p in config.programs}
+        for program in config.programs:
+            self.sink.open_program(program.name, program.log_max_bytes, program.log_backups)
+        self.selector = selectors.DefaultSelector()
+        self._signals: deque[int] = deque()
+        self.shutting_down = False
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.runner = Runner(self, spawn_hooks or (lambda _program: ()))
+        self.memory = MemoryMonitor(self)
+        self.control: Any = None
+        self.sentinel: Sentinel | None = None
+        self.started_s = time.monotonic()
+
+    # -- wake-up sources ---------------------------------------------------------------------
+    def add_reader(self, fd: Any, callback: Reader) -> None:
+        self.selector.register(fd, selectors.EVENT_READ, callback)
+
+    def remove_reader(self, fd: Any) -> None:
+        with contextlib.suppress(KeyError, ValueError):  # already gone with its child
+            self.selector.unregister(fd)
+
+    # -- signals -----------------------------------------------------------------------------
+    def _enqueue_signal(self, signum: int, _frame: object) -> None:
+        self._signals.append(signum)  # only enqueue: the loop does the work
+
+    def _install_signals(self) -> None:
+        for signum in pid1.HANDLED:
+            signal.signal(signum, self._enqueue_signal)
+            signal.siginterrupt(signum, False)
+        signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+        self.add_reader(self._wake_r, self._drain_wakeup)
+
+    def _drain_wakeup(self, _selector: selectors.BaseSelector) -> None:
+        try:
+            while os.read(self._wake_r, 512):
+                pass
+        except BlockingIOError:
+            pass
+
+    def _dispatch_signals(self) -> None:
+        while self._signals:
+            signum = self._signals.popleft()
+            if signum == signal.SIGCHLD:
+                self.handle_sigchld()
+            elif signum in pid1.SHUTDOWN:
+                self.handle_sigterm(signum)
+            else:
+                self.handle_forward(signum)
+
+    def handle_sigchld(self) -> None:
+        for pid, status in pid1.reap_children():
+            self.runner.on_reaped(pid, status)
+
+    def handle_sigterm(self, signum: int) -> None:
+        self.shutdown(f"{signal.Signals(signum).name} received (pid {os.getpid()})")
+
+    def shutdown(self, why: str) -> None:
+        """Stop every program gracefully, then exit; a second call kills what is left now."""
+        if self.shutting_down:
+            self.sink.event("warning", f"{why} again: killing every program now")
+            for run in self.runs.values():
+                self.runner.kill_now(run)
+            return
+        self.shutting_down = True
+        self.sink.event("info", f"{why}: stopping every program")
+        for run in self.runs.values():
+            self.runner.stop(run, after="stop", reason=why)
+
+    def handle_forward(self, signum: int) -> None:
+        for run in self.runs.values():
+            if run.alive and run.pid is not None:
+                self.sink.event("info", f"forwarding {signal.Signals(signum).name} to pid "
+                                f"{run.pid}'s group", program=run.name)
+                self.runner.signal(run, signum)
+
+    # -- the one restart entry ---------------------------------------------------------------
+    def request_restart(self, name: str, reason: str, detail: str = "",
+                        figures: dict[str, Any] | None = None) -> bool:
+        """Restart program `name` gracefully; False when it is unknown or not running."""
+        run = self.runs.get(name)
+        if run is None:
+            return False
+        return self.runner.restart(run, reason, detail, figures or {})
+
+    def stop_program(self, name: str) -> bool:
+        run = self.runs.get(name)
+        if run is None:
+            return False
+        self.runner.stop(run, after="stop", reason="requested")
+        return True
+
+    # -- the loop ----------------------------------------------------------------------------
+    def run(self) -> int:
+        """Start every program and supervise until none is left; the exit status."""
+        if not set_child_subreaper() and not pid1.is_pid1():
+            self.sink.event("warning", "cannot become a child subreaper: orphans go to init")
+        self._install_signals()
+        self.sentinel = start_sentinel()
+        if self.sentinel is None:
+            self.sink.event("warning", "no /bin/sh for the sentinel: if the supervisor is "
+                            "SIGKILLed, grandchildren may outlive it")
+        if self.control is not None:
+            self.control.register(self.selector)
+        mode = "as PID 1, " if pid1.is_pid1() else ""
+        self.sink.event("info", f"supervisor pid {os.getpid()} {mode}starting "
+                        f"{len(self.runs)} program(s), sampling every {self.config.tick_s:g}s")
+        for run in self.runs.values():
+            self.runner.start(run)
+        _give_back_startup_memory()
+        try:
+            while not self._finished():
+                timeout_s = max(0.0, self._next_deadline_s() - time.monotonic())
+                for key, _mask in self.selector.select(timeout_s):
+                    key.data(self.selector)
+                self._dispatch_signals()
+                self.handle_sigchld()  # cheap; covers a SIGCHLD coalesced with another signal
+                self._timers(time.monotonic())
+            self._drain_output()
+        finally:
+            self._close()
+        errored = [r.name for r in self.runs.values() if r.state == "errored"]
+        if errored:
+            self.sink.event("error", f"exiting with status 1: errored program(s): "
+                            f"{', '.join(errored)}")
+            return 1
+        self.sink.event("info", "every program stopped; exiting")
+        return 0
+
+    def _drain_output(self) -> None:
+        """Pass on what the programs wrote just before they exited (it may still sit in the
+        pipes); bounded, in case something that inherited a pipe keeps writing."""
+        for _ in range(1000):
+            events = self.selector.select(0)
+            if not events:
+                return
+            for key, _mask in events:
+                key.data(self.selector)
+
+    def _finished(self) -> bool:
+        return all(r.state in TERMINAL_STATES for r in self.runs.values())
+
+    def _next_deadline_s(self) -> float:
+        now_s = time.monotonic()
+        deadlines = [now_s + 3600.0]
+        for run in self.runs.values():
+            deadlines.extend(d for d in self.runner.deadlines(run) if d is not None)
+            if run.alive and run.state == "running":
+                deadlines.append(run.next_sample_s)
+        return min(deadlines)
+
+    def _timers(self, now_s: float) -> None:
+        for run in self.runs.values():
+            self.runner.on_timer(run, now_s)
+            if run.alive and run.state == "running" and now_s >= run.next_sample_s:
+                run.next_sample_s = now_s + run.config.memory.interval_s
+                self.memory.sample(run)
+        self.memory.check_totals()
+
+    def _close(self) -> None:
+        if self.sentinel is not None:
+            self.sentinel.close()
+        signal.set_wakeup_fd(-1)
+        for signum in pid1.HANDLED:
+            signal.signal(signum, signal.SIG_DFL)
+        if self.control is not None:
+            self.control.close(self.selector)
+        self.remove_reader(self._wake_r)
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+        self.selector.close()
+        self.sink.close()
+
+    # -- control -----------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        now_s = time.monotonic()
+        return {
+            "ok": True,
+            "pid": os.getpid(),
+            "uptime_s": now_s - self.started_s,
+            "programs": [run.status(now_s) for run in self.runs.values()],
+            "budget": self.memory.budget_status(),
+        }
+
+    def handle_control(self, request: dict[str, Any]) -> dict[str, Any]:
+        command = request.get("cmd")
+        name = request.get("program")
+        if command == "status":
+            return self.status()
+        if command in ("restart", "stop"):
+            if name is None and command == "stop":
+                self.shutdown("stop requested on the control socket")
+                return {"ok": True, "stopping": sorted(self.runs)}
+            if not isinstance(name, str) or name not in self.runs:
+                return {"ok": False, "error": f"no program named {name!r}",
+                        "programs": sorted(self.runs)}
+            if command == "restart":
+                self.request_restart(name, "manual", "control socket")
+            else:
+                self.stop_program(name)
+            return {"ok": True, "program": self.runs[name].status(time.monotonic())}
+        return {"ok": False, "error": f"unknown cmd {command!r}; use status, restart, stop"}
+
+
+def _give_back_startup_memory() -> None:
+    """Imports leave freed heap behind; hand it back to the OS once (glibc's malloc_trim)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(AttributeError):  # not glibc (musl, macOS): nothing to trim
+        ctypes.CDLL(None).malloc_trim(0)

@@ -1,0 +1,147 @@
+"""Memory sampling per program (its whole tree) and across programs (budget, container).
+
+Each program's tree RSS is compared with its own ladder against its effective limit (the
+smallest of --limit, the cgroup limit and the machine's memory). Across programs, the sum of
+tree RSS is compared with the optional total budget, and the container's working set with
+the cgroup limit when one applies; reaching `restart` there restarts the largest program.
+"""
+
+from __future__ import annotations
+
+import time
+
+from memwarden.errors import NoSuchProcessError, ProcessAccessError
+from memwarden.policy import PolicyConfig, PolicyState, Tier, Transition, evaluate
+from memwarden.sample import Sampler
+from memwarden.supervisor.program import ProgramRun
+from memwarden.units import format_bytes
+
+# Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from memwarden.supervisor.loop import Supervisor
+
+
+class MemoryMonitor:
+    def __init__(self, supervisor: Supervisor) -> None:
+        self.sup = supervisor
+        budget = supervisor.config.budget
+        self.budget_bytes = budget.limit_bytes if budget is not None else None
+        self.budget_policy = budget.policy() if budget is not None else None
+        self.budget_state = PolicyState()
+        self.container_state = PolicyState()
+        self.container_policy = PolicyConfig()
+        self._fresh = False  # a new sample arrived since the totals were last checked
+        self.total_bytes: int | None = None
+
+    def sample(self, run: ProgramRun) -> None:
+        pid = run.pid
+        if pid is None:
+            return
+        if run.sampler is None:
+            run.sampler = Sampler(pid=pid, budget_bytes=run.config.memory.limit_bytes,
+                                  metric="tree_rss")
+        try:
+            sample = run.sampler.sample()
+        except (NoSuchProcessError, ProcessAccessError):
+            return  # exiting: the reaper reports it
+        run.last_sample = sample
+        self._fresh = True
+        if sample.tree is not None:
+            run.known_pids.update(sample.tree.pids)
+        if sample.measured_bytes is None:
+            return
+        state, transition = evaluate(
+            run.policy_state,
+            measured_bytes=sample.measured_bytes,
+            limit_bytes=sample.limit.limit_bytes,
+            now_s=sample.monotonic_s,
+            config=run.policy,
+        )
+        run.policy_state = state
+        if transition is not None:
+            self._on_transition(run, transition)
+
+    def _on_transition(self, run: ProgramRun, t: Transition) -> None:
+        self.sup.sink.event(
+            "warning" if t.rising else "info",
+            f"memory tier {t.previous.label} -> {t.current.label}: {run.figures_text()}, "
+            f"threshold {format_bytes(t.threshold_bytes)}",
+            program=run.name, tier=t.current.label, threshold_bytes=t.threshold_bytes,
+            **run.figures(),
+        )
+        if t.rising and t.current == Tier.RESTART:
+            self.sup.request_restart(
+                run.name, "memory",
+                f"tree RSS {format_bytes(t.measured_bytes)} reached the restart threshold "
+                f"{format_bytes(t.threshold_bytes)}",
+                run.figures(),
+            )
+
+    def oom_killed(self, run: ProgramRun) -> bool:
+        """A SIGKILL nobody here sent: the kernel's OOM killer, if the cgroup's oom_kill
+        counter moved since the last sample or the tree was at critical or above."""
+        sample = run.last_sample
+        if sample is None:
+            return False
+        if sample.cgroup is not None and sample.cgroup.oom_kill_events is not None \
+                and run.sampler is not None and run.sampler.cgroup_location is not None:
+            from memwarden.readers.cgroup import read_cgroup_memory
+
+            now = read_cgroup_memory(run.sampler.cgroup_location)
+            if now is not None and now.oom_kill_events is not None \
+                    and now.oom_kill_events > sample.cgroup.oom_kill_events:
+                return True
+        return run.tier >= Tier.CRITICAL
+
+    def check_totals(self) -> None:
+        if not self._fresh:
+            return
+        self._fresh = False
+        running = [r for r in self.sup.runs.values()
+                   if r.state == "running" and r.last_sample is not None]
+        if not running:
+            return
+        rss = [r.last_sample.tree.rss_bytes for r in running
+               if r.last_sample is not None and r.last_sample.tree is not None]
+        self.total_bytes = sum(rss) if rss else None
+        now_s = time.monotonic()
+        if self.budget_policy is not None and self.total_bytes is not None:
+            self.budget_state = self._check(
+                "total budget", self.budget_state, self.budget_policy, self.total_bytes,
+                self.budget_bytes, now_s, running)
+        cgroup = next((r.last_sample.cgroup for r in running if r.last_sample is not None
+                       and r.last_sample.cgroup is not None), None)
+        if cgroup is not None and cgroup.limit_bytes is not None \
+                and cgroup.working_set_bytes is not None:
+            self.container_state = self._check(
+                "container working set", self.container_state, self.container_policy,
+                cgroup.working_set_bytes, cgroup.limit_bytes, now_s, running)
+
+    def _check(self, what: str, state: PolicyState, policy: PolicyConfig, measured_bytes: int,
+               limit_bytes: int | None, now_s: float, running: list[ProgramRun]) -> PolicyState:
+        state, t = evaluate(state, measured_bytes=measured_bytes, limit_bytes=limit_bytes,
+                            now_s=now_s, config=policy)
+        if t is None:
+            return state
+        self.sup.sink.event("warning" if t.rising else "info",
+                            f"{what} tier {t.previous.label} -> {t.current.label}: "
+                            f"{format_bytes(measured_bytes)} of {format_bytes(limit_bytes)}",
+                            tier=t.current.label, measured_bytes=measured_bytes,
+                            limit_bytes=limit_bytes)
+        if t.rising and t.current == Tier.RESTART:
+            largest = max(running, key=lambda r: r.figures()["tree_rss_bytes"] or 0)
+            self.sup.request_restart(
+                largest.name, "memory",
+                f"{what} {format_bytes(measured_bytes)} reached its restart threshold "
+                f"{format_bytes(t.threshold_bytes)}; {largest.name} is the largest program",
+                largest.figures())
+        return state
+
+    def budget_status(self) -> dict[str, Any] | None:
+        if self.budget_bytes is None:
+            return None
+        return {"limit_bytes": self.budget_bytes, "total_rss_bytes": self.total_bytes,
+                "tier": self.budget_state.tier.label}

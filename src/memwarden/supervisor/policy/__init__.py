@@ -1,0 +1,1 @@
+"""Pure supervisor policies: restart accounting and schedules (no I/O)."""

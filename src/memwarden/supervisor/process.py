@@ -1,0 +1,247 @@
+"""Child processes: spawn in their own process group, tied to the supervisor's life; kill trees.
+
+PR_SET_PDEATHSIG makes the kernel SIGKILL the child when the *thread* that forked it dies, so
+children are always forked from the supervisor's main thread (the loop is single-threaded).
+The supervisor also becomes a child subreaper (PR_SET_CHILD_SUBREAPER), so a grandchild whose
+parent exits is re-parented to the supervisor rather than to init: it stays findable, and
+its exit status is reaped by the loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from memwarden.readers.tree import list_descendants
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+SUPERVISED_ENV = "MEMWARDEN_SUPERVISED"
+
+_prctl: Callable[..., int] | None = None
+
+
+def _libc_prctl() -> Callable[..., int] | None:
+    global _prctl
+    if _prctl is None:
+        try:
+            # CDLL(None): symbols already loaded (libc's); ctypes.util costs ~1 MB of imports.
+            _prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):  # not Linux/glibc-like: no prctl
+            return None
+    return _prctl
+
+
+def set_child_subreaper() -> bool:
+    prctl = _libc_prctl()
+    return prctl is not None and prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+@dataclass(frozen=True, slots=True)
+class SpawnHook:
+    """What another component adds to a spawn (issue 4: cgroup placement, sockets, watchdog).
+
+    preexec runs in the child after fork, before exec (keep it async-signal-safe-ish: no
+    locks, no logging); pass_fds stay open in the child; env is merged into its environment.
+    """
+
+    preexec: Callable[[], None] | None = None
+    pass_fds: tuple[int, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Child:
+    """A spawned program: its pid, its output pipes (read ends, non-blocking fds) and, once
+    the loop has reaped it, its exit code (negative: killed by that signal)."""
+
+    pid: int
+    stdout_fd: int | None
+    stderr_fd: int | None
+    returncode: int | None = None
+
+
+def fork_exec(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: str | None = None,
+    fds: tuple[int, int, int],
+    pass_fds: Sequence[int] = (),
+    preexec: Callable[[], None] | None = None,
+) -> int:
+    """fork + exec in a new process group with fds as stdin/stdout/stderr; the child's pid.
+
+    Hand-rolled rather than subprocess (~0.8 MB of imports for a long-lived supervisor).
+    Raises OSError (errno and message from the child) when the child cannot exec.
+    """
+    err_r, err_w = os.pipe()  # close-on-exec: EOF with no data means exec succeeded
+    pid = os.fork()
+    if pid == 0:  # the child: no return from here
+        try:
+            os.setpgid(0, 0)
+            for target, fd in enumerate(fds):
+                os.dup2(fd, target)  # dup2 leaves the target inheritable
+            keep = sorted({err_w, *pass_fds})
+            low = 3
+            for fd in keep:  # close what else was open (fds the supervisor inherited)
+                os.closerange(low, fd)
+                low = fd + 1
+            os.closerange(low, os.sysconf("SC_OPEN_MAX"))
+            for fd in pass_fds:
+                os.set_inheritable(fd, True)
+            # Python ignores SIGPIPE and SIGXFSZ; exec keeps ignored signals ignored.
+            for signum in (signal.SIGPIPE, signal.SIGXFSZ):
+                signal.signal(signum, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, set())
+            if preexec is not None:
+                preexec()
+            if cwd is not None:
+                os.chdir(cwd)
+            os.execvpe(argv[0], list(argv), dict(env))
+        except BaseException as err:
+            code = err.errno if isinstance(err, OSError) and err.errno else 0
+            message = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            with contextlib.suppress(OSError):
+                os.write(err_w, f"{code}\0{message}: {argv[0]!r}".encode())
+        finally:
+            os._exit(127)
+    os.close(err_w)
+    report = b""
+    while chunk := os.read(err_r, 4096):
+        report += chunk
+    os.close(err_r)
+    if report:
+        os.waitpid(pid, 0)
+        errno_text, _, message = report.decode(errors="replace").partition("\0")
+        raise OSError(int(errno_text or 0), message)
+    return pid
+
+
+def spawn(
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: str | None = None,
+    hooks: Sequence[SpawnHook] = (),
+) -> Child:
+    """Start command in a new process group, stdin /dev/null, stdout/stderr piped
+    (non-blocking read ends), with PR_SET_PDEATHSIG. The loop reaps it (os.waitpid)."""
+    child_env = dict(env)
+    pass_fds: list[int] = []
+    for hook in hooks:
+        child_env.update(hook.env)
+        pass_fds.extend(hook.pass_fds)
+    child_env[SUPERVISED_ENV] = "1"
+    parent_pid = os.getpid()
+    prctl = _libc_prctl()
+
+    def preexec() -> None:
+        if prctl is not None:
+            prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent_pid:
+            os._exit(1)  # the supervisor died before prctl took effect: do not run orphaned
+        for hook in hooks:
+            if hook.preexec is not None:
+                hook.preexec()
+
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        pid = fork_exec(command, env=child_env, cwd=cwd, fds=(null, out_w, err_w),
+                        pass_fds=pass_fds, preexec=preexec)
+    except OSError:
+        os.close(out_r)
+        os.close(err_r)
+        raise
+    finally:
+        for fd in (null, out_w, err_w):
+            os.close(fd)
+    for fd in (out_r, err_r):
+        os.set_blocking(fd, False)
+    return Child(pid, out_r, err_r)
+
+
+def process_group_members(pgid: int) -> list[int]:
+    """Pids whose process group is pgid (one scan of /proc/*/stat)."""
+    from memwarden.readers.proc import PROC_ROOT, read_file_bytes
+
+    members = []
+    for name in os.listdir(PROC_ROOT):
+        if not name.isdigit():
+            continue
+        try:
+            raw = read_file_bytes(f"{PROC_ROOT}/{name}/stat")
+        except OSError:
+            continue
+        fields = raw[raw.rfind(b")") + 2 :].split(maxsplit=4)  # state ppid pgrp ...
+        if len(fields) >= 3 and fields[2] == str(pgid).encode():
+            members.append(int(name))
+    return members
+
+
+def collect_tree(pid: int, pgid: int | None, known: set[int]) -> set[int]:
+    """Everything that belongs to a program: descendants of pid, its process group, and pids
+    seen in its tree before that still exist (a grandchild that called setsid and whose
+    parent died is a child of ours now, no longer a descendant of pid)."""
+    pids = {pid, *list_descendants(pid)}
+    if pgid is not None:
+        pids.update(process_group_members(pgid))
+    own = os.getpid()
+    # Only pids re-parented to us (we are a subreaper): a bare number may have been reused.
+    pids.update(p for p in known if _parent(p) == own)
+    for p in list(pids):
+        pids.update(list_descendants(p))
+    pids.discard(os.getpid())
+    return pids
+
+
+def _parent(pid: int) -> int | None:
+    from memwarden.readers.proc import PROC_ROOT, read_file_bytes
+    from memwarden.readers.tree import parse_stat_ppid
+
+    try:
+        return parse_stat_ppid(read_file_bytes(f"{PROC_ROOT}/{pid}/stat"))
+    except OSError:
+        return None
+
+
+def signal_group(pgid: int, signum: int) -> bool:
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def kill_all(pids: set[int]) -> int:
+    """SIGKILL each pid; how many were still there to kill."""
+    killed = 0
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+        except (ProcessLookupError, PermissionError):
+            continue
+    return killed
+
+
+def living(pids: set[int]) -> set[int]:
+    """The pids that still run: gone and zombie (exited, not yet reaped) ones left out."""
+    from memwarden.readers.proc import PROC_ROOT, read_file_bytes
+
+    alive = set()
+    for pid in pids:
+        try:
+            raw = read_file_bytes(f"{PROC_ROOT}/{pid}/stat")
+        except OSError:
+            continue
+        state = raw[raw.rfind(b")") + 2 : raw.rfind(b")") + 3]
+        if state not in (b"Z", b"X"):
+            alive.add(pid)
+    return alive

@@ -1,0 +1,258 @@
+"""Starting, stopping and restarting one program's process tree (used by the loop)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Sequence
+
+from memwarden.exitcodes import EXIT_MEMORY_RESTART
+from memwarden.policy import PolicyState
+from memwarden.supervisor import pid1
+from memwarden.supervisor.config import ProgramConfig
+from memwarden.supervisor.logs import LineBuffer
+from memwarden.supervisor.policy.restart import age_deadline_s
+from memwarden.supervisor.process import SpawnHook, signal_group, spawn
+from memwarden.supervisor.program import TERMINAL_STATES, ProgramRun
+from memwarden.supervisor.stopping import kill_tree, terminate_tree, tree_left
+from memwarden.units import format_duration
+
+# Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import selectors
+    from typing import Any
+
+    from memwarden.supervisor.loop import Supervisor
+
+
+class Runner:
+    def __init__(self, supervisor: Supervisor,
+                 spawn_hooks: Callable[[ProgramConfig], Sequence[SpawnHook]]) -> None:
+        self.sup = supervisor
+        self.spawn_hooks = spawn_hooks
+
+    def _log(self, level: str, run: ProgramRun, message: str, **fields: Any) -> None:
+        self.sup.sink.event(level, message, program=run.name, **fields)
+
+    # -- start -------------------------------------------------------------------------------
+    def start(self, run: ProgramRun) -> None:
+        cfg = run.config
+        env = dict(os.environ)
+        env.update(cfg.env)
+        run.restart_due_s = None
+        try:
+            child = spawn(cfg.command, env=env, cwd=str(cfg.cwd) if cfg.cwd else None,
+                          hooks=self.spawn_hooks(cfg))
+        except OSError as err:
+            run.child = None
+            run.exit_description = f"cannot start: {err}"
+            self._log("error", run, f"cannot start {' '.join(cfg.command)!r}: {err}")
+            run.started_s = time.monotonic()
+            self._after_exit(run, "crash", run.exit_description, crashed=True)
+            return
+        now_s = time.monotonic()
+        run.child, run.state = child, "running"
+        run.started_s, run.started_wall_s = now_s, time.time()
+        run.known_pids = {child.pid}
+        if self.sup.sentinel is not None:
+            self.sup.sentinel.add(child.pid)  # the child leads its own process group
+        run.policy_state, run.last_sample, run.sampler = PolicyState(), None, None
+        run.next_sample_s = now_s
+        run.age_due_s = age_deadline_s(now_s, cfg.max_age_s, cfg.max_age_jitter)
+        schedule = cfg.restart_at
+        run.cron_due_wall_s = schedule.next_after(time.time()) if schedule else None
+        for stream, fd in (("stdout", child.stdout_fd), ("stderr", child.stderr_fd)):
+            if fd is not None:
+                buffer = LineBuffer()
+                self.sup.add_reader(fd, self._pipe_reader(run.name, stream, fd, buffer))
+        self._log("info", run, f"started pid {child.pid}: {' '.join(cfg.command)}", pid=child.pid)
+
+    def _pipe_reader(self, name: str, stream: str, fd: int,
+                     buffer: LineBuffer) -> Callable[[selectors.BaseSelector], None]:
+        def read(_selector: selectors.BaseSelector) -> None:
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            lines = buffer.feed(chunk) if chunk else buffer.flush()
+            for line in lines:
+                self.sup.sink.child_line(name, stream, line)
+            if not chunk:  # EOF: the child and everything that inherited the pipe are gone
+                self.sup.remove_reader(fd)
+                os.close(fd)
+
+        return read
+
+    # -- exits -------------------------------------------------------------------------------
+    def on_reaped(self, pid: int, status: int) -> None:
+        run = next((r for r in self.sup.runs.values() if r.alive and r.pid == pid), None)
+        description = pid1.describe_status(status)
+        sentinel = self.sup.sentinel
+        if sentinel is not None and sentinel.gone(pid, os.waitstatus_to_exitcode(status)):
+            self.sup.sink.event("warning", f"sentinel pid {pid} {description}: if the "
+                                "supervisor is SIGKILLed now, grandchildren may outlive it")
+            return
+        if run is None:
+            self.sup.sink.event("info", f"reaped orphan pid {pid} ({description})")
+            return
+        assert run.child is not None
+        run.child.returncode = os.waitstatus_to_exitcode(status)
+        run.exit_description = description
+        uptime_s = time.monotonic() - run.started_s
+        if run.state == "stopping":
+            self._log("info", run, f"pid {pid} {description} after {format_duration(uptime_s)}")
+            return  # the stop completes on the timer once nothing of the tree is left
+        code = run.child.returncode
+        if code == EXIT_MEMORY_RESTART:
+            reason = "memory"
+            detail = f"pid {pid} exited with status {code}: its guardian reached the restart tier"
+        elif code == -signal.SIGKILL and self.sup.memory.oom_killed(run):
+            reason, detail = "oom-kill", f"pid {pid} OOM-killed by the kernel"
+            self._log("error", run, f"pid {pid} OOM-killed (SIGKILL from the kernel); figures "
+                      f"before it: {run.figures_text()}, tier {run.tier.label}",
+                      reason="oom-kill", **run.figures())
+        elif code == 0:
+            reason, detail = "exit", f"pid {pid} exited with status 0"
+        else:
+            reason, detail = "crash", f"pid {pid} {description}"
+        self._log("warning" if code else "info", run,
+                  f"pid {pid} {description} after {format_duration(uptime_s)}")
+        self._after_exit(run, reason, detail, crashed=reason in ("crash", "oom-kill", "exit"),
+                         uptime_s=uptime_s)
+
+    def _after_exit(self, run: ProgramRun, reason: str, detail: str, *, crashed: bool,
+                    uptime_s: float = 0.0) -> None:
+        policy = run.config.autorestart
+        if policy == "never" or (policy == "on-failure" and reason == "exit"):
+            self.stop(run, after="exited", reason=reason)
+            return
+        after = self._decide(run, reason, detail, run.figures())
+        run.restart_delay_s = run.tracker.crash_delay_s(uptime_s) if crashed else 0.0
+        if not crashed:
+            run.tracker.note_run(uptime_s)
+        self.stop(run, after=after, reason=reason)
+
+    def _decide(self, run: ProgramRun, reason: str, detail: str, figures: dict[str, Any]) -> str:
+        """Count the restart against max_restarts: "restart", or "errored" past it."""
+        now_s, cfg = time.monotonic(), run.config
+        if not run.tracker.allow(now_s):
+            self._log("error", run, f"errored: {run.tracker.restarts_in_window} restarts within "
+                      f"{format_duration(cfg.restart_window_s)} (max_restarts "
+                      f"{cfg.max_restarts}); not restarting after {reason} ({detail})",
+                      reason=reason, state="errored")
+            return "errored"
+        run.tracker.record(now_s, time.time(), reason, detail)
+        self._log("warning", run, f"restart ({reason}): {detail}; tier {run.tier.label}, "
+                  f"{run.figures_text()}; restart {run.tracker.restarts_in_window}/"
+                  f"{cfg.max_restarts} in {format_duration(cfg.restart_window_s)}",
+                  reason=reason, tier=run.tier.label, **figures)
+        return "restart"
+
+    def restart(self, run: ProgramRun, reason: str, detail: str, figures: dict[str, Any]) -> bool:
+        if run.state == "running" and run.alive:
+            run.restart_delay_s = 0.0
+            run.tracker.note_run(time.monotonic() - run.started_s)
+            self.stop(run, after=self._decide(run, reason, detail, figures), reason=reason)
+            return True
+        if reason == "manual" and run.state in (*TERMINAL_STATES, "backoff"):
+            run.tracker.reset_window()  # a person asked: an errored program gets a fresh window
+            self._log("info", run, f"starting on request (was {run.state})")
+            self.start(run)
+            return True
+        return False
+
+    # -- stop --------------------------------------------------------------------------------
+    def stop(self, run: ProgramRun, *, after: str, reason: str) -> None:
+        if run.state in TERMINAL_STATES:
+            return
+        if run.state == "stopping":
+            if after != "restart":
+                run.after_stop = after  # a shutdown during a restart wins
+            return
+        now_s = time.monotonic()
+        run.state, run.after_stop = "stopping", after
+        run.stop_deadline_s, run.stop_killed = now_s + run.config.grace_s, False
+        signalled = terminate_tree(run)
+        if signalled is None:
+            return  # nothing of the tree is left (it exited by itself)
+        outside = signalled[1]
+        self._log("info", run, f"stopping ({reason}): SIGTERM to process group {run.pid}"
+                  + (f" and {outside} process(es) outside it" if outside else "")
+                  + f", grace {format_duration(run.config.grace_s)}")
+
+    def kill_now(self, run: ProgramRun) -> None:
+        if run.state == "backoff":
+            run.state = "stopped"
+        if run.state not in ("running", "stopping"):
+            return
+        if run.state == "running":
+            self.stop(run, after="stop", reason="kill")
+        run.after_stop = "stop"
+        run.stop_deadline_s = time.monotonic()
+
+    def signal(self, run: ProgramRun, signum: int) -> None:
+        if run.pid is not None:
+            signal_group(run.pid, signum)
+
+    def on_timer(self, run: ProgramRun, now_s: float) -> None:
+        if run.state == "stopping":
+            left = tree_left(run)
+            if not left and not run.alive:
+                self._finish_stop(run)
+            elif run.stop_deadline_s is not None and now_s >= run.stop_deadline_s \
+                    and not run.stop_killed:
+                run.stop_killed = True
+                killed = kill_tree(run, left)
+                self._log("warning", run, f"grace of {format_duration(run.config.grace_s)} "
+                          f"over: SIGKILL to {killed} process(es) of the tree "
+                          f"({', '.join(map(str, sorted(left)))})")
+        elif run.state == "backoff" and run.restart_due_s is not None \
+                and now_s >= run.restart_due_s:
+            self.start(run)
+        elif run.state == "running":
+            if run.age_due_s is not None and now_s >= run.age_due_s:
+                run.age_due_s = None
+                age = format_duration(now_s - run.started_s)
+                self.sup.request_restart(run.name, "age", f"ran {age} (max_age)")
+            elif run.cron_due_wall_s is not None and time.time() >= run.cron_due_wall_s:
+                run.cron_due_wall_s = None
+                schedule = run.config.restart_at
+                self.sup.request_restart(run.name, "cron", f"restart_at {schedule.text!r}"
+                                         if schedule else "restart_at")
+
+    def _finish_stop(self, run: ProgramRun) -> None:
+        after = run.after_stop
+        run.stop_deadline_s = None
+        if self.sup.sentinel is not None and run.pid is not None:
+            self.sup.sentinel.remove(run.pid)  # the group is empty: its number may be reused
+        if after == "restart" and not self.sup.shutting_down:
+            if run.restart_delay_s > 0:
+                run.state = "backoff"
+                run.restart_due_s = time.monotonic() + run.restart_delay_s
+                self._log("info", run, f"restarting in {format_duration(run.restart_delay_s)} "
+                          "(backoff)")
+            else:
+                self.start(run)
+            return
+        run.state = {"restart": "stopped", "stop": "stopped"}.get(after, after)
+        self._log("info" if after != "errored" else "error", run, f"now {run.state}")
+
+    def deadlines(self, run: ProgramRun) -> list[float | None]:
+        now_s = time.monotonic()
+        if run.state == "stopping":
+            # Poll for leftovers of the tree at the sampling interval until the deadline.
+            poll_s = now_s + min(run.config.memory.interval_s, 0.1)
+            return [poll_s, run.stop_deadline_s if not run.stop_killed else None]
+        if run.state == "backoff":
+            return [run.restart_due_s]
+        if run.state == "running":
+            cron_s = None
+            if run.cron_due_wall_s is not None:
+                cron_s = now_s + max(0.0, run.cron_due_wall_s - time.time())
+            return [run.age_due_s, cron_s]
+        return []
+

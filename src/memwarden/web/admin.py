@@ -1,0 +1,113 @@
+"""Admin actions (POST /memory/gc, /memory/cleanup, /memory/snapshot): off (404) unless a token
+is configured; `Authorization: Bearer <token>` compared in constant time."""
+
+from __future__ import annotations
+
+import gc
+import hmac
+import importlib.util
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from memwarden.web.http import Response, error_response, json_response
+
+ACTIONS = ("gc", "cleanup", "snapshot")
+MAX_ADMIN_BODY_BYTES = 4096
+
+
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    value = headers.get("authorization")
+    if value is None:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def token_matches(configured: str, offered: str | None) -> bool:
+    if offered is None:
+        return False
+    # Bytes, not str: compare_digest refuses non-ASCII str, and a hostile header may hold any.
+    return hmac.compare_digest(configured.encode("utf-8"), offered.encode("utf-8", "replace"))
+
+
+def parse_body(body: bytes) -> dict[str, Any] | Response:
+    if not body.strip():
+        return {}
+    if len(body) > MAX_ADMIN_BODY_BYTES:
+        return error_response(413, f"admin request body above {MAX_ADMIN_BODY_BYTES} bytes")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as err:
+        return error_response(400, f"body is not valid JSON: {err}")
+    if not isinstance(payload, dict):
+        return error_response(400, "body must be a JSON object")
+    return payload
+
+
+def run_action(action: str, payload: dict[str, Any]) -> Response:
+    """Blocking (gc and snapshots take a while): ASGI callers run it in a thread."""
+    if action == "gc":
+        return _gc(payload)
+    unknown = sorted(set(payload))
+    if unknown:
+        return error_response(400, f"unknown field(s) for {action}: {', '.join(unknown)}")
+    if action == "cleanup":
+        return _cleanup()
+    return _snapshot()
+
+
+def _rss_bytes() -> int | None:
+    from memwarden.errors import MemwardenError
+    from memwarden.readers.proc import read_process_memory
+
+    try:
+        import os
+
+        return read_process_memory(os.getpid()).rss_bytes
+    except MemwardenError:
+        return None
+
+
+def _gc(payload: dict[str, Any]) -> Response:
+    generation = payload.get("generation", 2)
+    unknown = sorted(set(payload) - {"generation"})
+    if unknown:
+        return error_response(400, f"unknown field(s) for gc: {', '.join(unknown)}")
+    if generation not in (0, 1, 2) or isinstance(generation, bool):
+        return error_response(400, f"generation={generation!r}: expected 0, 1 or 2")
+    before = _rss_bytes()
+    collected = gc.collect(generation)
+    after = _rss_bytes()
+    freed = None if before is None or after is None else before - after
+    return json_response(200, {"action": "gc", "generation": generation,
+                               "collected_objects": collected, "freed_bytes": freed})
+
+
+def _cleanup() -> Response:
+    from memwarden import actions
+    from memwarden.hooks import REGISTRY
+    from memwarden.policy import Tier
+    from memwarden.web.state import running_guardian
+
+    guardian = running_guardian()
+    if guardian is not None:
+        steps = guardian.cleanup(Tier.CRITICAL)  # also publishes `action` events
+    else:
+        steps = actions.cleanup(REGISTRY, Tier.CRITICAL)
+    return json_response(200, {
+        "action": "cleanup",
+        "steps": [{"step": s.step, "freed_bytes": s.freed_bytes, "ok": s.ok, "detail": s.detail}
+                  for s in steps],
+        "freed_bytes": sum(s.freed_bytes for s in steps),
+    })
+
+
+def _snapshot() -> Response:
+    if importlib.util.find_spec("memwarden.leak.snapshot") is None:
+        return error_response(501, "heap snapshots are not available in this memwarden build "
+                                   "(memwarden.leak.snapshot is missing)")
+    import memwarden
+
+    path = memwarden.snapshot()
+    return json_response(200, {"action": "snapshot", "path": str(path)})

@@ -1,0 +1,128 @@
+"""Pure ASGI middleware (Starlette, FastAPI, any ASGI app).
+
+    app = MemwardenMiddleware(app, prefix="", max_concurrency=64)
+
+Non-HTTP scopes pass through; the lifespan (or the first request, for servers without one)
+starts the guardian once per worker process.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from memwarden.web.admin import MAX_ADMIN_BODY_BYTES
+from memwarden.web.config import WebConfig
+from memwarden.web.core import Warden, content_length
+from memwarden.web.http import Response
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def route_template(scope: Scope, root_path: str) -> str | None:
+    """Starlette/FastAPI set scope["route"] to the matched route; a Mount adds its prefix to
+    root_path, so the template is what root_path gained plus the inner route's path."""
+    path = getattr(scope.get("route"), "path", None)
+    if not isinstance(path, str):
+        return None
+    mounted = str(scope.get("root_path", ""))[len(root_path):]
+    return mounted + path
+
+
+async def send_response(send: Send, response: Response) -> None:
+    await send({
+        "type": "http.response.start",
+        "status": response.status,
+        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers],
+    })
+    await send({"type": "http.response.body", "body": response.body})
+
+
+class MemwardenMiddleware:
+    def __init__(self, app: ASGIApp, *, config: WebConfig | None = None,
+                 warden: Warden | None = None, **options: Any) -> None:
+        self.app = app
+        self.warden = warden if warden is not None else Warden(config, **options)
+        self._started_pid: int | None = None
+
+    def _ensure_started(self) -> None:
+        if self._started_pid != os.getpid():
+            self.warden.start_guardian()
+            self._started_pid = os.getpid()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            self._ensure_started()
+            return await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        self._ensure_started()
+        warden = self.warden
+        path: str = scope["path"]
+        name = warden.endpoints.match(path)
+        if name is not None:
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                       for k, v in scope.get("headers", ())}
+            body = await _read_body(receive, MAX_ADMIN_BODY_BYTES + 1) if name == "admin" else b""
+            response = await warden.endpoints.handle_async(name, scope["method"], path, headers,
+                                                           body)
+            return await send_response(send, response)
+        # The hot path: no header dict unless a body limit needs Content-Length.
+        length = _content_length(scope) if warden.config.max_body_bytes is not None else None
+        rejection = warden.admit(path, length)
+        if rejection is not None:
+            return await send_response(send, rejection)
+        root_path = str(scope.get("root_path", ""))
+        mark = warden.begin()
+        try:
+            max_body = warden.config.max_body_bytes
+            if max_body is not None and length is None and scope["method"] not in ("GET", "HEAD"):
+                # No Content-Length (a chunked upload): buffer up to the limit before the app
+                # sees it, so the refusal is a clean 413 whatever the framework does with errors.
+                body = await _read_body(receive, max_body + 1)
+                if len(body) > max_body:
+                    return await send_response(send, warden.shedder.count_body_rejection())
+                receive = _replay(body, receive)
+            await self.app(scope, receive, send)
+        finally:
+            warden.finish(path, route_template(scope, root_path), mark)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # http.disconnect, when it comes
+
+    return replay
+
+
+def _content_length(scope: Scope) -> int | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == b"content-length":
+            return content_length(value.decode("latin-1"))
+    return None
+
+
+async def _read_body(receive: Receive, max_bytes: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < max_bytes:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)

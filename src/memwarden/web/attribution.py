@@ -1,0 +1,114 @@
+"""Per-route memory attribution: the RSS delta of each request, summed per route TEMPLATE.
+
+Two preads of a kept `/proc/self/statm` fd per request (~1.7 µs each) and a dict update. Route
+keys are templates ("/items/{item_id}"), never raw paths; unmatched requests share one bucket
+and the table is capped, so a scanner cannot grow it. With concurrent requests a delta also
+holds what the others allocated meanwhile: the figures rank routes, they are not exact.
+(sys.getallocatedblocks() walks every arena, ~50 µs at 3 M objects: too slow per request.)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+UNMATCHED = "<unmatched>"
+OTHER = "<other>"
+
+
+@dataclass(slots=True)
+class RouteStats:
+    requests: int = 0
+    net_rss_bytes: int = 0  # sum of per-request RSS deltas (growth minus what was given back)
+    grown_rss_bytes: int = 0  # sum of the positive deltas only
+    max_rss_delta_bytes: int = 0
+
+    def to_json(self, route: str) -> dict[str, Any]:
+        return {
+            "route": route,
+            "requests": self.requests,
+            "net_rss_bytes": self.net_rss_bytes,
+            "grown_rss_bytes": self.grown_rss_bytes,
+            "max_rss_delta_bytes": self.max_rss_delta_bytes,
+        }
+
+
+class _RssProbe:
+    """RSS of this process by pread on a kept fd, reopened after fork (gunicorn --preload)."""
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+        self._page_bytes = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+        self._available = sys.platform.startswith("linux")
+        self._stale = True  # (re)open on first use and after every fork
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        self._stale = True
+
+    def rss_bytes(self) -> int | None:
+        if self._stale:
+            self._reopen(os.getpid())
+        if self._fd is None:
+            return None
+        try:
+            raw = os.pread(self._fd, 128, 0)
+            return int(raw.split(None, 2)[1]) * self._page_bytes
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def _reopen(self, pid: int) -> None:
+        self._stale = False
+        if self._fd is not None:
+            os.close(self._fd)  # the parent's fd, inherited across fork: it reads the parent
+            self._fd = None
+        if not self._available:
+            return
+        try:
+            self._fd = os.open(f"/proc/{pid}/statm", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            self._available = False
+
+
+class Attribution:
+    def __init__(self, max_routes: int = 200) -> None:
+        self.max_routes = max_routes
+        self._routes: dict[str, RouteStats] = {}
+        self._lock = threading.Lock()
+        self._probe = _RssProbe()
+
+    def begin(self) -> int | None:
+        return self._probe.rss_bytes()
+
+    def end(self, route: str | None, rss_before: int | None) -> None:
+        rss_after = self._probe.rss_bytes()
+        delta = 0 if rss_before is None or rss_after is None else rss_after - rss_before
+        key = route or UNMATCHED
+        with self._lock:
+            stats = self._routes.get(key)
+            if stats is None:
+                if len(self._routes) >= self.max_routes:
+                    key = OTHER
+                stats = self._routes.setdefault(key, RouteStats())
+            stats.requests += 1
+            stats.net_rss_bytes += delta
+            if delta > 0:
+                stats.grown_rss_bytes += delta
+                stats.max_rss_delta_bytes = max(stats.max_rss_delta_bytes, delta)
+
+    def top(self, n: int = 10) -> list[dict[str, Any]]:
+        """Routes by net growth, largest first."""
+        with self._lock:
+            items = [(route, RouteStats(s.requests, s.net_rss_bytes, s.grown_rss_bytes,
+                                        s.max_rss_delta_bytes))
+                     for route, s in self._routes.items()]
+        items.sort(key=lambda item: (item[1].net_rss_bytes, item[1].grown_rss_bytes), reverse=True)
+        return [stats.to_json(route) for route, stats in items[:n]]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._routes.clear()

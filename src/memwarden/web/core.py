@@ -1,0 +1,87 @@
+"""The Warden: one per app, shared by every integration (ASGI, WSGI, Flask, Django).
+
+It owns the config, the endpoints, the shedder, the route attribution and the metrics; the
+adapters only translate their framework's request and response into these calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from memwarden.web.attribution import Attribution
+from memwarden.web.config import WebConfig, load_web_config
+from memwarden.web.endpoints import Endpoints
+from memwarden.web.http import Response
+from memwarden.web.metrics import WebMetrics
+from memwarden.web.shedding import Shedder
+
+log = logging.getLogger("memwarden")
+
+
+class Warden:
+    def __init__(self, config: WebConfig | None = None, **options: Any) -> None:
+        self.config = config if config is not None else load_web_config(options)
+        self.attribution = Attribution(self.config.max_routes) if self.config.attribution else None
+        self.shedder = Shedder(self.config, on_shed=self._count_shed)
+        self.endpoints = Endpoints(self)
+        self._metrics: WebMetrics | None = None
+        self._metrics_tried = False
+        if self.config.start_guardian:
+            # Bad MEMWARDEN_* settings fail here, at app start-up, not on the first request
+            # (WSGI servers start the guardian lazily, after the fork).
+            from memwarden.config import load_guard_config
+
+            load_guard_config()
+
+    def start_guardian(self) -> None:
+        """Once per worker process; memwarden.start() is idempotent."""
+        if self.config.start_guardian:
+            import memwarden
+
+            memwarden.start()
+
+    def metrics(self) -> WebMetrics | None:
+        if not self.config.metrics:
+            return None
+        if not self._metrics_tried:
+            from memwarden.web.metrics import get_metrics
+
+            self._metrics_tried = True
+            self._metrics = get_metrics()
+        return self._metrics
+
+    # -- per request ----------------------------------------------------------------------------
+    def admit(self, path: str, content_length: int | None) -> Response | None:
+        """None: serve it (then call finish()); else the 503/413 to send instead. Our own
+        endpoints never come here (adapters answer them first), so they are never shed."""
+        return self.shedder.admit(path, content_length)
+
+    def begin(self) -> int | None:
+        metrics = self._metrics if self._metrics_tried else self.metrics()
+        if metrics is not None:
+            metrics.maybe_refresh(self.shedder.in_flight)
+        return self.attribution.begin() if self.attribution is not None else None
+
+    def finish(self, path: str, route: str | None, mark: int | None) -> None:
+        if path not in self.shedder.exempt:
+            self.shedder.release()
+        if self.attribution is not None:
+            self.attribution.end(route, mark)
+
+    def top_routes(self) -> list[dict[str, Any]]:
+        if self.attribution is None:
+            return []
+        return self.attribution.top(self.config.top_routes)
+
+    def _count_shed(self, reason: str) -> None:
+        metrics = self.metrics()
+        if metrics is not None:
+            metrics.count_shed(reason)
+
+
+def content_length(value: str | None) -> int | None:
+    """A Content-Length header as int; None when absent or not a plain number."""
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value.strip())

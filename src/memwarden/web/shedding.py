@@ -1,0 +1,102 @@
+"""Load shedding (Envoy's overload manager, for Python): under `critical` new requests get 503
++ Retry-After, health paths are exempt, requests already in flight finish. Optional caps on
+concurrent requests and on request body size protect memory before it runs out."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from memwarden import guardian as _guardian_module
+from memwarden.events import Event
+from memwarden.policy import Tier
+from memwarden.web.config import WebConfig
+from memwarden.web.http import Response, error_response
+
+SHED_REASONS = ("memory", "concurrency", "body_size")
+
+
+def current_tier() -> Tier | None:
+    """The running guardian's tier; None without one (then nothing is shed for memory)."""
+    running = _guardian_module.current()
+    return running.tier if running is not None else None
+
+
+class Shedder:
+    def __init__(self, config: WebConfig, *, on_shed: Callable[[str], None] | None = None,
+                 tier_source: Callable[[], Tier | None] = current_tier) -> None:
+        self.config = config
+        self.exempt = frozenset(config.exempt_paths)
+        self._on_shed = on_shed
+        self._tier_source = tier_source
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.shed_counts = dict.fromkeys(SHED_REASONS, 0)
+        self._shedding_since_s: float | None = None
+        self._retry_after = (("retry-after", str(config.retry_after_s)),)
+
+    def admit(self, path: str, content_length: int | None) -> Response | None:
+        """None: go ahead (call release() when done). Otherwise the response to send instead."""
+        if path in self.exempt:
+            return None  # exempt requests are not counted: release() must not be called
+        config = self.config
+        if config.shed:
+            tier = self._tier_source()
+            if self._track_memory_shedding(tier is not None and tier >= Tier.CRITICAL, tier):
+                return self._reject("memory", 503, "memory is critical: retry later")
+        if (config.max_body_bytes is not None and content_length is not None
+                and content_length > config.max_body_bytes):
+            return self._reject("body_size", 413,
+                                f"request body above {config.max_body_bytes} bytes")
+        with self._lock:
+            if config.max_concurrency is None or self.in_flight < config.max_concurrency:
+                self.in_flight += 1
+                return None
+        return self._reject("concurrency", 503, "too many requests in flight: retry later")
+
+    def release(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def count_body_rejection(self) -> Response:
+        """A streamed body ran over max_body_bytes after the request was admitted."""
+        limit = self.config.max_body_bytes
+        return self._reject("body_size", 413, f"request body above {limit} bytes")
+
+    def _reject(self, reason: str, status: int, message: str) -> Response:
+        with self._lock:
+            self.shed_counts[reason] += 1
+        if self._on_shed is not None:
+            self._on_shed(reason)
+        headers = self._retry_after if status == 503 else ()
+        return error_response(status, message, headers=headers)
+
+    def _track_memory_shedding(self, critical: bool, tier: Tier | None) -> bool:
+        """Publish a `shed` event when shedding starts and when it ends (transitions only)."""
+        if critical == (self._shedding_since_s is not None):
+            return critical
+        with self._lock:
+            if critical == (self._shedding_since_s is not None):
+                return critical  # another thread saw the transition first
+            now_s = time.time()
+            if critical:
+                self._shedding_since_s = now_s
+                message = "load shedding on: memory critical, new requests get 503"
+                figures: dict[str, object] = {"state": "on"}
+            else:
+                since = self._shedding_since_s or now_s
+                self._shedding_since_s = None
+                message = f"load shedding off after {now_s - since:.1f}s"
+                figures = {"state": "off", "duration_s": round(now_s - since, 3),
+                           "shed_requests": self.shed_counts["memory"]}
+        _publish(Event(kind="shed", time_s=now_s, message=message,
+                       tier=tier.label if tier is not None else None, source="web",
+                       figures=figures))
+        return critical
+
+
+def _publish(event: Event) -> None:
+    running = _guardian_module.current()
+    if running is not None:
+        running.events.publish(event)

@@ -1,0 +1,75 @@
+"""tracemalloc window finds the growing buffer; the native leak is classified RSS-only."""
+
+from __future__ import annotations
+
+import tracemalloc
+from pathlib import Path
+
+import _bench_path  # noqa: F401  (puts bench/ on sys.path)
+from leaks import load
+
+from memwarden.leak.attribute import Attribution
+from memwarden.leak.classify import classify_growth
+from memwarden.leak.tracewindow import TraceWindow
+
+
+def test_trace_window_finds_the_growing_buffer_and_stops() -> None:
+    scenario = load("bytes_buffer")
+    assert not tracemalloc.is_tracing()
+    window = TraceWindow().start()
+    for i in range(20):
+        scenario.step(10_000 + i)
+    result = window.finish()
+    assert not tracemalloc.is_tracing()
+    top = result.sites[0]
+    assert Path(top.site.rpartition(":")[0]).name == "bytes_buffer.py"
+    assert top.size_bytes >= 19 * 64 * 1024
+    assert any("bytes_buffer.py" in frame for frame in top.traceback)
+    assert result.traced_growth_bytes >= 19 * 64 * 1024
+
+
+def test_trace_window_leaves_a_running_tracemalloc_on() -> None:
+    tracemalloc.start()
+    try:
+        window = TraceWindow().start()
+        assert not window.owned
+        window.finish()
+        assert tracemalloc.is_tracing()
+    finally:
+        tracemalloc.stop()
+
+
+def test_native_leak_is_classified_rss_only() -> None:
+    scenario = load("native_rss")
+    steps = 40
+    attribution = Attribution(trace=True)
+    attribution.begin()
+    for i in range(steps):
+        scenario.step(i)
+    attribution.finish(expected_growth_bytes=scenario.RATE * steps)
+    c = attribution.classification
+    assert c is not None
+    assert c.kind == "native", c
+    assert c.python_growth_bytes is not None and c.python_growth_bytes < scenario.RATE * steps / 2
+    assert "memray run --native" in c.advice
+    assert attribution.top_owner() is None
+
+
+def test_python_leak_is_classified_python_heap() -> None:
+    scenario = load("request_dict")
+    attribution = Attribution(trace=True)
+    attribution.begin()
+    for i in range(10):
+        scenario.step(10_000 + i)  # fresh request ids: other tests ran early steps already
+    attribution.finish(expected_growth_bytes=scenario.RATE * 10)
+    assert attribution.classification is not None
+    assert attribution.classification.kind == "python_heap"
+    assert attribution.top_owner() is not None, [g.describe() for g in attribution.growers]
+    assert attribution.top_owner().name == scenario.OWNER  # type: ignore[union-attr]
+
+
+def test_without_python_growth_malloc_trim_is_tried_and_reported() -> None:
+    c = classify_growth(rss_growth_bytes=50 * 1024 * 1024, python_growth_bytes=0)
+    assert c.kind in ("native", "allocator_retention")
+    assert c.malloc_trim_result in (0, 1)  # glibc here
+    assert "malloc_trim(0) returned" in c.advice

@@ -1,0 +1,177 @@
+"""In-process pieces: config, user checks, attribution bounds, ASGI pass-through and templates."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web_helpers import child_env
+
+from memwarden.errors import ConfigError
+from memwarden.web.attribution import OTHER, UNMATCHED, Attribution
+from memwarden.web.config import WebConfig, load_web_config
+from memwarden.web.health import CheckRegistry, run_checks_async, run_checks_blocking
+
+
+def test_config_from_toml_env_and_options(tmp_path: Path) -> None:
+    toml = tmp_path / "memwarden.toml"
+    toml.write_text('limit = "512M"\n[web]\nprefix = "/_mw/"\nmax_concurrency = 8\n'
+                    'exempt_paths = ["/ping"]\nretry_after = 3\n')
+    environ = {"MEMWARDEN_WEB_MAX_BODY": "2M", "MEMWARDEN_WEB_MAX_CONCURRENCY": "16",
+               "MEMWARDEN_ADMIN_TOKEN": "abc", "MEMWARDEN_WEB_PUBLIC_DETAILS": "yes"}
+    config = load_web_config({"top_routes": 3}, environ=environ, config_path=toml)
+    assert config == WebConfig(prefix="/_mw", max_concurrency=16, exempt_paths=("/ping",),
+                               retry_after_s=3, max_body_bytes=2 * 1024**2, admin_token="abc",
+                               public_details=True, top_routes=3)
+    assert config.path("health") == "/_mw/health"
+    assert load_web_config({}, environ={"MEMWARDEN_ADMIN_TOKEN": " "},
+                           config_path=toml).admin_token is None
+
+
+@pytest.mark.parametrize(("key", "value", "named"), [
+    ("max_concurrency", "many", "max_concurrency='many'"),
+    ("max_body", "lots", "max_body='lots'"),
+    ("prefix", "ops", "prefix='ops'"),
+    ("health_path", "/h?x", "health_path='/h?x'"),
+    ("shed", "maybe", "shed='maybe'"),
+    ("retry_after", "0", "retry_after='0'"),
+    ("colour", "blue", "web.colour='blue'"),
+])
+def test_config_errors_name_key_and_value(key: str, value: str, named: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_web_config({key: value}, environ={})
+    assert str(info.value).startswith(named)
+
+
+def test_import_web_stays_light() -> None:
+    code = ("import sys, memwarden.web, memwarden.web.asgi, memwarden.web.wsgi; "
+            "print(__import__('json').dumps(sorted(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True,
+                            text=True, check=True)
+    loaded = set(json.loads(result.stdout))
+    assert not {"prometheus_client", "starlette", "flask", "django", "fastapi"} & loaded
+
+
+def test_user_checks_sync_async_timeouts_and_errors() -> None:
+    registry = CheckRegistry()
+
+    async def slow_async() -> bool:
+        await asyncio.sleep(1)  # 20x its timeout; short so no pool thread outlives the test long
+        return True
+
+    async def async_dict() -> dict[str, Any]:
+        return {"status": "warn", "observedValue": 3, "componentType": "datastore"}
+
+    def broken() -> None:
+        raise RuntimeError("connection refused")
+
+    registry.add("redis:ping", async_dict, timeout=5)
+    registry.add("db:ping", lambda: True, timeout=5)
+    registry.add("bot:session", slow_async, timeout=0.05)
+    registry.add("api:auth", broken, timeout=5)
+    registry.add("odd", lambda: 42, timeout=5)
+    for results in (asyncio.run(run_checks_async(registry)), run_checks_blocking(registry)):
+        by_name = {r.name: r for r in results}
+        assert by_name["db:ping"].status == "pass"
+        redis = by_name["redis:ping"].entry()
+        assert redis["status"] == "warn" and redis["componentType"] == "datastore"
+        assert by_name["bot:session"].status == "fail"
+        assert by_name["bot:session"].output == "timed out after 0.05s"
+        assert by_name["api:auth"].output == "RuntimeError: connection refused"
+        assert by_name["odd"].status == "fail"
+    with pytest.raises(ValueError, match="timeout"):
+        registry.add("x", lambda: True, timeout=0)
+
+
+def test_attribution_is_bounded() -> None:
+    attribution = Attribution(max_routes=3)
+    for route in ("/a", "/b", None, "/c", "/d", "/a"):
+        attribution.end(route, attribution.begin())
+    routes = {r["route"]: r["requests"] for r in attribution.top(10)}
+    assert routes == {"/a": 2, "/b": 1, UNMATCHED: 1, OTHER: 2}
+
+
+def _asgi_get(app: Any, path: str) -> tuple[int, bytes]:
+    """One GET through an ASGI app, as a server would call it (no test client needed)."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+             "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
+             "query_string": b"", "headers": [(b"host", b"test")], "server": ("test", 80)}
+    asyncio.run(app(scope, receive, send))
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return int(sent[0]["status"]), body
+
+
+def test_asgi_passes_other_scopes_and_names_mounted_templates() -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Mount, Route
+
+    from memwarden.web.asgi import MemwardenMiddleware
+
+    async def user(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("u")
+
+    inner = Starlette(routes=[Mount("/api", routes=[Route("/users/{user_id}", user)])])
+    app = MemwardenMiddleware(inner, start_guardian=False, public_details=True, metrics=False)
+    assert _asgi_get(app, "/api/users/42") == (200, b"u")
+    assert _asgi_get(app, "/api/users/43") == (200, b"u")
+    status, body = _asgi_get(app, "/memory")
+    assert status == 200
+    assert [r["route"] for r in json.loads(body)["top_routes"]] == ["/api/users/{user_id}"]
+
+    seen: list[str] = []
+
+    async def raw(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["type"])
+
+    asyncio.run(MemwardenMiddleware(raw, start_guardian=False)({"type": "websocket"},
+                                                              _never, _never))
+    assert seen == ["websocket"]
+
+
+async def _never(*args: Any) -> Any:
+    raise AssertionError("not called")
+
+
+def test_leak_events_feed_trend_and_metrics() -> None:
+    import time
+
+    from memwarden.config import GuardConfig
+    from memwarden.events import Event
+    from memwarden.guardian import Guardian
+    from memwarden.web.state import latest_leak
+
+    guardian = Guardian(GuardConfig(restart=None))  # never started: just its event bus
+    assert latest_leak(guardian) is None
+    figures = {"rate_bytes_per_h": 36_000_000.0, "eta_s": 1800.0, "phase": "detected"}
+    guardian.events.publish(Event(kind="leak", time_s=time.time(), message="leak", figures=figures))
+    guardian.events.publish(Event(kind="tier", time_s=time.time(), message="tier up"))
+    leak = latest_leak(guardian)
+    assert leak is not None and leak.leaking
+    assert leak.rate_bytes_per_s == 10_000.0 and leak.eta_s == 1800.0
+    cleared = {**figures, "phase": "cleared", "eta_s": None}
+    guardian.events.publish(Event(kind="leak", time_s=time.time(), message="gone", figures=cleared))
+    leak = latest_leak(guardian)
+    assert leak is not None and not leak.leaking and leak.eta_s is None
+
+
+def test_bad_guardian_settings_fail_at_app_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from memwarden.web.wsgi import MemwardenWSGIMiddleware
+
+    monkeypatch.setenv("MEMWARDEN_CRITICAL", "120%")
+    with pytest.raises(ConfigError, match="critical='120%'"):
+        MemwardenWSGIMiddleware(lambda environ, start_response: [])
+    MemwardenWSGIMiddleware(lambda environ, start_response: [], start_guardian=False)
