@@ -1,7 +1,7 @@
 """Compare memwarden with PM2, supervisord + memmon and circus on the same child programs.
 
-    /work/venv/bin/python bench/compare/run.py            # everything, ~15 min
-    /work/venv/bin/python bench/compare/run.py --quick    # fewer repetitions, ~6 min
+    python bench/compare/run.py            # everything, ~15 min
+    python bench/compare/run.py --quick    # fewer repetitions, ~6 min
     ... --tools pm2,circus --scenarios leak,tree
 
 Installs the peers into bench/compare/.sandbox on first use, prints a markdown report and
