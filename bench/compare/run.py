@@ -6,7 +6,7 @@
 
 Installs the peers into bench/compare/.sandbox on first use, prints a markdown report and
 writes it to bench/results/compare-<date>.md; the tables also replace the generated block in
-docs/readme/compare.md.
+README.md ("How it compares").
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ RUNNERS: dict[str, Callable[[Tool, Path, scenarios.Config], Figures | str]] = {
     "tree": scenarios.tree,
 }
 TOOL_KEYS = ("memwarden", "pm2", "supervisord", "circus")
-DOC = REPO / "docs" / "readme" / "compare.md"
+DOC = REPO / "README.md"  # "How it compares" ends with the generated block
 BLOCK = re.compile(r"(<!-- compare:table:start -->\n).*?(<!-- compare:table:end -->)", re.S)
 
 
