@@ -36,6 +36,8 @@ from collections.abc import Callable, Sequence
 
 from memwarden.supervisor import pid1
 from memwarden.supervisor.config import ProgramConfig, SupervisorConfig
+from memwarden.supervisor.handoff import SocketWiring
+from memwarden.supervisor.liveness import Liveness
 from memwarden.supervisor.logs import LogSink
 from memwarden.supervisor.monitor import MemoryMonitor
 from memwarden.supervisor.owned import CgroupWiring
@@ -67,6 +69,8 @@ class Supervisor:
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._extra_hooks = spawn_hooks
         self.cgroups = CgroupWiring(self)
+        self.sockets = SocketWiring(config)  # binds now: a busy address fails before any start
+        self.liveness = Liveness(self)
         self.runner = Runner(self, self.spawn_hooks)
         self.memory = MemoryMonitor(self)
         self.control: Any = None
@@ -84,9 +88,10 @@ class Supervisor:
     def spawn_hooks(self, program: ProgramConfig) -> list[SpawnHook]:
         """What every spawn of program gets: its owned cgroup, and any hooks given."""
         hooks = list(self._extra_hooks(program)) if self._extra_hooks else []
-        cgroup = self.cgroups.spawn_hook(program.name)
-        if cgroup is not None:
-            hooks.append(cgroup)
+        for hook in (self.cgroups.spawn_hook(program.name), self.sockets.spawn_hook(program),
+                     self.liveness.spawn_hook(program.name)):
+            if hook is not None:
+                hooks.append(hook)
         return hooks
 
     def after_sigterm(self, run: ProgramRun) -> None:
@@ -176,6 +181,12 @@ class Supervisor:
         if self.control is not None:
             self.control.register(self.selector)
         self.cgroups.setup()
+        self.liveness.setup()
+        for name in self.runs:
+            listening = self.sockets.describe(name)
+            if listening:
+                self.sink.event("info", f"listening on {listening}: handed to every "
+                                "generation as fd 3.. (LISTEN_FDS)", program=name)
         mode = "as PID 1, " if pid1.is_pid1() else ""
         self.sink.event("info", f"supervisor pid {os.getpid()} {mode}starting "
                         f"{len(self.runs)} program(s), sampling every {self.config.tick_s:g}s")
@@ -216,7 +227,7 @@ class Supervisor:
 
     def _next_deadline_s(self) -> float:
         now_s = time.monotonic()
-        deadlines = [now_s + 3600.0]
+        deadlines = [now_s + 3600.0, *self.liveness.deadlines()]
         for run in self.runs.values():
             deadlines.extend(d for d in self.runner.deadlines(run) if d is not None)
             if run.alive and run.state == "running":
@@ -233,9 +244,12 @@ class Supervisor:
             elif run.state == "stopping":
                 self.cgroups.tick(run)
         self.memory.check_totals()
+        self.liveness.check(now_s)
 
     def _close(self) -> None:
         self.cgroups.close()
+        self.liveness.close()
+        self.sockets.close()
         if self.sentinel is not None:
             self.sentinel.close()
         signal.set_wakeup_fd(-1)
