@@ -65,7 +65,9 @@ def test_child_that_stops_answering_its_health_url_is_restarted(
     marker, port = tmp_path / "generations", free_port()
     sup = supervise("--health-url", f"http://127.0.0.1:{port}/health", "--health-interval",
                     "100ms", "--health-timeout", "300ms", "--health-failures", "2",
-                    "--grace", "2s", command=[*script("health", HEALTH), str(marker), str(port)])
+                    # a slow start of the next generation (refused) must not count
+                    "--health-start-period", "60s", "--grace", "2s",
+                    command=[*script("health", HEALTH), str(marker), str(port)])
     log = sup.wait_log("restart (watchdog)")
     assert "consecutive health probes of" in log and "timed out after 0.3s" in log
     wait_for(lambda: len(marker.read_text().split()) >= 2, what="the next generation")

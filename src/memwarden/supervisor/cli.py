@@ -69,6 +69,8 @@ def _control_path(option: str | None) -> Path:
               "[default: 0s]")
 @click.option("--watchdog", metavar="DURATION", help="sd_notify watchdog: restart when no "
               "WATCHDOG=1 arrives on $NOTIFY_SOCKET for this long [default: off]")
+@click.option("--leak-window", metavar="DURATION", help="least history before a leak "
+              "verdict (log lines with rate and ETA); 'off' disables [default: 5m]")
 @click.option("--log-dir", type=click.Path(file_okay=False), help="also write logs to "
               "DIR/<program>.log and DIR/memwarden.log, rotated by size")
 @click.option("--json", "json_logs", is_flag=True, default=None, help="structured JSON logs")

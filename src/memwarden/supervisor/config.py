@@ -32,7 +32,7 @@ PROGRAM_KEYS = frozenset(
         "backoff", "backoff_max", "stable_after", "autorestart", "log_max_size", "log_backups",
         # issue 4: owned cgroup, socket hand-off, watchdog
         "cgroup", "socket", "health_url", "health_interval", "health_timeout", "health_failures",
-        "health_start_period", "watchdog",
+        "health_start_period", "watchdog", "leak_window",
     }
 )
 SUPERVISOR_ONLY_KEYS = frozenset({"budget", "log_dir", "json", "control_socket"})
@@ -69,6 +69,7 @@ class ProgramConfig:
     health_failures: int = 3
     health_start_period_s: float = 0.0
     watchdog_s: float | None = None  # sd_notify WATCHDOG_USEC for the program
+    leak_window_s: float | None = 300.0  # least history for a leak verdict; None: off
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +208,8 @@ def build_program(values: Mapping[str, Any]) -> ProgramConfig:
             changes["health_failures"] = _int(key, value, 1)
         elif key == "watchdog":
             changes["watchdog_s"] = _optional_duration(key, value)
+        elif key == "leak_window":
+            changes["leak_window_s"] = _optional_duration(key, value)
     return ProgramConfig(**changes)
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -42,10 +41,13 @@ class Liveness:
         self._dir: Path | None = None
 
     def setup(self) -> None:
-        from memwarden.supervisor.watchdog import HealthProbe, NotifySocket, ProbeConfig
-
         for run in self.sup.runs.values():
             cfg = run.config
+            if cfg.health_url is None and cfg.watchdog_s is None:
+                continue
+            # Only now: http.client pulls in ssl & co. (~5 MB of RSS in the supervisor).
+            from memwarden.supervisor.watchdog import HealthProbe, NotifySocket, ProbeConfig
+
             if cfg.health_url is not None:
                 probe = HealthProbe(ProbeConfig(
                     url=cfg.health_url, interval_s=cfg.health_interval_s,
@@ -58,6 +60,8 @@ class Liveness:
                                     f"{cfg.health_failures} failure(s)", program=run.name)
             if cfg.watchdog_s is not None:
                 if self._dir is None:
+                    import tempfile
+
                     self._dir = Path(tempfile.mkdtemp(prefix="memwarden-notify-"))  # 0700
                 sock = NotifySocket(self._dir / f"{run.name}.sock", watchdog_s=cfg.watchdog_s)
                 self.notify[run.name] = sock

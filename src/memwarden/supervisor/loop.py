@@ -37,6 +37,7 @@ from collections.abc import Callable, Sequence
 from memwarden.supervisor import pid1
 from memwarden.supervisor.config import ProgramConfig, SupervisorConfig
 from memwarden.supervisor.handoff import SocketWiring
+from memwarden.supervisor.leaks import LeakEvents
 from memwarden.supervisor.liveness import Liveness
 from memwarden.supervisor.logs import LogSink
 from memwarden.supervisor.monitor import MemoryMonitor
@@ -71,6 +72,7 @@ class Supervisor:
         self.cgroups = CgroupWiring(self)
         self.sockets = SocketWiring(config)  # binds now: a busy address fails before any start
         self.liveness = Liveness(self)
+        self.leaks = LeakEvents(self)
         self.runner = Runner(self, self.spawn_hooks)
         self.memory = MemoryMonitor(self)
         self.control: Any = None
