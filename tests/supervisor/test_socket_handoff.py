@@ -163,3 +163,15 @@ def test_counter_loses_no_increment_across_memory_restarts(
     assert sup.cli("stop").returncode == 0
     assert sup.exit_code() == 0
     wait_for(lambda: not tagged_pids(sup.tag), what="every process gone")
+
+
+def test_busy_socket_is_exit_2_naming_it(supervise: Callable[..., Running]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        sup = supervise("--socket", f"tcp://127.0.0.1:{port}",
+                        command=[sys.executable, "-c", "print('never')"])
+        assert sup.exit_code() == 2
+    assert f"socket='tcp://127.0.0.1:{port}': cannot listen" in sup.log
+    assert "never" not in sup.out
