@@ -7,6 +7,8 @@ Modes (each `memwarden run --limit <limit> --restart 95%`, the default 100 ms po
 
 - owned:     memwarden owns the program's cgroup (the default when root): hard wall, v1
              oom_kill_disable=1, eventfd threshold + OOM events, headroom after SIGTERM
+- poll-no-wall: `--no-cgroup` and no wall at all: the child overshoots until the poll sees
+             it; measures the poll's detection latency on every run
 - baseline:  `--no-cgroup`, with supervisor and child inside a container-like v1 cgroup whose
              limit is the same hard wall and the kernel's OOM killer on: what a polling
              supervisor gets in a container (the kernel usually wins the race)
@@ -80,6 +82,8 @@ def run_mode(mode: str, runs: int, limit_mib: int, workdir: Path) -> dict[str, o
             "--limit", f"{limit_mib}M", "--max-restarts", str(runs * 2),
             "--control-socket", str(workdir / f"{mode}.sock")]
     container: Path | None = None
+    if mode == "poll-no-wall":
+        argv.append("--no-cgroup")
     if mode == "baseline":
         argv.append("--no-cgroup")
         container = cgroupctl.find_parent()[1] / f"bench-container.{os.getpid()}"
@@ -139,7 +143,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         results = [run_mode(m, args.runs, args.limit_mib, Path(tmp))
-                   for m in ("baseline", "owned")]
+                   for m in ("baseline", "poll-no-wall", "owned")]
     base = results[0]
     for r in results:
         lat = sorted(r["latencies_ms"])  # type: ignore[type-var]
