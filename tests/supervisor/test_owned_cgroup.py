@@ -3,6 +3,7 @@
 # ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -95,6 +96,8 @@ def test_no_cgroup_says_poll_and_why(
     assert "detection: poll 50ms (cgroup control unavailable: cgroup = false / --no-cgroup)" \
         in log
     assert log.count("detection:") == 1
+    status = json.loads(sup.cli("status", "--json").stdout)
+    assert status["programs"][0]["detection"] == "poll 50ms"
     assert sup.cli("stop").returncode == 0
     assert sup.exit_code() == 0
 

@@ -272,7 +272,8 @@ class Supervisor:
             "ok": True,
             "pid": os.getpid(),
             "uptime_s": now_s - self.started_s,
-            "programs": [run.status(now_s) for run in self.runs.values()],
+            "programs": [{**run.status(now_s), "detection": self.cgroups.modes.get(run.name)}
+                         for run in self.runs.values()],
             "budget": self.memory.budget_status(),
         }
 
