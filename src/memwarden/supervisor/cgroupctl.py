@@ -28,10 +28,14 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from memwarden.errors import MemwardenError
 from memwarden.readers.cgroup import CgroupLocation, find_memory_cgroup
+
+# Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal
 
 DEFAULT_PREFIX = "memwarden-"
 HEADROOM_BYTES = 32 * 1024 * 1024  # enough for a Python SIGTERM handler to save and exit

@@ -53,6 +53,24 @@ def _control_path(option: str | None) -> Path:
 @click.option("--restart-at", metavar="CRON",
               help="cron expression (5 fields, local time) for scheduled "
               "restarts, e.g. '0 4 * * *' [default: off]")
+@click.option("--no-cgroup", "no_cgroup", is_flag=True, default=False,
+              help="do not put programs in their own memory cgroup (detection: poll only)")
+@click.option("--socket", "socket", multiple=True, metavar="ADDR",
+              help="tcp://HOST:PORT or unix:PATH to bind once and hand to every generation "
+              "(LISTEN_FDS, fd 3..); repeatable")
+@click.option("--health-url", metavar="URL", help="liveness probe: restart (reason "
+              "watchdog) after --health-failures failed GETs [default: off]")
+@click.option("--health-interval", metavar="DURATION", help="probe interval [default: 10s]")
+@click.option("--health-timeout", metavar="DURATION", help="probe timeout [default: 1s]")
+@click.option("--health-failures", metavar="N",
+              help="consecutive failures that restart [default: 3]")
+@click.option("--health-start-period", metavar="DURATION",
+              help="failures before the first success within this period do not count "
+              "[default: 0s]")
+@click.option("--watchdog", metavar="DURATION", help="sd_notify watchdog: restart when no "
+              "WATCHDOG=1 arrives on $NOTIFY_SOCKET for this long [default: off]")
+@click.option("--leak-window", metavar="DURATION", help="least history before a leak "
+              "verdict (log lines with rate and ETA); 'off' disables [default: 5m]")
 @click.option("--log-dir", type=click.Path(file_okay=False), help="also write logs to "
               "DIR/<program>.log and DIR/memwarden.log, rotated by size")
 @click.option("--json", "json_logs", is_flag=True, default=None, help="structured JSON logs")
@@ -68,6 +86,8 @@ def run(command: tuple[str, ...], config_path: str | None, control_socket: str |
     from memwarden.supervisor.main import exec_lean, launch, load_table
 
     options["control_socket"] = control_socket
+    options["cgroup"] = False if options.pop("no_cgroup") else None
+    options["socket"] = list(options["socket"]) or None
     options["json"] = options.pop("json_logs")
     try:
         table = load_table(config_path)

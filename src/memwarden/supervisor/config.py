@@ -30,6 +30,9 @@ PROGRAM_KEYS = frozenset(
         "name", "command", "cwd", "env", "limit", "warn", "critical", "restart", "interval",
         "grace", "max_restarts", "restart_window", "max_age", "max_age_jitter", "restart_at",
         "backoff", "backoff_max", "stable_after", "autorestart", "log_max_size", "log_backups",
+        # issue 4: owned cgroup, socket hand-off, watchdog
+        "cgroup", "socket", "health_url", "health_interval", "health_timeout", "health_failures",
+        "health_start_period", "watchdog", "leak_window",
     }
 )
 SUPERVISOR_ONLY_KEYS = frozenset({"budget", "log_dir", "json", "control_socket"})
@@ -58,6 +61,15 @@ class ProgramConfig:
     autorestart: str = "always"
     log_max_bytes: int = 10 * 1024**2
     log_backups: int = 3
+    cgroup: bool = True  # own a memory cgroup when possible (owned.py)
+    sockets: tuple[str, ...] = ()  # tcp://HOST:PORT / unix:PATH, bound once, handed to each run
+    health_url: str | None = None
+    health_interval_s: float = 10.0
+    health_timeout_s: float = 1.0
+    health_failures: int = 3
+    health_start_period_s: float = 0.0
+    watchdog_s: float | None = None  # sd_notify WATCHDOG_USEC for the program
+    leak_window_s: float | None = 300.0  # least history for a leak verdict; None: off
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +193,42 @@ def build_program(values: Mapping[str, Any]) -> ProgramConfig:
             changes["log_max_bytes"] = parse_size(value, key=key)
         elif key == "log_backups":
             changes["log_backups"] = _int(key, value, 0)
+        elif key == "cgroup":
+            changes["cgroup"] = _bool(key, value)
+        elif key == "socket":
+            changes["sockets"] = _sockets(value)
+        elif key == "health_url":
+            changes["health_url"] = _health_url(str(value))
+        elif key in ("health_interval", "health_timeout", "health_start_period"):
+            seconds = parse_duration(value, key=key)
+            if seconds <= 0 and key != "health_start_period":
+                raise ConfigError(key, value, "must be above 0")
+            changes[f"{key}_s"] = seconds
+        elif key == "health_failures":
+            changes["health_failures"] = _int(key, value, 1)
+        elif key == "watchdog":
+            changes["watchdog_s"] = _optional_duration(key, value)
+        elif key == "leak_window":
+            changes["leak_window_s"] = _optional_duration(key, value)
     return ProgramConfig(**changes)
+
+
+def _sockets(value: Any) -> tuple[str, ...]:
+    from memwarden.supervisor.sockets import parse_socket
+
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ConfigError("socket", value, "expected tcp://HOST:PORT, unix:PATH or a list")
+    return tuple(parse_socket(item).text for item in items)
+
+
+def _health_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("health_url", url, "expected http://HOST[:PORT]/PATH")
+    return url
 
 
 def _fraction(key: str, value: Any) -> float:

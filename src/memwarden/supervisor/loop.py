@@ -36,8 +36,12 @@ from collections.abc import Callable, Sequence
 
 from memwarden.supervisor import pid1
 from memwarden.supervisor.config import ProgramConfig, SupervisorConfig
+from memwarden.supervisor.handoff import SocketWiring
+from memwarden.supervisor.leaks import LeakEvents
+from memwarden.supervisor.liveness import Liveness
 from memwarden.supervisor.logs import LogSink
 from memwarden.supervisor.monitor import MemoryMonitor
+from memwarden.supervisor.owned import CgroupWiring
 from memwarden.supervisor.process import SpawnHook, set_child_subreaper
 from memwarden.supervisor.program import TERMINAL_STATES, ProgramRun, new_run
 from memwarden.supervisor.runner import Runner
@@ -64,7 +68,12 @@ class Supervisor:
         self._signals: deque[int] = deque()
         self.shutting_down = False
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self.runner = Runner(self, spawn_hooks or (lambda _program: ()))
+        self._extra_hooks = spawn_hooks
+        self.cgroups = CgroupWiring(self)
+        self.sockets = SocketWiring(config)  # binds now: a busy address fails before any start
+        self.liveness = Liveness(self)
+        self.leaks = LeakEvents(self)
+        self.runner = Runner(self, self.spawn_hooks)
         self.memory = MemoryMonitor(self)
         self.control: Any = None
         self.sentinel: Sentinel | None = None
@@ -77,6 +86,19 @@ class Supervisor:
     def remove_reader(self, fd: Any) -> None:
         with contextlib.suppress(KeyError, ValueError):  # already gone with its child
             self.selector.unregister(fd)
+
+    def spawn_hooks(self, program: ProgramConfig) -> list[SpawnHook]:
+        """What every spawn of program gets: its owned cgroup, and any hooks given."""
+        hooks = list(self._extra_hooks(program)) if self._extra_hooks else []
+        for hook in (self.cgroups.spawn_hook(program.name), self.sockets.spawn_hook(program),
+                     self.liveness.spawn_hook(program.name)):
+            if hook is not None:
+                hooks.append(hook)
+        return hooks
+
+    def after_sigterm(self, run: ProgramRun) -> None:
+        """SIGTERM went to run's group (any stop): a program paused at its wall needs room."""
+        self.cgroups.after_sigterm(run)
 
     # -- signals -----------------------------------------------------------------------------
     def _enqueue_signal(self, signum: int, _frame: object) -> None:
@@ -160,6 +182,13 @@ class Supervisor:
                             "SIGKILLed, grandchildren may outlive it")
         if self.control is not None:
             self.control.register(self.selector)
+        self.cgroups.setup()
+        self.liveness.setup()
+        for name in self.runs:
+            listening = self.sockets.describe(name)
+            if listening:
+                self.sink.event("info", f"listening on {listening}: handed to every "
+                                "generation as fd 3.. (LISTEN_FDS)", program=name)
         mode = "as PID 1, " if pid1.is_pid1() else ""
         self.sink.event("info", f"supervisor pid {os.getpid()} {mode}starting "
                         f"{len(self.runs)} program(s), sampling every {self.config.tick_s:g}s")
@@ -200,7 +229,7 @@ class Supervisor:
 
     def _next_deadline_s(self) -> float:
         now_s = time.monotonic()
-        deadlines = [now_s + 3600.0]
+        deadlines = [now_s + 3600.0, *self.liveness.deadlines()]
         for run in self.runs.values():
             deadlines.extend(d for d in self.runner.deadlines(run) if d is not None)
             if run.alive and run.state == "running":
@@ -213,9 +242,16 @@ class Supervisor:
             if run.alive and run.state == "running" and now_s >= run.next_sample_s:
                 run.next_sample_s = now_s + run.config.memory.interval_s
                 self.memory.sample(run)
+                self.cgroups.tick(run)
+            elif run.state == "stopping":
+                self.cgroups.tick(run)
         self.memory.check_totals()
+        self.liveness.check(now_s)
 
     def _close(self) -> None:
+        self.cgroups.close()
+        self.liveness.close()
+        self.sockets.close()
         if self.sentinel is not None:
             self.sentinel.close()
         signal.set_wakeup_fd(-1)
@@ -236,7 +272,8 @@ class Supervisor:
             "ok": True,
             "pid": os.getpid(),
             "uptime_s": now_s - self.started_s,
-            "programs": [run.status(now_s) for run in self.runs.values()],
+            "programs": [{**run.status(now_s), "detection": self.cgroups.modes.get(run.name)}
+                         for run in self.runs.values()],
             "budget": self.memory.budget_status(),
         }
 

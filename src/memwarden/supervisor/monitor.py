@@ -48,6 +48,7 @@ class MemoryMonitor:
         except (NoSuchProcessError, ProcessAccessError):
             return  # exiting: the reaper reports it
         run.last_sample = sample
+        self.sup.leaks.feed(run, sample)
         self._fresh = True
         if sample.tree is not None:
             run.known_pids.update(sample.tree.pids)

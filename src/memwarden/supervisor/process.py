@@ -46,12 +46,15 @@ class SpawnHook:
     """What another component adds to a spawn (issue 4: cgroup placement, sockets, watchdog).
 
     preexec runs in the child after fork, before exec (keep it async-signal-safe-ish: no
-    locks, no logging); pass_fds stay open in the child; env is merged into its environment.
+    locks, no logging); pass_fds stay open in the child; env is merged into its environment;
+    wrap, if given, turns the command into the one to exec (socket hand-off puts its exec shim
+    in front: LISTEN_PID is only known after fork).
     """
 
     preexec: Callable[[], None] | None = None
     pass_fds: tuple[int, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
+    wrap: Callable[[list[str]], list[str]] | None = None
 
 
 @dataclass(slots=True)
@@ -137,6 +140,10 @@ def spawn(
         child_env.update(hook.env)
         pass_fds.extend(hook.pass_fds)
     child_env[SUPERVISED_ENV] = "1"
+    argv = list(command)
+    for hook in hooks:
+        if hook.wrap is not None:
+            argv = hook.wrap(argv)
     parent_pid = os.getpid()
     prctl = _libc_prctl()
 
@@ -153,7 +160,7 @@ def spawn(
     err_r, err_w = os.pipe()
     null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        pid = fork_exec(command, env=child_env, cwd=cwd, fds=(null, out_w, err_w),
+        pid = fork_exec(argv, env=child_env, cwd=cwd, fds=(null, out_w, err_w),
                         pass_fds=pass_fds, preexec=preexec)
     except OSError:
         os.close(out_r)

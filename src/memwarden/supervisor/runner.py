@@ -177,6 +177,7 @@ class Runner:
         run.state, run.after_stop = "stopping", after
         run.stop_deadline_s, run.stop_killed = now_s + run.config.grace_s, False
         signalled = terminate_tree(run)
+        self.sup.after_sigterm(run)
         if signalled is None:
             return  # nothing of the tree is left (it exited by itself)
         outside = signalled[1]

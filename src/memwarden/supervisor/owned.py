@@ -1,0 +1,200 @@
+"""Owned memory cgroups in the supervisor loop: a hard wall per program, kernel events.
+
+When memwarden may create memory cgroups (root, a writable v1 memory hierarchy, a delegated
+v2 subtree), each program runs in its own group `memwarden-<name>.<supervisor pid>`:
+
+- hard limit = max(the program's limit, restart threshold + margin), margin = max(16 MiB,
+  5 % of the threshold): above the restart tier (the policy still acts first) and never below
+  the limit (so the sampler's effective limit is unchanged);
+- v1: `oom_kill_disable=1`, so a task at the wall is paused, not SIGKILLed (v2: memory.high
+  below memory.max throttles it);
+- v1 events: an eventfd threshold at the restart threshold (wakes ≤ 0.2 ms after the next
+  charge past it: the loop then samples the tree at once and the policy decides) and an
+  eventfd on memory.oom_control (a task paused at the wall: restart now); v2: memory.events.
+  The poll at `interval` stays as the backup (a v1 threshold event needs a further charge).
+- on any stop of a paused program: SIGTERM first, then `grant_headroom()` (a paused task only
+  handles the signal once the wall moves), again while it stays paused, at most
+  MAX_GRANTS times; `reset_limits()` before the next generation; groups are removed at exit.
+
+Without the capability (or with `cgroup = false`), detection is the poll alone; the start-up
+line says which mode each program got and why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from memwarden.supervisor import cgroupctl
+from memwarden.supervisor.process import SpawnHook
+from memwarden.units import format_bytes, format_duration
+
+# Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import selectors
+    from typing import Any
+
+    from memwarden.supervisor.loop import Supervisor
+    from memwarden.supervisor.notify import Notifier
+    from memwarden.supervisor.program import ProgramRun
+
+MARGIN_MIN_BYTES = 16 * 1024 * 1024
+MARGIN_FRACTION = 0.05
+MAX_GRANTS = 8  # 8 x 32 MiB for a shutdown handler; past that, grace and SIGKILL decide
+
+
+def hard_limit_bytes(limit_bytes: int, restart_bytes: int) -> int:
+    margin = max(MARGIN_MIN_BYTES, int(restart_bytes * MARGIN_FRACTION))
+    return max(limit_bytes, restart_bytes + margin)
+
+
+class Owned:
+    """One program's group, its notifiers and the restart threshold they watch."""
+
+    def __init__(self, name: str, group: cgroupctl.OwnedCgroup, threshold_bytes: int,
+                 notifiers: list[Notifier]) -> None:
+        self.name = name
+        self.group = group
+        self.threshold_bytes = threshold_bytes
+        self.notifiers = notifiers
+        self.grants = 0
+
+
+class CgroupWiring:
+    def __init__(self, supervisor: Supervisor) -> None:
+        self.sup = supervisor
+        self.owned: dict[str, Owned] = {}
+        self.modes: dict[str, str] = {}
+
+    # -- start / stop ------------------------------------------------------------------------
+    def setup(self) -> None:
+        """Create a group per program where possible; log one detection line per program."""
+        wanted = [r for r in self.sup.runs.values() if r.config.cgroup]
+        if wanted:
+            with contextlib.suppress(cgroupctl.CgroupUnavailable, OSError):
+                for stale in cgroupctl.cleanup_stale():
+                    self.sup.sink.event("info", f"removed stale cgroup {stale}")
+        for run in self.sup.runs.values():
+            interval = format_duration(run.config.memory.interval_s)
+            why = self._own(run) if run.config.cgroup else "cgroup = false / --no-cgroup"
+            entry = self.owned.get(run.name)
+            if entry is not None:
+                from memwarden.supervisor.notify import describe
+
+                mode = describe(entry.notifiers)
+                mode = f"{mode}+poll {interval}" if mode != "poll" else f"poll {interval}"
+                text = (f"detection: {mode} (owned cgroup {entry.group.path.name}, hard limit "
+                        f"{format_bytes(entry.group.hard_limit_bytes)}, restart threshold "
+                        f"{format_bytes(entry.threshold_bytes)})")
+            else:
+                mode = f"poll {interval}"
+                text = f"detection: {mode} (cgroup control unavailable: {why})"
+            self.modes[run.name] = mode
+            self.sup.sink.event("info", text, program=run.name, detection=mode)
+
+    def _own(self, run: ProgramRun) -> str:
+        """Own run's group; '' on success, else why not."""
+        memory = run.config.memory
+        if memory.limit_bytes is None or memory.restart is None:
+            return "no --limit and restart threshold to set a hard limit from"
+        restart_bytes = memory.restart.resolve(memory.limit_bytes)
+        if restart_bytes is None:
+            return "the restart threshold is off"
+        hard = hard_limit_bytes(memory.limit_bytes, restart_bytes)
+        try:
+            group = cgroupctl.OwnedCgroup.create(run.name, hard)
+        except cgroupctl.CgroupUnavailable as err:
+            return err.reason
+        notifiers = self._arm(group, restart_bytes)
+        entry = Owned(run.name, group, restart_bytes, notifiers)
+        self.owned[run.name] = entry
+        for notifier in notifiers:
+            self.sup.add_reader(notifier.fileno(), self._callback(entry))
+        return ""
+
+    def _arm(self, group: cgroupctl.OwnedCgroup, threshold_bytes: int) -> list[Notifier]:
+        from memwarden.supervisor import notify
+
+        try:
+            if group.version == 1:
+                return notify.arm_v1(group.path, threshold_bytes)
+            return [notify.CgroupEventsV2(group.path)]
+        except notify.NotifyUnavailable as err:
+            self.sup.sink.event("warning", f"cgroup events unavailable ({err}): the owned "
+                                "cgroup's wall stays, detection is the poll")
+            return []
+
+    def close(self) -> None:
+        from memwarden.supervisor.notify import close_all
+
+        for entry in self.owned.values():
+            for notifier in entry.notifiers:
+                self.sup.remove_reader(notifier.fileno())
+            close_all(entry.notifiers)
+            try:
+                entry.group.destroy()
+            except cgroupctl.CgroupUnavailable as err:
+                self.sup.sink.event("warning", f"cleanup: {err}", program=entry.name)
+        self.owned.clear()
+
+    # -- the loop's plug-in points ------------------------------------------------------------
+    def spawn_hook(self, name: str) -> SpawnHook | None:
+        """Put the next generation in the group, with the wall back at its hard limit."""
+        entry = self.owned.get(name)
+        if entry is None:
+            return None
+        entry.group.reset_limits()
+        entry.grants = 0
+        return SpawnHook(preexec=entry.group.preexec)
+
+    def after_sigterm(self, run: ProgramRun) -> None:
+        """SIGTERM went out: a program paused at the wall needs headroom to handle it."""
+        entry = self.owned.get(run.name)
+        if entry is not None:
+            self._grant_if_paused(entry, run)
+
+    def tick(self, run: ProgramRun) -> None:
+        """Backup poll (each sample, and while stopping): a pause the events missed."""
+        entry = self.owned.get(run.name)
+        if entry is None or not run.alive:
+            return
+        if run.state == "stopping":
+            self._grant_if_paused(entry, run)
+        elif run.state == "running" and entry.group.is_paused():
+            self._restart_paused(entry, run, "poll")
+
+    # -- internals ---------------------------------------------------------------------------
+    def _callback(self, entry: Owned) -> Any:
+        def on_event(_selector: selectors.BaseSelector) -> None:
+            for notifier in entry.notifiers:
+                notifier.drain()
+            run = self.sup.runs[entry.name]
+            if not run.alive:
+                return
+            if run.state == "stopping":
+                self._grant_if_paused(entry, run)
+            elif run.state == "running":
+                if entry.group.is_paused():
+                    self._restart_paused(entry, run, "event")
+                elif entry.group.usage_bytes() >= entry.threshold_bytes:
+                    self.sup.memory.sample(run)  # the tree's RSS decides, as for the poll
+
+        return on_event
+
+    def _restart_paused(self, entry: Owned, run: ProgramRun, how: str) -> None:
+        usage = entry.group.usage_bytes()
+        figures = {**run.figures(), "cgroup_usage_bytes": usage,
+                   "cgroup_limit_bytes": entry.group.limit_bytes}
+        self.sup.request_restart(
+            run.name, "memory",
+            f"paused at its cgroup's wall {format_bytes(entry.group.limit_bytes)} (usage "
+            f"{format_bytes(usage)}, seen by {how})", figures)
+
+    def _grant_if_paused(self, entry: Owned, run: ProgramRun) -> None:
+        if entry.grants >= MAX_GRANTS or not entry.group.is_paused():
+            return
+        entry.grants += 1
+        limit = entry.group.grant_headroom()
+        self.sup.sink.event("info", f"pid {run.pid} paused at the wall: raised its cgroup's "
+                            f"limit to {format_bytes(limit)} so its shutdown handlers run "
+                            f"(grant {entry.grants}/{MAX_GRANTS})", program=run.name)

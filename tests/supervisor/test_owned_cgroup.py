@@ -1,0 +1,112 @@
+"""Owned memory cgroups under `memwarden run`: a spike to the wall ends in a graceful stop."""
+
+# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sup_helpers import Running, script, supervise, wait_for  # noqa: F401 - pytest fixtures
+
+from memwarden.supervisor import cgroupctl
+
+
+def _cgroup_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root to create memory cgroups"
+    try:
+        cgroupctl.find_parent()
+    except cgroupctl.CgroupUnavailable as err:
+        return f"cgroup control unavailable: {err}"
+    return None
+
+
+needs_cgroup = pytest.mark.skipif(_cgroup_reason() is not None,
+                                  reason=_cgroup_reason() or "")
+
+# Starts 100 MB below its 300M limit, then allocates as fast as it can (~1.7 GB/s: the poll
+# at 100 ms alone would let it reach the kernel's wall). The last generation stays idle.
+SPIKE = """
+    import os, sys, threading
+    import memwarden
+    hook_file, ready_file, generations = sys.argv[1], sys.argv[2], int(sys.argv[3])
+
+    def save():
+        with open(hook_file, "a") as f:
+            f.write(f"{os.getpid()}\\n")
+
+    memwarden.on_shutdown(save)
+    memwarden.start(restart="off", interval="10s")  # hooks on SIGTERM; the supervisor decides
+    held = [bytearray(200 * 1024 * 1024)]
+    done = len(open(ready_file).read().split()) if os.path.exists(ready_file) else 0
+    with open(ready_file, "a") as f:
+        f.write(f"{os.getpid()}\\n")
+    if done >= generations:
+        threading.Event().wait(600)
+    while True:
+        held.append(bytearray(1024 * 1024))
+"""
+
+
+@needs_cgroup
+def test_spike_to_the_wall_is_stopped_gracefully_three_times(
+    supervise: Callable[..., Running], script: Callable[[str, str], list[str]], tmp_path: Path
+) -> None:
+    hook_file, ready_file = tmp_path / "hook", tmp_path / "ready"
+    spikes = 3
+    command = [*script("spike", SPIKE), str(hook_file), str(ready_file), str(spikes)]
+    sup = supervise("--limit", "300M", "--max-restarts", "10", "--grace", "30s",
+                    command=command)
+    log = sup.wait_log("restart (memory)", count=spikes)
+    wait_for(lambda: ready_file.exists() and len(ready_file.read_text().split()) > spikes,
+             what="the idle generation after the spikes")
+    assert "detection: cgroup-v1-eventfd+poll 100ms (owned cgroup memwarden-spike." in log \
+        or "detection: cgroup-v2-events+poll 100ms (owned cgroup memwarden-spike." in log
+    pids = ready_file.read_text().split()
+    # Every spiking generation ran its on_shutdown hook: stopped gracefully, not OOM-killed.
+    assert hook_file.read_text().split() == pids[:spikes]
+    log = sup.log
+    assert "OOM-killed" not in log and "SIGKILL" not in log
+    assert log.count("killed by SIGTERM") == spikes
+    group = next(line for line in log.splitlines() if "owned cgroup" in line)
+    name = group.split("owned cgroup ")[1].split(",")[0]
+    parent = cgroupctl.find_parent()[1]
+    assert (parent / name).is_dir()
+    assert sup.cli("stop").returncode == 0
+    assert sup.exit_code() == 0
+    assert not (parent / name).exists()  # removed at exit
+
+
+IDLE = """
+    import threading
+    print("idle up", flush=True)
+    threading.Event().wait(600)
+"""
+
+
+def test_no_cgroup_says_poll_and_why(
+    supervise: Callable[..., Running], script: Callable[[str, str], list[str]]
+) -> None:
+    sup = supervise("--limit", "300M", "--no-cgroup", "--interval", "50ms",
+                    command=script("idle", IDLE))
+    log = (sup.wait_log("idle up", stream="out"), sup.log)[1]
+    assert "detection: poll 50ms (cgroup control unavailable: cgroup = false / --no-cgroup)" \
+        in log
+    assert log.count("detection:") == 1
+    status = json.loads(sup.cli("status", "--json").stdout)
+    assert status["programs"][0]["detection"] == "poll 50ms"
+    assert sup.cli("stop").returncode == 0
+    assert sup.exit_code() == 0
+
+
+def test_no_limit_means_no_owned_cgroup(
+    supervise: Callable[..., Running], script: Callable[[str, str], list[str]]
+) -> None:
+    sup = supervise(command=script("idle", IDLE))
+    log = (sup.wait_log("idle up", stream="out"), sup.log)[1]
+    assert "detection: poll 100ms (cgroup control unavailable: no --limit" in log
+    assert sup.cli("stop").returncode == 0
+    assert sup.exit_code() == 0
