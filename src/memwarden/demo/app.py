@@ -99,7 +99,7 @@ class _Server(ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per request would drown the demo's output
 
 
@@ -114,12 +114,12 @@ def poll_upstream(stop: threading.Event, ids_per_s: int, id_bytes: int) -> None:
         service.process("upstream-feed", ids)
 
 
-def _publish(kind: str, message: str, figures: dict[str, Any]) -> None:
+def _publish(message: str, figures: dict[str, Any]) -> None:
     from memwarden import guardian
 
     running = guardian.current()
     if running is not None:
-        running.events.publish(Event(kind=kind, time_s=time.time(), message=message,
+        running.events.publish(Event(kind="action", time_s=time.time(), message=message,
                                      tier=running.tier.label, source="demo-app",
                                      figures=figures))
 
@@ -158,14 +158,14 @@ def main(argv: list[str] | None = None) -> None:
         tmp = args.state.with_suffix(".tmp")
         tmp.write_text(json.dumps(state))
         os.replace(tmp, args.state)
-        _publish("action", f"state saved: {_describe(state)}",
+        _publish(f"state saved: {_describe(state)}",
                  {"step": "state_saved", **_counts(state)})
         print(f"state saved: {_describe(state)}", flush=True)
 
     memwarden.on_shutdown(save_state)
     memwarden.start()  # in the main thread: under `memwarden run` SIGTERM runs save_state
     if restored is not None:
-        _publish("action", f"state restored: {_describe(restored)}",
+        _publish(f"state restored: {_describe(restored)}",
                  {"step": "state_restored", **_counts(restored)})
     feed.start()
     serving.start()

@@ -6,9 +6,12 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from memwarden.demo.screen import Screen
 
 from memwarden.cli.common import fail, usage_errors
 from memwarden.exitcodes import EXIT_FAILURE
@@ -37,6 +40,7 @@ def demo(duration: str, out_dir: Path, plain: bool) -> None:
 
     Exit status: 0 when the restart happened and no request failed, 1 otherwise."""
     from memwarden.demo.runner import Demo, new_scenario
+    from memwarden.demo.scenario import REQUESTS_PER_S
     from memwarden.demo.screen import Screen
 
     duration_s = parse_duration(duration, key="duration")
@@ -49,9 +53,9 @@ def demo(duration: str, out_dir: Path, plain: bool) -> None:
     live = sys.stdout.isatty() and not plain
     screen = Screen(live=live, colour=sys.stdout.isatty())
     scenario = new_scenario(out_dir, duration_s)
-    screen.line(screen.style("memwarden demo", bold=True) + ": a webhook service that leaks "
-                "(every event id kept in a set, forever), under memwarden run --limit 256M, "
-                f"with {int(40)} requests/s of load. Files in {scenario.out_dir}")
+    screen.line(screen.style("memwarden demo", bold=True) + ": a webhook service that keeps "
+                "every event it processed in a set, forever, under memwarden run --limit 256M, "
+                f"with {REQUESTS_PER_S} requests/s of load; files in {scenario.out_dir}")
     try:
         summary = Demo(scenario, screen).run()
     except KeyboardInterrupt:
@@ -74,14 +78,16 @@ def _write_report(trace_path: Path, report_path: Path) -> None:
     report_path.write_text(build_report(trace_path, ()).html(), encoding="utf-8")
 
 
-def _print_summary(screen: Any, summary: dict[str, Any]) -> bool:
+def _print_summary(screen: Screen, summary: dict[str, Any]) -> bool:
     requests = summary["requests"]
     saved = summary["state_saved"][0] if summary["state_saved"] else None
     restored = summary["state_restored"][0] if summary["state_restored"] else None
     restarted = bool(summary["restarts"])
     ok = restarted and requests["failed"] == 0
-    tick = lambda good: screen.style("✓" if good else "✗",  # noqa: E731
-                                     fg="green" if good else "red", bold=True)
+
+    def tick(good: bool) -> str:
+        return screen.style("✓" if good else "✗", fg="green" if good else "red", bold=True)
+
     screen.line("")
     screen.line(screen.style("What happened", bold=True))
     screen.line(f"  {tick(summary['leak'] is not None)} leak detected"

@@ -182,7 +182,7 @@ class Demo:
                          "p99_latency_s": p99},
             "leak": story.leaks[0] if story.leaks else None,  # the first detection
             "leak_detections": len(story.leaks),
-            "culprit": story.culprit,
+            "culprit": story.culprits[0] if story.culprits else None,
             "restarts": story.restarts,
             "state_saved": story.saved,
             "state_restored": story.restored,

@@ -86,7 +86,10 @@ class Screen:
               duration_s: float) -> list[str]:
         limit = story.limit_bytes
         latest = story.latest_bytes()
-        label = lambda text: self.style(f"{text:<8}", bold=True)  # noqa: E731
+
+        def label(text: str) -> str:
+            return self.style(f"{text:<9}", bold=True)
+
         tier = self.style(story.tier.upper(), fg=TIER_COLOURS.get(story.tier, "white"),
                           bold=True)
         spark = sparkline([v for _, v in story.samples], SPARK_WIDTH, low=0,

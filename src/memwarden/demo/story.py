@@ -13,6 +13,7 @@ from typing import Any
 from memwarden.units import format_bytes, format_duration
 
 HISTORY = 600  # samples kept for the sparkline and the peak
+TIERS = ("ok", "warn", "critical", "restart")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class Story:
     leak: dict[str, Any] | None = None  # figures of the latest "detected" leak event
     leaks: list[dict[str, Any]] = field(default_factory=list)  # every detection
     culprit: dict[str, Any] | None = None  # figures of the latest "attributed" leak event
+    culprits: list[dict[str, Any]] = field(default_factory=list)
     shedding: bool = False
     restarts: list[str] = field(default_factory=list)
     saved: list[dict[str, Any]] = field(default_factory=list)
@@ -70,7 +72,8 @@ class Story:
     def _event(self, record: dict[str, Any]) -> None:
         time_s = float(record.get("t", 0.0))
         kind = record.get("kind")
-        figures = record.get("figures") if isinstance(record.get("figures"), dict) else {}
+        raw = record.get("figures")
+        figures: dict[str, Any] = raw if isinstance(raw, dict) else {}
         message = str(record.get("message", ""))
         if kind == "leak" and figures.get("phase") == "detected":
             self.leak = figures
@@ -78,10 +81,12 @@ class Story:
             self._mark(time_s, "leak", "leak detected: " + describe_leak(figures))
         elif kind == "leak" and figures.get("phase") == "attributed":
             self.culprit = figures
+            self.culprits.append(figures)
             self._mark(time_s, "culprit", "culprit: " + describe_culprit(figures))
-        elif kind == "tier" and record.get("tier") in ("warn", "critical", "restart"):
-            if figures.get("previous") in ("ok", "warn", "critical") and _rising(figures):
-                self._mark(time_s, "tier", f"tier {record['tier']}: "
+        elif kind == "tier" and record.get("tier") in TIERS:
+            tier, previous = str(record["tier"]), figures.get("previous")
+            if previous in TIERS and TIERS.index(tier) > TIERS.index(str(previous)):  # rising
+                self._mark(time_s, "tier", f"tier {tier}: "
                            f"{format_bytes(figures.get('measured_bytes'))} of "
                            f"{format_bytes(figures.get('limit_bytes'))}")
         elif kind == "shed":
@@ -129,12 +134,6 @@ class Story:
     # -- views --------------------------------------------------------------------------------
     def latest_bytes(self) -> int | None:
         return self.samples[-1][1] if self.samples else None
-
-
-def _rising(figures: dict[str, Any]) -> bool:
-    order = ("ok", "warn", "critical", "restart")
-    previous = figures.get("previous")
-    return previous in order
 
 
 def describe_leak(figures: dict[str, Any]) -> str:
