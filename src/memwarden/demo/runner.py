@@ -7,6 +7,8 @@ service's trace is tailed for samples and events.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -28,10 +30,19 @@ FRAME_S = 0.25
 READY_TIMEOUT_S = 60.0
 OVERTIME_S = 60.0  # on a slow machine, wait this much longer for the restart to happen
 SENDERS = 4
+PR_SET_PDEATHSIG = 1
 
 
 class DemoError(MemwardenError):
     """The demo could not run (the service never became ready, the supervisor died)."""
+
+
+def _die_with_parent() -> None:
+    """In the supervisor child: SIGTERM it (a graceful stop) if the demo dies, even of SIGKILL;
+    it runs in its own session, so nothing else would tell it."""
+    # No prctl (not Linux): Ctrl-C and errors in the demo still stop it.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 def _pump(stream: IO[bytes], story: Story, log: IO[str], log_lock: threading.Lock) -> None:
@@ -86,7 +97,7 @@ class Demo:
         self.supervisor = subprocess.Popen(
             [sys.executable, "-m", "memwarden", "run", "--config", str(s.config_path)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=s.out_dir, env=env, start_new_session=True)
+            cwd=s.out_dir, env=env, start_new_session=True, preexec_fn=_die_with_parent)
         lock = threading.Lock()
         for stream in (self.supervisor.stdout, self.supervisor.stderr):
             assert stream is not None
