@@ -98,13 +98,17 @@ def _print_summary(screen: Screen, summary: dict[str, Any]) -> bool:
                    if culprit else "no"))
     screen.line(f"  {tick(requests['shed_503'] > 0)} load shed at critical: "
                 f"{requests['shed_503']:,} answers 503 + Retry-After, each retried")
-    restart_text = (f"{len(summary['restarts'])} graceful restart(s) by memwarden run"
-                    if restarted else "no restart happened")
-    if saved is not None and restored is not None:
-        restart_text += (f"; state saved: {saved['events_total']:,} events, "
-                         f"{saved['sessions']} sessions / restored: "
-                         f"{restored['events_total']:,} events, {restored['sessions']} sessions")
+    restart_text = "no restart happened"
+    if restarted:
+        times = f"{len(summary['restarts'])} graceful restarts, the first" \
+            if len(summary["restarts"]) > 1 else "graceful restart"
+        first = summary["restarts"][0].split(";")[0].removeprefix("restart ")
+        restart_text = f"{times} by memwarden run {first}"
     screen.line(f"  {tick(restarted and restored is not None)} {restart_text}")
+    if saved is not None and restored is not None:
+        screen.line(f"    state saved: {saved['events_total']:,} events, {saved['sessions']} "
+                    f"sessions / restored: {restored['events_total']:,} events, "
+                    f"{restored['sessions']} sessions")
     screen.line(f"  {tick(requests['failed'] == 0)} {requests['failed']:,} failed requests of "
                 f"{requests['sent']:,} ({requests['retries']:,} retries: "
                 f"{requests['shed_503']:,} after a 503, {requests['refused']:,} after a refused "

@@ -4,12 +4,13 @@ redrawn in place under them; otherwise (a pipe, --plain) a status line every few
 from __future__ import annotations
 
 import sys
+import time
 from typing import TextIO
 
 import click
 
 from memwarden.demo.load import LoadStats
-from memwarden.demo.story import Milestone, Story, describe_culprit, describe_leak
+from memwarden.demo.story import Milestone, Story, describe_culprit
 from memwarden.report.sparkline import sparkline
 from memwarden.units import format_bytes
 
@@ -82,6 +83,19 @@ class Screen:
         when = self.style(clock(m.time_s - started_s), dim=True)
         return f"  {when}  {self.style(mark, fg=colour, bold=True)}  {m.text}"
 
+    def _leak(self, story: Story) -> str:
+        leak = story.leak
+        if leak is None:
+            return "watching the trend…"
+        rate = float(leak.get("rate_bytes_per_h") or 0.0) / 3600.0
+        text = f"+{format_bytes(int(rate))}/s"
+        eta = leak.get("eta_s")
+        if isinstance(eta, int | float):
+            left_s = eta - (time.time() - float(leak["detected_at_s"]))
+            text += f", limit in ~{max(0, round(left_s))}s"
+        since = clock(float(leak["detected_at_s"]) - story.started_s)
+        return text + self.style(f"  (detected at {since})", dim=True)
+
     def block(self, story: Story, load: LoadStats, elapsed_s: float,
               duration_s: float) -> list[str]:
         limit = story.limit_bytes
@@ -97,23 +111,23 @@ class Screen:
         share = f"{100 * latest / limit:.0f}%" if latest is not None and limit else "-"
         lines = [f"  {label('memory')}{self.style(spark, fg=TIER_COLOURS.get(story.tier))} "
                  f"{format_bytes(latest)} of {format_bytes(limit)} ({share})  {tier}"]
-        leak = describe_leak(story.leak) if story.leak else "watching the trend…"
-        lines.append(f"  {label('leak')}{leak}")
-        lines.append(f"  {label('culprit')}"
-                     f"{describe_culprit(story.culprit) if story.culprit else '-'}")
+        lines.append(f"  {label('leak')}{self._leak(story)}")
+        culprit = describe_culprit(story.culprit) if story.culprit else "not attributed yet"
+        lines.append(f"  {label('culprit')}{culprit}")
         failed = self.style(f"{count(load.failed)} failed", fg="green" if not load.failed
                             else "red", bold=True)
         lines.append(f"  {label('load')}{count(load.ok)} ok · {failed} · "
                      f"{count(load.retries)} retried ({count(load.shed)}× 503 shed, "
                      f"{count(load.refused)}× refused while restarting)"
                      + (self.style("  SHEDDING", fg="red", bold=True) if story.shedding else ""))
-        saved = story.saved[-1] if story.saved else None
-        restored = story.restored[-1] if story.restored else None
-        state = "-"
-        if saved is not None:
-            state = f"saved {count(saved['events_total'])} events"
-            if restored is not None:
-                state += f" → restored {count(restored['events_total'])}"
+        state = "not saved yet"
+        if story.restored:
+            # The save that preceded the latest restore (a later one is the final stop's).
+            saved = story.saved[len(story.restored) - 1]["events_total"]
+            state = (f"saved {count(saved)} events → restored "
+                     f"{count(story.restored[-1]['events_total'])}")
+        elif story.saved:
+            state = f"saved {count(story.saved[-1]['events_total'])} events"
         lines.append(f"  {label('restarts')}{len(story.restarts)} · state {state}")
         bar = self.style(f"  {clock(elapsed_s)} / {clock(duration_s)}", dim=True)
         lines.append(bar)

@@ -76,7 +76,7 @@ class Story:
         figures: dict[str, Any] = raw if isinstance(raw, dict) else {}
         message = str(record.get("message", ""))
         if kind == "leak" and figures.get("phase") == "detected":
-            self.leak = figures
+            self.leak = {**figures, "detected_at_s": time_s}
             self.leaks.append(figures)
             self._mark(time_s, "leak", "leak detected: " + describe_leak(figures))
         elif kind == "leak" and figures.get("phase") == "attributed":
@@ -119,7 +119,11 @@ class Story:
             if record.get("source") == "memwarden" and isinstance(message, str):
                 if message.startswith("restart ("):
                     self.restarts.append(message)
-                    self.shedding = False  # that process is going away with its shedding
+                    # That process goes away with its shedding, its leak and its ETA; the
+                    # milestones keep them, the live block starts afresh.
+                    self.shedding = False
+                    self.leak = None
+                    self.culprit = None
                     self._mark(time_s, "restart", "graceful " + _short_restart(message))
                 elif message.startswith("started pid"):
                     pid = message.split(":", 1)[0].removeprefix("started pid ")
