@@ -84,11 +84,12 @@ class LoadClient:
             serial += self.ids_per_request
             body = json.dumps({"sender": sender, "ids": ids}).encode()
             self._count("sent")
-            self._send(body)
+            self.send(body)
             next_s = max(next_s + self.interval_s, time.monotonic() - self.interval_s)
             self._stop.wait(max(0.0, next_s - time.monotonic()))
 
-    def _send(self, body: bytes) -> None:
+    def send(self, body: bytes) -> None:
+        """One logical request: retried until it succeeds or its budget runs out."""
         started = time.monotonic()
         while True:
             wait_s = CONNECT_BACKOFF_S
