@@ -1,7 +1,7 @@
 """What alerts cost the app: request latency with a receiver that is down, slow (10 s) or
 answers 429, against no alerts at all; and how many alerts a burst of 100 transitions sends.
 
-    /work/venv/bin/python bench/alerts_bench.py [--requests 2000]
+    python bench/alerts_bench.py [--requests 2000]
 
 The app is a real threaded HTTP server on 127.0.0.1 whose requests publish tier transitions
 on the guardian's EventBus, with cooldown 0 so the sender tries to post each one: one every 100

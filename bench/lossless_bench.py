@@ -1,6 +1,6 @@
 """Spike bench: a child allocating as fast as it can from 100 MB below its cgroup's wall.
 
-    /work/venv/bin/python bench/lossless_bench.py [--runs 20] [--limit-mib 300]
+    python bench/lossless_bench.py [--runs 20] [--limit-mib 300]
 
 Per run, the bench plays the supervisor with the lossless primitives: an owned v1 cgroup
 (OwnedCgroup), the restart threshold 50 MiB below the wall, and one of three detectors:

@@ -1,6 +1,6 @@
 """Restart bench: servers restarted on a handed-off socket under load lose no request.
 
-    /work/venv/bin/python bench/lossless_restart_bench.py [--restarts 10] [--rate 250]
+    python bench/lossless_restart_bench.py [--restarts 10] [--rate 250]
 
 Plays the supervisor with sockets.bind_all/handoff (fds 3.., LISTEN_PID via the exec shim):
 

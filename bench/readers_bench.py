@@ -1,6 +1,6 @@
 """What each reader costs, next to the raw /proc read measured in the same run.
 
-    /work/venv/bin/python bench/readers_bench.py [--children 50] [--rss-mb 0]
+    python bench/readers_bench.py [--children 50] [--rss-mb 0]
 
 Prints µs per call (median over repeats of a timed batch) and the ratio to a raw
 open+read+close of /proc/PID/statm. Spawns a shell with N sleeping children for the tree

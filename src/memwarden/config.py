@@ -14,7 +14,7 @@ from pathlib import Path
 
 from memwarden.errors import ConfigError
 from memwarden.policy import PolicyConfig, Tier
-from memwarden.units import Threshold, parse_duration, parse_size, parse_threshold
+from memwarden.units import FALSE_WORDS, Threshold, parse_duration, parse_size, parse_threshold
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
@@ -30,7 +30,7 @@ GUARD_KEYS = frozenset(
     {"limit", "warn", "critical", "restart", "interval", "metric", "hysteresis", "sustain", "trace"}
 )
 METRICS: tuple[MetricChoice, ...] = ("auto", "tree_rss", "working_set")
-OFF_WORDS = frozenset({"off", "none", "false", "no", "0", ""})
+OFF_WORDS = FALSE_WORDS  # "off" disables a threshold, a section, a signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +75,7 @@ def find_config_file(start: Path | None = None) -> tuple[Path, bool] | None:
 
 def load_toml_table(path: Path | None = None) -> dict[str, Any]:
     """The memwarden table: a whole `memwarden.toml`, or `[tool.memwarden]` of pyproject.toml."""
-    if path is None and os.environ.get(ENV_PREFIX + "CONFIG"):
-        path = Path(os.environ[ENV_PREFIX + "CONFIG"])
+    path = config_path_from(os.environ, path)
     if path is not None:
         found: tuple[Path, bool] | None = (path, path.name == "pyproject.toml")
     else:
@@ -182,6 +181,24 @@ def _check_ladder(config: GuardConfig) -> None:
             raise ConfigError(high_name, str(high), f"must be above {low_name} ({low})")
 
 
+def config_path_from(environ: Mapping[str, str], config_path: Path | None) -> Path | None:
+    """An explicit path, else $MEMWARDEN_CONFIG, else None (search from the cwd)."""
+    if config_path is None and environ.get(ENV_PREFIX + "CONFIG"):
+        return Path(environ[ENV_PREFIX + "CONFIG"])
+    return config_path
+
+
+def load_section(
+    section: str, *, environ: Mapping[str, str] | None = None, config_path: Path | None = None
+) -> dict[str, Any]:
+    """The `[section]` sub-table of the config file; {} when absent."""
+    environ = os.environ if environ is None else environ
+    table = load_toml_table(config_path_from(environ, config_path)).get(section, {})
+    if not isinstance(table, dict):
+        raise ConfigError(section, table, f"expected a table ([{section}])")
+    return table
+
+
 def check_top_level_keys(table: Mapping[str, Any], allowed: frozenset[str]) -> None:
     for key, value in table.items():
         if key not in allowed and key not in SECTION_KEYS:
@@ -196,9 +213,7 @@ def load_guard_config(
 ) -> GuardConfig:
     """Build the guardian's config: TOML, then environment, then explicit arguments."""
     environ = os.environ if environ is None else environ
-    if config_path is None and ENV_PREFIX + "CONFIG" in environ:
-        config_path = Path(environ[ENV_PREFIX + "CONFIG"])
-    table = load_toml_table(config_path)
+    table = load_toml_table(config_path_from(environ, config_path))
     check_top_level_keys(table, GUARD_KEYS)
     config = build_guard_config({k: v for k, v in table.items() if k in GUARD_KEYS})
     config = build_guard_config(env_table(environ, GUARD_KEYS), base=config)

@@ -110,6 +110,22 @@ def parse_threshold(text: str | int, *, key: str = "threshold") -> Threshold:
     return Threshold(size_bytes=parse_size(text, key=key))
 
 
+TRUE_WORDS = frozenset({"on", "true", "yes", "1"})
+FALSE_WORDS = frozenset({"off", "false", "no", "0", "none", ""})
+
+
+def parse_bool(value: object, *, key: str) -> bool:
+    """`true`/`on`/`yes`/`1` or `false`/`off`/`no`/`0` (TOML booleans too)."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(key, value, "expected true or false")
+
+
 def format_bytes(size_bytes: int | None) -> str:
     """Human figure in binary units: `512.0 MiB`; `-` for an unknown figure."""
     if size_bytes is None:

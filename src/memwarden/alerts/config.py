@@ -11,7 +11,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from memwarden.errors import ConfigError
 from memwarden.units import parse_duration
@@ -137,15 +137,10 @@ def load_alerts_config(
     config_path: Path | None = None,
 ) -> AlertsConfig:
     """TOML `[alerts]`, then MEMWARDEN_WEBHOOK_* / MEMWARDEN_ALERT* env, then arguments."""
-    from memwarden.config import ENV_PREFIX, load_toml_table
+    from memwarden.config import load_section
 
     environ = os.environ if environ is None else environ
-    if config_path is None and ENV_PREFIX + "CONFIG" in environ:
-        config_path = Path(environ[ENV_PREFIX + "CONFIG"])
-    table = load_toml_table(config_path).get("alerts", {})
-    if not isinstance(table, dict):
-        raise ConfigError("alerts", table, "expected a table ([alerts])")
-    config = build_alerts_config(cast(dict[str, Any], table))
+    config = build_alerts_config(load_section("alerts", environ=environ, config_path=config_path))
     from_env = {key: environ[env] for key, env in ENV_NAMES.items() if env in environ}
     config = build_alerts_config(from_env, base=config)
     return build_alerts_config(dict(arguments or {}), base=config)

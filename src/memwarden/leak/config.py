@@ -9,11 +9,10 @@ from typing import Any
 
 from memwarden.config import ENV_PREFIX, OFF_WORDS, env_table
 from memwarden.errors import ConfigError
-from memwarden.units import parse_duration
+from memwarden.units import parse_bool, parse_duration
 
 KEYS = frozenset({"enabled", "min_window", "trace_window", "restart_before_oom",
                   "restart_margin", "snapshot_signal"})
-TRUE_WORDS = frozenset({"on", "true", "yes", "1"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,17 +23,6 @@ class LeakConfig:
     restart_before_oom: bool = False  # opt-in: restart at a quiet moment before the ETA
     restart_margin_s: float = 600.0  # ... when the peaks would reach the limit within this
     snapshot_signal: str = "SIGUSR2"  # or "off"
-
-
-def _bool(key: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in OFF_WORDS:
-        return False
-    raise ConfigError(key, value, "expected true or false")
 
 
 def _duration_or_off(key: str, value: Any) -> float:
@@ -59,7 +47,7 @@ def load_leak_config(
     for key, value in values.items():
         name = f"leak.{key}"
         if key in ("enabled", "restart_before_oom"):
-            changes[key] = _bool(name, value)
+            changes[key] = parse_bool(value, key=name)
         elif key in ("min_window", "restart_margin"):
             changes[f"{key}_s"] = parse_duration(value, key=name)
         elif key == "trace_window":

@@ -9,13 +9,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from memwarden.config import ENV_PREFIX, OFF_WORDS, load_toml_table
+from memwarden.config import ENV_PREFIX, OFF_WORDS, load_section
 from memwarden.errors import ConfigError
-from memwarden.units import parse_size
+from memwarden.units import parse_bool, parse_size
 
 WEB_ENV_PREFIX = ENV_PREFIX + "WEB_"
 ADMIN_TOKEN_ENV = ENV_PREFIX + "ADMIN_TOKEN"
-TRUE_WORDS = frozenset({"on", "true", "yes", "1"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,17 +53,6 @@ _ALIASES = {
 }
 
 
-def _bool(key: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in TRUE_WORDS:
-        return True
-    if text in OFF_WORDS:
-        return False
-    raise ConfigError(key, value, "expected true or false")
-
-
 def _path(key: str, value: Any) -> str:
     text = str(value).strip()
     if key == "prefix":
@@ -95,7 +83,7 @@ def build_web_config(values: Mapping[str, Any], *, base: WebConfig | None = None
             continue
         key = _ALIASES.get(raw_key, raw_key)
         if key in _BOOL_KEYS:
-            changes[key] = _bool(raw_key, value)
+            changes[key] = parse_bool(value, key=raw_key)
         elif key in _PATH_KEYS:
             changes[key] = _path(raw_key, value)
         elif key in _INT_KEYS:
@@ -136,11 +124,7 @@ def load_web_config(
     config_path: Path | None = None,
 ) -> WebConfig:
     environ = os.environ if environ is None else environ
-    if config_path is None and ENV_PREFIX + "CONFIG" in environ:
-        config_path = Path(environ[ENV_PREFIX + "CONFIG"])
-    table = load_toml_table(config_path).get("web", {})
-    if not isinstance(table, dict):
-        raise ConfigError("web", table, "expected a table ([web])")
+    table = load_section("web", environ=environ, config_path=config_path)
     config = build_web_config(table)
     config = build_web_config(web_env_table(environ), base=config)
     return build_web_config(dict(options or {}), base=config)

@@ -1,0 +1,69 @@
+"""Load generator: paced GETs from a pool of threads on 127.0.0.1, bounded in count and time."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+THREADS = 32
+TIMEOUT_S = 2.0
+
+
+@dataclass
+class LoadStats:
+    total: int = 0
+    failed: int = 0
+    elapsed_s: float = 0.0
+
+
+def drive(url: str, *, rate_per_s: float, time_cap_s: float,
+          done: Callable[[], bool]) -> LoadStats:
+    """Request i is due at start + i / rate; every request counts, failures included."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    stats = LoadStats()
+    lock = threading.Lock()
+    stop = threading.Event()
+    next_index = 0
+    start_s = time.monotonic()
+
+    def one_request() -> bool:
+        connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT_S)
+        try:
+            connection.request("GET", parts.path or "/")
+            response = connection.getresponse()
+            response.read()
+            return response.status == 200
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            connection.close()
+
+    def worker() -> None:
+        nonlocal next_index
+        while not stop.is_set():
+            with lock:
+                index = next_index
+                next_index += 1
+            stop.wait(max(0.0, start_s + index / rate_per_s - time.monotonic()))
+            if stop.is_set():
+                return
+            ok = one_request()
+            with lock:
+                stats.total += 1
+                stats.failed += not ok
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    while not done() and time.monotonic() - start_s < time_cap_s:
+        stop.wait(0.05)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=TIMEOUT_S + 5)
+    stats.elapsed_s = time.monotonic() - start_s
+    return stats

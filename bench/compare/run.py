@@ -1,0 +1,157 @@
+"""Compare memwarden with PM2, supervisord + memmon and circus on the same child programs.
+
+    python bench/compare/run.py            # everything, ~15 min
+    python bench/compare/run.py --quick    # fewer repetitions, ~6 min
+    ... --tools pm2,circus --scenarios leak,tree
+
+Installs the peers into bench/compare/.sandbox on first use, prints a markdown report and
+writes it to bench/results/compare-<date>.md; the tables also replace the generated block in
+docs/readme/compare.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import compare_sandbox
+import compare_scenarios as scenarios
+from compare_report import SCENARIOS, document, readme_block
+from compare_table import Figures, render
+from compare_tools import REPO, Circus, Memwarden, Pm2, Pm2Cluster, Supervisord, Tool
+
+RUNNERS: dict[str, Callable[[Tool, Path, scenarios.Config], Figures | str]] = {
+    "leak": scenarios.slow_leak,
+    "spike": scenarios.spike,
+    "load": scenarios.restart_under_load,
+    "footprint": scenarios.footprint,
+    "tree": scenarios.tree,
+}
+TOOL_KEYS = ("memwarden", "pm2", "supervisord", "circus")
+DOC = REPO / "docs" / "readme" / "compare.md"
+BLOCK = re.compile(r"(<!-- compare:table:start -->\n).*?(<!-- compare:table:end -->)", re.S)
+
+
+def machine() -> dict[str, str]:
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    total_kib = int(next(line for line in meminfo if line.startswith("MemTotal:")).split()[1])
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo
+                  if line.startswith("model name")), "unknown")
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True, check=False).stdout.strip()
+    return {
+        "uname": " ".join(platform.uname()),
+        "nproc": str(os.cpu_count()),
+        "memory": f"{total_kib / 2**20:.1f} GiB",
+        "cpu": model,
+        "memwarden commit": commit or "unknown",
+    }
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tools", default=",".join(TOOL_KEYS),
+                        help=f"comma-separated subset of {','.join(TOOL_KEYS)}")
+    parser.add_argument("--scenarios", default=",".join(RUNNERS),
+                        help=f"comma-separated subset of {','.join(RUNNERS)}")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--spike-runs", type=int, default=None, help="spike runs per tool [5]")
+    parser.add_argument("--pm2-worker-interval-ms", type=int, default=1000)
+    parser.add_argument("--circus-loop-rate-s", type=float, default=1.0)
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    for name, allowed in (("tools", TOOL_KEYS), ("scenarios", tuple(RUNNERS))):
+        chosen = getattr(args, name).split(",")
+        unknown = [item for item in chosen if item not in allowed]
+        if unknown:
+            parser.error(f"--{name}: unknown {', '.join(unknown)} (choose from "
+                         f"{', '.join(allowed)})")
+        setattr(args, name, chosen)
+    return args
+
+
+def config(args: argparse.Namespace) -> scenarios.Config:
+    cfg = scenarios.Config()
+    if args.quick:
+        cfg = scenarios.Config(leak_restarts=2, spike_runs=3, load_restarts=4,
+                               footprint_window_s=5.0, tree_wait_s=15.0)
+    if args.spike_runs is not None:
+        cfg.spike_runs = args.spike_runs
+    return cfg
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    cfg = config(args)
+    box = compare_sandbox.ensure()
+    every: dict[str, Tool] = {
+        "memwarden": Memwarden(),
+        "pm2": Pm2(box, args.pm2_worker_interval_ms),
+        "supervisord": Supervisord(box),
+        "circus": Circus(box, args.circus_loop_rate_s),
+    }
+    tools = [every[key] for key in TOOL_KEYS if key in args.tools]
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    runs_dir = compare_sandbox.SANDBOX / "runs" / stamp
+    results: dict[str, dict[str, Figures | str]] = {}
+    for key in args.scenarios:
+        rows: dict[str, Figures | str] = {}
+        scenario_tools = list(tools)
+        if key == "load" and "pm2" in args.tools:
+            # PM2's cluster mode, asked for by issue 8, can only run a Node.js app.
+            fork_at = scenario_tools.index(every["pm2"])
+            scenario_tools.insert(fork_at + 1, Pm2Cluster(box, args.pm2_worker_interval_ms))
+        for tool in scenario_tools:
+            reason = tool.unavailable()
+            if reason is not None:
+                rows[tool.name] = reason
+                continue
+            slug = re.sub(r"[^a-z0-9]+", "-", tool.name.lower()).strip("-")
+            started_s = time.monotonic()
+            try:
+                rows[tool.name] = RUNNERS[key](tool, runs_dir / f"{key}-{slug}", cfg)
+            # One tool failing must not cost the whole run; the row says what went wrong.
+            except (OSError, RuntimeError, subprocess.SubprocessError, KeyError) as err:
+                rows[tool.name] = f"error: {type(err).__name__}: {err}"
+            print(f"[compare] {key} / {tool.name}: {time.monotonic() - started_s:.0f} s",
+                  file=sys.stderr, flush=True)
+        results[key] = rows
+        print(render(SCENARIOS[key], rows), file=sys.stderr, flush=True)
+
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    command = " ".join(["python bench/compare/run.py", *argv])
+    machine_info, versions = machine(), compare_sandbox.versions(box)
+    text = document(
+        date=date, machine=machine_info, versions=versions,
+        settings={tool.name: tool.settings for tool in tools}
+        | ({Pm2Cluster.name: Pm2Cluster(box, args.pm2_worker_interval_ms).settings}
+           if "load" in args.scenarios and "pm2" in args.tools else {}),
+        command=command,
+        results=results,
+    )
+    print(text)
+    if not args.no_write:
+        out = REPO / "bench" / "results" / f"compare-{date[:10]}.md"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        print(f"[compare] wrote {out.relative_to(REPO)}", file=sys.stderr)
+        if DOC.exists() and BLOCK.search(DOC.read_text()):
+            block = readme_block(date=date, machine=machine_info, versions=versions,
+                                 command=command, results=results)
+            DOC.write_text(BLOCK.sub(lambda m: m.group(1) + block + m.group(2),
+                                     DOC.read_text()))
+            print(f"[compare] updated {DOC.relative_to(REPO)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,54 @@
+"""The comparison's pure parts: table rendering, ratios, the results document."""
+
+from __future__ import annotations
+
+from compare_report import SCENARIOS, document, readme_block
+from compare_table import Column, Figures, Spec, mib, ms, ratio, render
+
+SPEC = Spec("Demo", "what it measures", (Column("delay_s", "delay", ms), Column("note", "note")),
+            ("delay_s",))
+
+
+def test_ratio_against_memwarden_per_row() -> None:
+    text = render(SPEC, {"memwarden": {"delay_s": 0.05, "note": "a|b"},
+                         "PM2 (fork)": {"delay_s": 1.0, "note": None}})
+    lines = text.splitlines()
+    assert lines[0] == "### Demo"
+    assert lines[4] == "| tool | delay | note | delay × memwarden |"
+    assert lines[6] == "| memwarden | 50 ms | a\\|b | 1.0× |"
+    assert lines[7] == "| PM2 (fork) | 1000 ms | — | 20.0× |"
+
+
+def test_pending_memwarden_leaves_ratios_pending() -> None:
+    text = render(SPEC, {"memwarden": "pending: not on this branch",
+                         "circus": {"delay_s": 0.7, "note": "x"}})
+    assert "| memwarden | pending: not on this branch |  |  |" in text
+    assert "| circus | 700 ms | x | pending |" in text
+
+
+def test_ratio_edge_cases() -> None:
+    assert ratio(0, 0) == "same"
+    assert ratio(3, 0) == "∞ (memwarden 0)"
+    assert ratio("yes", 1.0) == "—"
+    assert ratio(None, 1.0) == "—"
+    assert ratio(2.5, 0.5) == "5.0×"
+    assert mib(3 * 2**20) == "3.0 MiB"
+    assert ms(12.5) == "12.5 s"
+
+
+def test_document_names_machine_versions_and_every_scenario() -> None:
+    no_figures: Figures = {}
+    results: dict[str, dict[str, Figures | str]] = {
+        key: {"memwarden": "pending", "circus": no_figures} for key in SCENARIOS
+    }
+    text = document(date="2026-11-23 14:00 UTC", machine={"nproc": "2", "uname": "Linux x 6.1"},
+                    versions={"pm2": "7.0.4"}, settings={"circus": "`loop_rate=1`"},
+                    command="python bench/compare/run.py --quick", results=results)
+    assert "- nproc: 2" in text and "- pm2: 7.0.4" in text
+    assert "| circus | `loop_rate=1` |" in text
+    for spec in SCENARIOS.values():
+        assert f"### {spec.title}" in text
+    block = readme_block(date="d", machine={"nproc": "2", "memory": "1 GiB",
+                                            "uname": "Linux x 6.1 #1"},
+                         versions={"pm2": "7.0.4"}, command="c", results=results)
+    assert "(6.1)" in block and "#### 1. Slow leak" in block and "\n### " not in block
