@@ -32,8 +32,10 @@ MIN_DURATION_S = 20.0
               "(the default when stdout is not a terminal).")
 @usage_errors
 def demo(duration: str, out_dir: Path, plain: bool) -> None:
-    """Run a bundled web service with a memory leak under `memwarden run` (limit 256 MiB),
-    drive load at it on 127.0.0.1, and show live what memwarden does: memory rising, the
+    """Watch memwarden handle a leaking web service, live, in about a minute.
+
+    Runs a bundled web service with a memory leak under `memwarden run` (limit 256 MiB),
+    drives load at it on 127.0.0.1, and shows live what memwarden does: memory rising, the
     leak detected with its rate and ETA, the culprit named, load shed at `critical`, a
     graceful restart with state saved and restored, and the failed-request count. Ends by
     writing an HTML report. Standard library only; no network beyond loopback.

@@ -1,8 +1,8 @@
 """Run the demo: the service under `memwarden run`, the load, the live screen, the report.
 
 The supervisor is a child in its own session (Ctrl-C reaches only the demo, which then stops
-it gracefully). Its JSON lines go through the Story and into DIR/memwarden-run.log; the
-service's trace is tailed for samples and events.
+it gracefully). Its JSON lines go to DIR/memwarden-run.log (a file, not a pipe); that file
+and the service's trace are tailed for samples and events.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from memwarden.demo.load import LoadClient, LoadStats
 from memwarden.demo.scenario import ID_BYTES, REQUESTS_PER_S, Scenario, free_port
@@ -45,15 +45,6 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
-def _pump(stream: IO[bytes], story: Story, log: IO[str], log_lock: threading.Lock) -> None:
-    for raw in iter(stream.readline, b""):
-        line = raw.decode("utf-8", "replace").rstrip("\n")
-        story.supervisor_line(line)
-        with log_lock:
-            log.write(line + "\n")
-            log.flush()
-
-
 class Demo:
     def __init__(self, scenario: Scenario, screen: Screen) -> None:
         self.scenario = scenario
@@ -62,14 +53,13 @@ class Demo:
         self.load: LoadClient | None = None
         self.supervisor: subprocess.Popen[bytes] | None = None
         self._trace_offset = 0
-        self._pumps: list[threading.Thread] = []
+        self._log_offset = 0
 
     def run(self) -> dict[str, Any]:
         s = self.scenario
         s.write()
-        log = open(s.out_dir / "memwarden-run.log", "w", encoding="utf-8")  # noqa: SIM115
         try:
-            self._start_supervisor(log)
+            self._start_supervisor()
             self._wait_ready()
             self.load = LoadClient(s.port, senders=SENDERS, requests_per_s=REQUESTS_PER_S,
                                    ids_per_request=s.ids_per_request, id_bytes=ID_BYTES).start()
@@ -84,27 +74,21 @@ class Demo:
             self._stop_supervisor()
             raise
         finally:
-            for pump in self._pumps:
-                pump.join(5.0)
-            log.close()
+            self._frame()  # the last lines of both files
         self._append_restarts()
         return self._summary(self.load.snapshot())
 
     # -- phases -------------------------------------------------------------------------------
-    def _start_supervisor(self, log: IO[str]) -> None:
+    def _start_supervisor(self) -> None:
         s = self.scenario
         env = dict(os.environ, MEMWARDEN_CONFIG=str(s.config_path))
-        self.supervisor = subprocess.Popen(
-            [sys.executable, "-m", "memwarden", "run", "--config", str(s.config_path)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=s.out_dir, env=env, start_new_session=True, preexec_fn=_die_with_parent)
-        lock = threading.Lock()
-        for stream in (self.supervisor.stdout, self.supervisor.stderr):
-            assert stream is not None
-            pump = threading.Thread(target=_pump, args=(stream, self.story, log, lock),
-                                    name="demo-pump", daemon=True)
-            pump.start()
-            self._pumps.append(pump)
+        # Output to a file, not a pipe: if the demo dies, the supervisor can still write while
+        # it stops the service gracefully (pdeathsig), and the log stays complete.
+        with open(s.log_path, "wb") as log:
+            self.supervisor = subprocess.Popen(
+                [sys.executable, "-m", "memwarden", "run", "--config", str(s.config_path)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=s.out_dir,
+                env=env, start_new_session=True, preexec_fn=_die_with_parent)
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -117,7 +101,7 @@ class Demo:
             if self.supervisor.poll() is not None:
                 raise DemoError(f"memwarden run exited with status {self.supervisor.returncode} "
                                 f"before the service was ready; see "
-                                f"{self.scenario.out_dir / 'memwarden-run.log'}")
+                                f"{self.scenario.log_path}")
             threading.Event().wait(FRAME_S)
         raise DemoError(f"the service was not ready within {READY_TIMEOUT_S:.0f}s")
 
@@ -151,6 +135,9 @@ class Demo:
                                                        self._trace_offset)
         for record in records:
             self.story.trace_record(record)
+        records, self._log_offset = read_new_records(self.scenario.log_path, self._log_offset)
+        for record in records:
+            self.story.supervisor_record(record)
         load = self.load.snapshot() if self.load is not None else LoadStats()
         elapsed_s = time.time() - self.story.started_s
         self.screen.update(self.story, load, elapsed_s, self.scenario.duration_s)
@@ -163,7 +150,7 @@ class Demo:
         if not path.exists():
             return
         lines = []
-        for line in (self.scenario.out_dir / "memwarden-run.log").read_text().splitlines():
+        for line in self.scenario.log_path.read_text().splitlines():
             try:
                 record = json.loads(line)
             except ValueError:

@@ -41,6 +41,10 @@ class Scenario:
         return self.out_dir / "memwarden.toml"
 
     @property
+    def log_path(self) -> Path:
+        return self.out_dir / "memwarden-run.log"
+
+    @property
     def report_path(self) -> Path:
         return self.out_dir / "report.html"
 

@@ -105,14 +105,8 @@ class Story:
             self._mark(time_s, "cleanup", f"cleanup at critical: {message}")
 
     # -- the supervisor's JSON lines ----------------------------------------------------------
-    def supervisor_line(self, line: str) -> dict[str, Any] | None:
-        """Take in one line of `memwarden run --json`; the record, or None if not JSON."""
-        try:
-            record = json.loads(line)
-        except ValueError:
-            return None
-        if not isinstance(record, dict):
-            return None
+    def supervisor_record(self, record: dict[str, Any]) -> None:
+        """Take in one line of `memwarden run --json`."""
         time_s = float(record.get("time", 0.0))
         message = record.get("message")
         with self.lock:
@@ -133,7 +127,6 @@ class Story:
             elif record.get("stream") == "stdout" and str(record.get("line", "")).startswith(
                     "ready on"):
                 self._mark(time_s, "ready", str(record["line"]))
-        return record
 
     # -- views --------------------------------------------------------------------------------
     def latest_bytes(self) -> int | None:
