@@ -7,8 +7,6 @@ and the service's trace are tailed for samples and events.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import json
 import os
 import signal
@@ -30,19 +28,21 @@ FRAME_S = 0.25
 READY_TIMEOUT_S = 60.0
 OVERTIME_S = 60.0  # on a slow machine, wait this much longer for the restart to happen
 SENDERS = 4
-PR_SET_PDEATHSIG = 1
 
 
 class DemoError(MemwardenError):
     """The demo could not run (the service never became ready, the supervisor died)."""
 
 
-def _die_with_parent() -> None:
-    """In the supervisor child: SIGTERM it (a graceful stop) if the demo dies, even of SIGKILL;
-    it runs in its own session, so nothing else would tell it."""
-    # No prctl (not Linux): Ctrl-C and errors in the demo still stop it.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+# The supervisor runs under this /bin/sh wrapper, whose stdin is a pipe from the demo: when the
+# pipe closes (the demo stops it, or dies, even of SIGKILL) the supervisor gets exactly one
+# SIGTERM, a graceful stop. (PR_SET_PDEATHSIG from a threaded parent fires once per exiting
+# thread: measured twice here, and a second SIGTERM makes memwarden run kill at once.)
+STOP_ON_EOF = (
+    'exec 3<&0; "$@" 3<&- </dev/null & child=$!; '
+    '(read -r _ <&3; kill -TERM "$child" 2>/dev/null) & watcher=$!; exec 3<&-; '
+    'wait "$child"; status=$?; kill "$watcher" 2>/dev/null; exit "$status"'
+)
 
 
 class Demo:
@@ -86,9 +86,10 @@ class Demo:
         # it stops the service gracefully (pdeathsig), and the log stays complete.
         with open(s.log_path, "wb") as log:
             self.supervisor = subprocess.Popen(
-                [sys.executable, "-m", "memwarden", "run", "--config", str(s.config_path)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=s.out_dir,
-                env=env, start_new_session=True, preexec_fn=_die_with_parent)
+                ["/bin/sh", "-c", STOP_ON_EOF, "sh", sys.executable, "-m", "memwarden", "run",
+                 "--config", str(s.config_path)],
+                stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, cwd=s.out_dir,
+                env=env, start_new_session=True)
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -121,9 +122,14 @@ class Demo:
 
     def _stop_supervisor(self) -> None:
         supervisor = self.supervisor
-        if supervisor is None or supervisor.poll() is not None:
+        if supervisor is None:
             return
-        supervisor.send_signal(signal.SIGTERM)  # stops the service gracefully: state saved
+        if supervisor.poll() is not None:
+            if supervisor.stdin is not None:
+                supervisor.stdin.close()
+            return
+        assert supervisor.stdin is not None
+        supervisor.stdin.close()  # one SIGTERM: the service stops gracefully, state saved
         try:
             supervisor.wait(30.0)
         except subprocess.TimeoutExpired:
