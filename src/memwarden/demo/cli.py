@@ -23,7 +23,8 @@ MIN_DURATION_S = 20.0
 @click.command()
 @click.option("--duration", default="60s", show_default=True, metavar="DURATION",
               help="How long the load runs (at least 20s); the leak is sped up to fit. The "
-              "demo runs on, up to a minute more, until the restart happened.")
+              "demo runs on, up to a minute more, until the restart happened and the culprit "
+              "was named.")
 @click.option("--out", "out_dir", default="memwarden-demo", show_default=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the report, trace, config, logs and saved state "

@@ -107,15 +107,16 @@ class Demo:
         raise DemoError(f"the service was not ready within {READY_TIMEOUT_S:.0f}s")
 
     def _play(self) -> None:
-        """Until --duration has passed and the story reached a restart with state restored
-        (or OVERTIME_S more, on a machine too slow for that)."""
+        """Until --duration has passed and the story reached a restart with state restored and
+        the culprit named (or OVERTIME_S more, on a machine too slow for that)."""
         duration_s = self.scenario.duration_s
         started = time.monotonic()
         while True:
             elapsed_s = time.monotonic() - started
             self._frame()
             with self.story.lock:
-                done = bool(self.story.restarts) and bool(self.story.restored)
+                story = self.story
+                done = bool(story.restarts and story.restored and story.culprits)
             if elapsed_s >= duration_s and (done or elapsed_s >= duration_s + OVERTIME_S):
                 return
             threading.Event().wait(FRAME_S)
