@@ -18,7 +18,7 @@ yaml = pytest.importorskip("yaml")
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 WEB = REPO / "src" / "memwarden" / "web"
-# Agreed with the web integration (issue 6); docs/readme/workers.md lists the same.
+# Agreed with the web integration (issue 6); README "deploy/" lists the same.
 ENDPOINTS = frozenset({"/health", "/ready", "/memory", "/metrics"})
 METRICS = frozenset({
     "memwarden_working_set_bytes", "memwarden_tree_rss_bytes", "memwarden_limit_bytes",

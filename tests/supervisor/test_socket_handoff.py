@@ -113,7 +113,7 @@ def test_uvicorn_on_handed_off_socket_restarted_for_memory_under_load(
     assert load.ok > 0
     # Never refused: connections wait in the backlog while no generation accepts. uvicorn
     # itself closes connections it accepted but had not read yet when it shuts down (a reset,
-    # ~1 per restart here; see docs/readme/lossless.md): those, and only those, are allowed.
+    # ~1 per restart here; see README "Losing nothing"): those, and only those, are allowed.
     assert all("ConnectionResetError" in f for f in load.failures), load.failures[:5]
     assert len(load.failures) <= 2 * RESTARTS, f"{len(load.failures)} failed of {load.ok}"
     assert sup.cli("stop").returncode == 0
