@@ -17,7 +17,7 @@ from pathlib import Path
 from memwarden.config import GUARD_KEYS, GuardConfig, build_guard_config, check_top_level_keys
 from memwarden.errors import ConfigError
 from memwarden.supervisor.policy.cron import CronSchedule, parse_cron
-from memwarden.units import parse_duration, parse_size
+from memwarden.units import parse_bool, parse_duration, parse_size
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
@@ -95,17 +95,6 @@ def _int(key: str, value: Any, minimum: int) -> int:
     if number < minimum:
         raise ConfigError(key, value, f"must be at least {minimum}")
     return number
-
-
-def _bool(key: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise ConfigError(key, value, "expected true or false")
 
 
 def _command(value: Any) -> tuple[str, ...]:
@@ -194,7 +183,7 @@ def build_program(values: Mapping[str, Any]) -> ProgramConfig:
         elif key == "log_backups":
             changes["log_backups"] = _int(key, value, 0)
         elif key == "cgroup":
-            changes["cgroup"] = _bool(key, value)
+            changes["cgroup"] = parse_bool(value, key=key)
         elif key == "socket":
             changes["sockets"] = _sockets(value)
         elif key == "health_url":
@@ -293,6 +282,6 @@ def load_supervisor_config(
         programs=tuple(programs),
         budget=budget,
         log_dir=Path(str(log_dir)) if log_dir else None,
-        json_logs=_bool("json", merged.get("json", False)),
+        json_logs=parse_bool(merged.get("json", False), key="json"),
         control_path=Path(str(control)) if control else None,
     )
