@@ -242,9 +242,22 @@ def tree(tool: Tool, run_dir: Path, cfg: Config) -> Figures:
                     return pid, ev, events[grandchild]["grandchild_ready"]
         return None
 
+    def stopped_while_filling() -> bool:
+        # A fast tool stops the tree as soon as its total crosses the threshold, which can be
+        # while the grandchild is still filling its memory (before it reports ready).
+        events = by_pid(markers)
+        return any(
+            "signal" in ev and "ready" in ev
+            and "signal" in events.get(ev["ready"]["grandchild_pid"], {})
+            and "grandchild_ready" not in events.get(ev["ready"]["grandchild_pid"], {})
+            for ev in events.values()
+        )
+
     with running(tool, Launch(program, cfg.threshold_bytes, run_dir)):
         found = procs.wait_for(first_tree, 60)
         if found is None:
+            if stopped_while_filling():
+                return {"restarted": "yes, before the grandchild finished filling", "orphan": "no"}
             return {"restarted": "did not start"}
         parent, _, grandchild_ready = found
         grandchild = by_pid(markers)[parent]["ready"]["grandchild_pid"]
