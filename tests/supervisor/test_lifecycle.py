@@ -80,7 +80,8 @@ def test_pid1_reaps_orphaned_zombie_and_forwards_sigterm(
     go, done, term = tmp_path / "go", tmp_path / "done", tmp_path / "term"
     command = [*script("orphans", ORPHAN_MAKER), str(go), str(done), str(term)]
     sup = supervise(command=command, prefix=["unshare", "--pid", "--fork", "--mount-proc"])
-    wait_for(done.exists, what="orphan created")
+    # The file appears before its pid is written: wait for the content, not the name.
+    wait_for(lambda: done.exists() and done.read_text().strip(), what="orphan created")
     orphan_ns_pid = int(done.read_text())
     sup.wait_log("as PID 1")
     go.touch()  # the orphan exits: a zombie only PID 1 can reap
