@@ -14,7 +14,14 @@ from pathlib import Path
 
 from memwarden.errors import ConfigError
 from memwarden.policy import PolicyConfig, Tier
-from memwarden.units import FALSE_WORDS, Threshold, parse_duration, parse_size, parse_threshold
+from memwarden.units import (
+    FALSE_WORDS,
+    Threshold,
+    parse_duration,
+    parse_fraction,
+    parse_size,
+    parse_threshold,
+)
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
@@ -116,17 +123,6 @@ def _threshold_or_off(key: str, value: Any) -> Threshold | None:
     return parse_threshold(value, key=key)
 
 
-def _fraction(key: str, value: Any) -> float:
-    try:
-        text = str(value).strip()
-        fraction = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    except ValueError:
-        raise ConfigError(key, value, "expected a fraction such as 0.05 or 5%") from None
-    if not 0 <= fraction < 1:
-        raise ConfigError(key, value, "must be at least 0 and below 1 (100%)")
-    return fraction
-
-
 def build_guard_config(
     values: Mapping[str, Any], *, base: GuardConfig | None = None
 ) -> GuardConfig:
@@ -152,7 +148,7 @@ def build_guard_config(
                 raise ConfigError(key, value, f"expected one of {', '.join(METRICS)}")
             changes["metric"] = value
         elif key == "hysteresis":
-            changes["hysteresis_fraction"] = _fraction(key, value)
+            changes["hysteresis_fraction"] = parse_fraction(value, key=key)
         elif key == "sustain":
             changes["sustain_s"] = parse_duration(value, key=key)
         elif key == "trace":

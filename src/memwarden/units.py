@@ -110,6 +110,18 @@ def parse_threshold(text: str | int, *, key: str = "threshold") -> Threshold:
     return Threshold(size_bytes=parse_size(text, key=key))
 
 
+def parse_fraction(value: object, *, key: str) -> float:
+    """`0.05` or `5%`: a fraction at least 0 and below 1."""
+    text = str(value).strip()
+    try:
+        fraction = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ConfigError(key, value, "expected a fraction such as 0.05 or 5%") from None
+    if not 0 <= fraction < 1:
+        raise ConfigError(key, value, "must be at least 0 and below 1 (100%)")
+    return fraction
+
+
 TRUE_WORDS = frozenset({"on", "true", "yes", "1"})
 FALSE_WORDS = frozenset({"off", "false", "no", "0", "none", ""})
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from memwarden.config import GUARD_KEYS, GuardConfig, build_guard_config, check_top_level_keys
 from memwarden.errors import ConfigError
 from memwarden.supervisor.policy.cron import CronSchedule, parse_cron
-from memwarden.units import parse_bool, parse_duration, parse_size
+from memwarden.units import parse_bool, parse_duration, parse_fraction, parse_size
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
@@ -164,7 +164,7 @@ def build_program(values: Mapping[str, Any]) -> ProgramConfig:
         elif key == "max_age":
             changes["max_age_s"] = _optional_duration(key, value)
         elif key == "max_age_jitter":
-            jitter = _fraction(key, value)
+            jitter = parse_fraction(value, key=key)
             changes["max_age_jitter"] = jitter
         elif key == "restart_at":
             changes["restart_at"] = parse_cron(str(value), key=key)
@@ -218,17 +218,6 @@ def _health_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError("health_url", url, "expected http://HOST[:PORT]/PATH")
     return url
-
-
-def _fraction(key: str, value: Any) -> float:
-    text = str(value).strip()
-    try:
-        number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    except ValueError:
-        raise ConfigError(key, value, "expected a fraction such as 0.1 or 10%") from None
-    if not 0 <= number < 1:
-        raise ConfigError(key, value, "must be at least 0 and below 1 (100%)")
-    return number
 
 
 def load_supervisor_config(
