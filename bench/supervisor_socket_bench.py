@@ -1,12 +1,14 @@
 """Zero-downtime bench through `memwarden run --socket`: memory restarts under load.
 
     /work/venv/bin/python bench/supervisor_socket_bench.py [--restarts 10] [--rate 250]
+        [--only uvicorn,memwarden,gunicorn,baseline,counter]
 
 Each server keeps 256 KiB alive per request, so under `--limit 120M` and an open-loop load of
 --rate requests/s (one connection per request, 8 client threads) memwarden restarts it for
 memory every second or so, until --restarts memory restarts were logged:
 
 - uvicorn / gunicorn on the socket memwarden binds once (`--socket tcp://127.0.0.1:PORT`)
+- the same uvicorn app through `python -m memwarden.workers.uvicorn_serve` (draining shutdown)
 - counter: examples/counter_server.py (--counter-restarts, 20 by default); lost increments =
   acknowledged - the final count
 - baseline: uvicorn under `memwarden run` binding the port itself each generation
@@ -114,7 +116,10 @@ def main() -> None:
     parser.add_argument("--restarts", type=int, default=10)
     parser.add_argument("--counter-restarts", type=int, default=20)
     parser.add_argument("--rate", type=int, default=250)
+    parser.add_argument("--only", default="",
+                        help="comma-separated name prefixes of the scenarios to run")
     args = parser.parse_args()
+    wanted = [prefix for prefix in args.only.split(",") if prefix]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -123,23 +128,28 @@ def main() -> None:
         for name, command, socket_mode in [
             ("uvicorn --socket (--fd 3)", [python, "-m", "uvicorn", "--fd", "3",
                                            "--log-level", "warning", "app:app"], True),
+            ("memwarden.workers.uvicorn_serve --socket (--fd 3)",
+             [python, "-m", "memwarden.workers.uvicorn_serve", "--fd", "3", "--log-level",
+              "warning", "app:app"], True),
             ("gunicorn --socket (LISTEN_FDS)", [python, "-m", "gunicorn", "-w", "2",
                                                 "--log-level", "warning", "app:wsgi"], True),
             ("baseline: uvicorn binds each generation", None, False),
         ]:
+            if wanted and not any(name.startswith(prefix) for prefix in wanted):
+                continue
             port = free_port()
             if command is None:
                 command = [python, "-m", "uvicorn", "--port", str(port), "--log-level",
                            "warning", "app:app"]
             rows.append(scenario(name, command, port=port, socket_mode=socket_mode,
                                  restarts=args.restarts, rate=args.rate, work=work))
-        port = free_port()
-        counter = [python, str(ROOT / "examples" / "counter_server.py"), "--db",
-                   str(work / "counter.sqlite3")]
-        rows.append(scenario("counter --socket", counter, port=port, socket_mode=True,
-                             restarts=args.counter_restarts, rate=args.rate, work=work,
-                             method="POST", path="/increment",
-                             extra_env={"COUNTER_LEAK_BYTES": str(LEAK_BYTES)}))
+        if not wanted or any(prefix.startswith("counter") for prefix in wanted):
+            counter = [python, str(ROOT / "examples" / "counter_server.py"), "--db",
+                       str(work / "counter.sqlite3")]
+            rows.append(scenario("counter --socket", counter, port=free_port(),
+                                 socket_mode=True, restarts=args.counter_restarts,
+                                 rate=args.rate, work=work, method="POST", path="/increment",
+                                 extra_env={"COUNTER_LEAK_BYTES": str(LEAK_BYTES)}))
     print(table(["scenario", "memory restarts", "requests", "req/s", "failed", "p99 ms",
                  "lost increments", "failures"], rows))
     print("p99: every request of the run, restarts included (one connection per request)")

@@ -96,13 +96,14 @@ def _drive(sup: Running, load: Load, threads: int = 4) -> None:
             thread.join(60)
 
 
-def test_uvicorn_on_handed_off_socket_restarted_for_memory_under_load(
+def test_uvicorn_on_handed_off_socket_loses_no_request(
     supervise: Callable[..., Running], tmp_path: Path
 ) -> None:
     (tmp_path / "leaky_asgi.py").write_text(ASGI_APP)
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "--fd", "3", "--app-dir", str(tmp_path),
-               "--no-access-log", "leaky_asgi:app"]
+    # uvicorn with memwarden's draining shutdown (plain uvicorn resets a request now and then).
+    command = [sys.executable, "-m", "memwarden.workers.uvicorn_serve", "--fd", "3",
+               "--app-dir", str(tmp_path), "--no-access-log", "leaky_asgi:app"]
     sup = supervise("--limit", "100M", "--max-restarts", "20", "--socket",
                     f"tcp://127.0.0.1:{port}", command=command)
     sup.wait_log(f"listening on tcp://127.0.0.1:{port}")
@@ -110,12 +111,9 @@ def test_uvicorn_on_handed_off_socket_restarted_for_memory_under_load(
     _drive(sup, load)
     log = sup.log
     assert "LISTEN_FDS" in log and "killed by SIGKILL" not in log
+    assert "Stopped accepting; waited" in log  # the draining shutdown ran
     assert load.ok > 0
-    # Never refused: connections wait in the backlog while no generation accepts. uvicorn
-    # itself closes connections it accepted but had not read yet when it shuts down (a reset,
-    # ~1 per restart here; see README "Losing nothing"): those, and only those, are allowed.
-    assert all("ConnectionResetError" in f for f in load.failures), load.failures[:5]
-    assert len(load.failures) <= 2 * RESTARTS, f"{len(load.failures)} failed of {load.ok}"
+    assert load.failures == [], f"{len(load.failures)} failed of {load.ok}: {load.failures[:5]}"
     assert sup.cli("stop").returncode == 0
     assert sup.exit_code() == 0
     with socket.socket() as probe:  # memwarden closed its listening socket at exit

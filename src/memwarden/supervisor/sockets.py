@@ -12,7 +12,8 @@ it moves the fds into place, sets LISTEN_PID=getpid() and execs the program unde
 
 How the loop uses it: `sockets = bind_all(specs)` at start; per spawn `h = handoff(sockets)`,
 spawn `h.wrap(command)` with `pass_fds=h.pass_fds` and `env=h.env`; `close_all(sockets)` at exit.
-In the child: `listen_fds()` (below), `uvicorn app:app --fd 3`, or gunicorn (reads LISTEN_FDS).
+In the child: `listen_fds()` (below), `python -m memwarden.workers.uvicorn_serve app:app --fd 3`
+(uvicorn with a draining shutdown), or gunicorn (reads LISTEN_FDS).
 """
 
 from __future__ import annotations
