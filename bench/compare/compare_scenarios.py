@@ -183,7 +183,7 @@ def restart_under_load(tool: Tool, run_dir: Path, cfg: Config) -> Figures:
     def restarts() -> int:
         return max(0, len(ready_pids()) - instances)
 
-    with running(tool, Launch(program, cfg.load_threshold_bytes, run_dir)):
+    with running(tool, Launch(program, cfg.load_threshold_bytes, run_dir, port=port)):
         if procs.wait_for(lambda: True if len(ready_pids()) >= instances else None, 60) is None:
             return {"requests": 0, "failed": None, "restarts": 0}
         stats = compare_load.drive(

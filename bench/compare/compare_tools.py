@@ -31,6 +31,7 @@ class Launch:
     threshold_bytes: int
     run_dir: Path
     cgroup: Path | None = None
+    port: int | None = None  # the server's TCP port, for tools that hold the listening socket
 
 
 @dataclass
@@ -276,5 +277,23 @@ class Memwarden(Tool):
                 "--max-restarts", "1000",
                 # Its own socket: other memwardens may be running on this machine.
                 "--control-socket", str(socket_path(launch.run_dir)),
-                "--", *launch.program]
+                *self.socket_args(launch), "--", *launch.program]
         return argv, {"PYTHONPATH": pythonpath}
+
+    def socket_args(self, launch: Launch) -> list[str]:
+        return []
+
+
+class MemwardenSocket(Memwarden):
+    """The load scenario once more, with memwarden holding the server's listening socket."""
+
+    name = "memwarden --socket"
+    settings = (
+        "as memwarden, plus `--socket tcp://127.0.0.1:<port>`: memwarden binds the port once "
+        "and hands it to every generation (LISTEN_FDS); the same server serves on fd 3"
+    )
+
+    def socket_args(self, launch: Launch) -> list[str]:
+        if launch.port is None:
+            raise RuntimeError("memwarden --socket needs the server's port")
+        return ["--socket", f"tcp://127.0.0.1:{launch.port}"]

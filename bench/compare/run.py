@@ -26,7 +26,16 @@ import compare_sandbox
 import compare_scenarios as scenarios
 from compare_report import SCENARIOS, document, readme_block
 from compare_table import Figures, render
-from compare_tools import REPO, Circus, Memwarden, Pm2, Pm2Cluster, Supervisord, Tool
+from compare_tools import (
+    REPO,
+    Circus,
+    Memwarden,
+    MemwardenSocket,
+    Pm2,
+    Pm2Cluster,
+    Supervisord,
+    Tool,
+)
 
 RUNNERS: dict[str, Callable[[Tool, Path, scenarios.Config], Figures | str]] = {
     "leak": scenarios.slow_leak,
@@ -110,6 +119,10 @@ def main(argv: list[str]) -> int:
             # PM2's cluster mode, asked for by issue 8, can only run a Node.js app.
             fork_at = scenario_tools.index(every["pm2"])
             scenario_tools.insert(fork_at + 1, Pm2Cluster(box, args.pm2_worker_interval_ms))
+        if key == "load" and "memwarden" in args.tools:
+            # Zero-downtime restarts are what --socket is for; the plain row stays beside it.
+            scenario_tools.insert(scenario_tools.index(every["memwarden"]) + 1,
+                                  MemwardenSocket())
         for tool in scenario_tools:
             reason = tool.unavailable()
             if reason is not None:
@@ -134,7 +147,9 @@ def main(argv: list[str]) -> int:
         date=date, machine=machine_info, versions=versions,
         settings={tool.name: tool.settings for tool in tools}
         | ({Pm2Cluster.name: Pm2Cluster(box, args.pm2_worker_interval_ms).settings}
-           if "load" in args.scenarios and "pm2" in args.tools else {}),
+           if "load" in args.scenarios and "pm2" in args.tools else {})
+        | ({MemwardenSocket.name: MemwardenSocket.settings}
+           if "load" in args.scenarios and "memwarden" in args.tools else {}),
         command=command,
         results=results,
     )

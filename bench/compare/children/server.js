@@ -21,10 +21,18 @@ function record(event, figures) {
   fs.appendFileSync(markers, line + "\n");
 }
 
+let stopping = false;
 function stop(signal) {
+  if (stopping) return;
+  stopping = true;
   record("signal", { signum: signal === "SIGINT" ? 2 : 15, rss_bytes: process.memoryUsage().rss });
-  record("hook");
-  process.exit(0);
+  // Drain like server.py: stop accepting, answer the accepted requests, then the hook and exit.
+  server.close(() => {
+    record("hook");
+    process.exit(0);
+  });
+  server.closeIdleConnections();
+  setTimeout(() => { record("hook"); process.exit(0); }, 5000).unref();
 }
 process.on("SIGINT", () => stop("SIGINT"));
 process.on("SIGTERM", () => stop("SIGTERM"));
