@@ -36,10 +36,12 @@ def test_psi_trigger_is_armed_and_selectable() -> None:
         trigger.close()
 
 
-def test_psi_window_is_rounded_up_to_two_seconds() -> None:
+def test_psi_window_the_kernel_rejects_is_rounded_up_to_two_seconds() -> None:
     trigger = _psi(stall_us=100_000, window_us=1_000_000)
     try:
-        assert trigger.spec == "some 100000 2000000"
+        # Without CAP_SYS_RESOURCE (root in a container, here) 1 s is refused: 2 s is used.
+        assert trigger.spec in ("some 100000 1000000", "some 100000 2000000")
+        assert trigger.spec.endswith(str(trigger.window_us))
     finally:
         trigger.close()
 

@@ -55,6 +55,8 @@ def _control_path(option: str | None) -> Path:
               "restarts, e.g. '0 4 * * *' [default: off]")
 @click.option("--no-cgroup", "no_cgroup", is_flag=True, default=False,
               help="do not put programs in their own memory cgroup (detection: poll only)")
+@click.option("--psi", metavar="SPEC", help="PSI trigger that wakes the loop to sample "
+              "every program: 'some|full STALL WINDOW', or off [default: some 100ms 2s]")
 @click.option("--socket", "socket", multiple=True, metavar="ADDR",
               help="tcp://HOST:PORT or unix:PATH to bind once and hand to every generation "
               "(LISTEN_FDS, fd 3..); repeatable")

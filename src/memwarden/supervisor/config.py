@@ -35,7 +35,7 @@ PROGRAM_KEYS = frozenset(
         "health_start_period", "watchdog", "leak_window",
     }
 )
-SUPERVISOR_ONLY_KEYS = frozenset({"budget", "log_dir", "json", "control_socket"})
+SUPERVISOR_ONLY_KEYS = frozenset({"budget", "log_dir", "json", "control_socket", "psi"})
 MEMORY_KEYS = ("limit", "warn", "critical", "restart", "interval")
 AUTORESTART = ("always", "on-failure", "never")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -73,12 +73,48 @@ class ProgramConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class PsiSpec:
+    """A PSI trigger: `kind` ("some"/"full") tasks stalled stall_us within window_us."""
+
+    kind: str = "some"
+    stall_us: int = 100_000
+    window_us: int = 2_000_000
+
+
+PSI_HELP = "expected 'some|full STALL WINDOW', e.g. 'some 100ms 2s' (window 500ms-10s), or off"
+
+
+def parse_psi(value: Any) -> PsiSpec | None:
+    """`some 100ms 2s` -> PsiSpec; off/none/false -> None. Limits are the kernel's."""
+    if value is None or value is False:
+        return None
+    text = str(value).strip()
+    if text.lower() in ("off", "none", "false", "0", ""):
+        return None
+    parts = text.split()
+    if len(parts) != 3 or parts[0] not in ("some", "full"):
+        raise ConfigError("psi", value, PSI_HELP)
+    try:
+        stall_s = parse_duration(parts[1], key="psi")
+        window_s = parse_duration(parts[2], key="psi")
+    except ConfigError:
+        raise ConfigError("psi", value, PSI_HELP) from None
+    stall_us, window_us = round(stall_s * 1e6), round(window_s * 1e6)
+    if not 500_000 <= window_us <= 10_000_000:
+        raise ConfigError("psi", value, "the window must be within 500ms..10s (kernel limit)")
+    if not 0 < stall_us <= window_us:
+        raise ConfigError("psi", value, "the stall time must be above 0 and within the window")
+    return PsiSpec(parts[0], stall_us, window_us)
+
+
+@dataclass(frozen=True, slots=True)
 class SupervisorConfig:
     programs: tuple[ProgramConfig, ...]
     budget: GuardConfig | None = None  # total across programs; its ladder uses the defaults'
     log_dir: Path | None = None
     json_logs: bool = False
     control_path: Path | None = None  # None: the default under the runtime directory
+    psi: PsiSpec | None = PsiSpec()  # memory pressure wakes the loop (pressure.py); None: off
 
     @property
     def tick_s(self) -> float:
@@ -273,4 +309,5 @@ def load_supervisor_config(
         log_dir=Path(str(log_dir)) if log_dir else None,
         json_logs=parse_bool(merged.get("json", False), key="json"),
         control_path=Path(str(control)) if control else None,
+        psi=parse_psi(merged["psi"]) if "psi" in merged else PsiSpec(),
     )

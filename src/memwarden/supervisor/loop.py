@@ -42,6 +42,7 @@ from memwarden.supervisor.liveness import Liveness
 from memwarden.supervisor.logs import LogSink
 from memwarden.supervisor.monitor import MemoryMonitor
 from memwarden.supervisor.owned import CgroupWiring
+from memwarden.supervisor.pressure import PressureWiring
 from memwarden.supervisor.process import SpawnHook, set_child_subreaper
 from memwarden.supervisor.program import TERMINAL_STATES, ProgramRun, new_run
 from memwarden.supervisor.runner import Runner
@@ -69,6 +70,7 @@ class Supervisor:
         self.shutting_down = False
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._extra_hooks = spawn_hooks
+        self.pressure = PressureWiring(self)
         self.cgroups = CgroupWiring(self)
         self.sockets = SocketWiring(config)  # binds now: a busy address fails before any start
         self.liveness = Liveness(self)
@@ -182,6 +184,7 @@ class Supervisor:
                             "SIGKILLed, grandchildren may outlive it")
         if self.control is not None:
             self.control.register(self.selector)
+        self.pressure.setup()  # before the cgroups: their detection line names it
         self.cgroups.setup()
         self.liveness.setup()
         for name in self.runs:
@@ -250,6 +253,7 @@ class Supervisor:
 
     def _close(self) -> None:
         self.cgroups.close()
+        self.pressure.close()
         self.liveness.close()
         self.sockets.close()
         if self.sentinel is not None:

@@ -160,7 +160,9 @@ class CgroupEventsV2(_PriorityFile):
 
 class PsiTrigger(_PriorityFile):
     """A PSI trigger: `some <stall_us> <window_us>` on a pressure file (kept open: closing it
-    removes the trigger). window_us is rounded up to a multiple of 2 s (unprivileged rule)."""
+    removes the trigger). Without CAP_SYS_RESOURCE the kernel only takes windows that are a
+    multiple of 2 s (seen here as root in a container): a window it rejects is rounded up to
+    one and tried again; `window_us` is the window in force."""
 
     mode = "psi"
 
@@ -172,12 +174,28 @@ class PsiTrigger(_PriorityFile):
         window_us: int = PSI_WINDOW_UNIT_US,
         kind: str = "some",
     ) -> None:
-        window_us = -(-window_us // PSI_WINDOW_UNIT_US) * PSI_WINDOW_UNIT_US
         if not 0 < stall_us <= window_us:
             raise NotifyUnavailable(f"PSI stall {stall_us} µs must be within the window")
+        rounded_us = -(-window_us // PSI_WINDOW_UNIT_US) * PSI_WINDOW_UNIT_US
+        try:
+            self._arm(Path(path), kind, stall_us, window_us)
+        except NotifyUnavailable:
+            if rounded_us == window_us:
+                raise
+            self._arm(Path(path), kind, stall_us, rounded_us)
+
+    def drain(self) -> int:
+        """Call on a wake-up only: 1. The kernel clears a PSI event in the first poll that sees
+        it, and behind the loop's selector that is the selector's own readiness check, so the
+        inner epoll finds nothing left (seen here); the wake-up itself is the event."""
+        self._poll()
+        return 1
+
+    def _arm(self, path: Path, kind: str, stall_us: int, window_us: int) -> None:
+        self.window_us = window_us
         self.spec = f"{kind} {stall_us} {window_us}"
         # The kernel parses the write as a C string: it must end in NUL (measured here).
-        super().__init__(Path(path), os.O_RDWR | os.O_NONBLOCK, self.spec.encode() + b"\0")
+        super().__init__(path, os.O_RDWR | os.O_NONBLOCK, self.spec.encode() + b"\0")
 
 
 def arm_v1(group_dir: Path, threshold_bytes: int) -> list[Notifier]:

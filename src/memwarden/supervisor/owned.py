@@ -74,20 +74,19 @@ class CgroupWiring:
             with contextlib.suppress(cgroupctl.CgroupUnavailable, OSError):
                 for stale in cgroupctl.cleanup_stale():
                     self.sup.sink.event("info", f"removed stale cgroup {stale}")
+        psi = ["psi"] if self.sup.pressure.armed else []
         for run in self.sup.runs.values():
             interval = format_duration(run.config.memory.interval_s)
             why = self._own(run) if run.config.cgroup else "cgroup = false / --no-cgroup"
             entry = self.owned.get(run.name)
+            events = [n.mode for n in entry.notifiers] if entry is not None else []
+            # The kernel's wake-ups in force, then the poll that backs them up.
+            mode = "+".join([*dict.fromkeys(events), *psi, f"poll {interval}"])
             if entry is not None:
-                from memwarden.supervisor.notify import describe
-
-                mode = describe(entry.notifiers)
-                mode = f"{mode}+poll {interval}" if mode != "poll" else f"poll {interval}"
                 text = (f"detection: {mode} (owned cgroup {entry.group.path.name}, hard limit "
                         f"{format_bytes(entry.group.hard_limit_bytes)}, restart threshold "
                         f"{format_bytes(entry.threshold_bytes)})")
             else:
-                mode = f"poll {interval}"
                 text = f"detection: {mode} (cgroup control unavailable: {why})"
             self.modes[run.name] = mode
             self.sup.sink.event("info", text, program=run.name, detection=mode)

@@ -1,0 +1,71 @@
+"""PSI under `memwarden run`: the trigger is armed (or says why not) and memory stalls wake
+the loop; --psi values are checked like every other option."""
+
+# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sup_helpers import Running, supervise  # noqa: F401 - pytest fixture
+
+from conftest import child_env, memwarden_cmd
+from memwarden.errors import ConfigError
+from memwarden.supervisor import cgroupctl
+from memwarden.supervisor.config import PsiSpec, parse_psi
+from memwarden.supervisor.notify import NotifyUnavailable, PsiTrigger
+
+
+def test_psi_specs() -> None:
+    assert parse_psi("some 100ms 2s") == PsiSpec("some", 100_000, 2_000_000)
+    assert parse_psi("full 50ms 500ms") == PsiSpec("full", 50_000, 500_000)
+    assert parse_psi("off") is None and parse_psi(False) is None
+    for bad, why in [("sometimes 1s 2s", "some|full"), ("some 1s", "some|full"),
+                     ("some 1s 20s", "500ms..10s"), ("some 3s 2s", "within the window"),
+                     ("some fast 2s", "some|full")]:
+        with pytest.raises(ConfigError, match=why):
+            parse_psi(bad)
+
+
+def test_bad_psi_option_exits_2_naming_it() -> None:
+    done = subprocess.run(memwarden_cmd("run", "--psi", "some 1s 20s", "--", "true"),
+                          env=child_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "psi" in done.stderr and "'some 1s 20s'" in done.stderr, done.stderr
+
+
+def _pressure_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root to create the memory cgroup that makes the stalls"
+    try:
+        cgroupctl.find_parent()
+    except cgroupctl.CgroupUnavailable as err:
+        return f"cgroup control unavailable: {err}"
+    try:
+        PsiTrigger(stall_us=1_000, window_us=2_000_000).close()
+    except NotifyUnavailable as err:
+        return f"no PSI triggers here: {err}"
+    return None
+
+
+@pytest.mark.skipif(_pressure_reason() is not None, reason=_pressure_reason() or "")
+def test_memory_stalls_wake_the_loop(
+    supervise: Callable[..., Running], tmp_path: Path
+) -> None:
+    # The program writes 300 MB of page cache through its owned group's ~56 MiB wall: the
+    # kernel reclaims (and waits on writeback) inside the group, which PSI counts as memory
+    # stall. Its RSS stays tiny, so no tier is reached: only the trigger can speak.
+    fill = tmp_path / "fill"
+    command = ["sh", "-c", f"dd if=/dev/zero of={fill} bs=1M count=300 status=none && "
+               "echo filled && exec sleep 600"]
+    sup = supervise("--limit", "40M", "--psi", "some 1ms 2s", command=command)
+    log = sup.wait_log("memory pressure: PSI trigger 'some 1ms 2s'")
+    assert "PSI trigger armed on " in log
+    assert "detection: cgroup-v1-eventfd+psi+poll 100ms" in log \
+        or "detection: cgroup-v2-events+psi+poll 100ms" in log
+    assert "restart (" not in log
+    assert sup.cli("stop").returncode == 0
+    assert sup.exit_code() == 0
