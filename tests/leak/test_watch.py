@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import tracemalloc
+
+import pytest
+
 from memwarden.config import GuardConfig
 from memwarden.events import Event
 from memwarden.guardian import Guardian
 from memwarden.hooks import HookRegistry
 from memwarden.leak.config import LeakConfig, load_leak_config
 from memwarden.leak.simulate import MiB, Shape, add, linear, sawtooth, series
-from memwarden.leak.watch import LeakWatch
+from memwarden.leak.watch import LeakWatch, trace_headroom_shortfall
 from memwarden.sample import EffectiveLimit, Sample
 
 
@@ -107,3 +112,27 @@ def pytest_approx(expected: float, rel: float) -> object:
     import pytest
 
     return pytest.approx(expected, rel=rel)
+
+
+def test_trace_headroom_shortfall() -> None:
+    # Room below the restart threshold must cover 40 % of the figure, and 64 MiB at least.
+    assert trace_headroom_shortfall(200 * MiB, 1024 * MiB) is None
+    assert trace_headroom_shortfall(200 * MiB, None) is None
+    short = trace_headroom_shortfall(200 * MiB, 270 * MiB)
+    assert short == "only 70.0 MiB left below 270.0 MiB, and the window may need 80.0 MiB"
+    assert "64.0 MiB" in str(trace_headroom_shortfall(20 * MiB, 60 * MiB))
+
+
+def test_tracemalloc_window_is_skipped_near_the_restart_threshold(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A leak found at ~230 MiB under a 300 MiB limit (restart at 95 % = 285 MiB): a window
+    # could add ~90 MiB and cause the very restart it would explain.
+    config = LeakConfig(min_window_s=300.0, trace_window_s=0.05)
+    shape = add(linear(200 * MiB, MiB / 60), sawtooth(60.0, 4 * MiB))
+    with caplog.at_level(logging.WARNING, logger="memwarden"):
+        _, events, _ = run_watch(shape, config, limit_bytes=300 * MiB, duration_s=1500.0)
+    assert "tracemalloc window skipped (only " in caplog.text
+    assert not tracemalloc.is_tracing()
+    leaks = [e for e in events if e.kind == "leak"]
+    assert [e.figures["phase"] for e in leaks] == ["detected", "attributed"]
