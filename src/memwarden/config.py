@@ -34,7 +34,8 @@ ENV_PREFIX = "MEMWARDEN_"
 # Sub-tables other components own and validate themselves.
 SECTION_KEYS = frozenset({"program", "supervisor", "web", "alerts", "leak", "otel"})
 GUARD_KEYS = frozenset(
-    {"limit", "warn", "critical", "restart", "interval", "metric", "hysteresis", "sustain", "trace"}
+    {"limit", "warn", "critical", "restart", "interval", "metric", "hysteresis", "sustain", "trace",
+     "critical_timeout"}
 )
 METRICS: tuple[MetricChoice, ...] = ("auto", "tree_rss", "working_set")
 OFF_WORDS = FALSE_WORDS  # "off" disables a threshold, a section, a signal
@@ -51,6 +52,7 @@ class GuardConfig:
     hysteresis_fraction: float = 0.05
     sustain_s: float = 0.0
     trace_path: Path | None = None
+    critical_timeout_s: float | None = None  # critical this long escalates to restart
 
     def policy(self) -> PolicyConfig:
         ladder = {
@@ -63,7 +65,8 @@ class GuardConfig:
             if threshold is not None
         }
         return PolicyConfig(
-            ladder=ladder, hysteresis_fraction=self.hysteresis_fraction, sustain_s=self.sustain_s
+            ladder=ladder, hysteresis_fraction=self.hysteresis_fraction, sustain_s=self.sustain_s,
+            critical_timeout_s=self.critical_timeout_s,
         )
 
 
@@ -115,6 +118,15 @@ def env_table(environ: Mapping[str, str], keys: frozenset[str]) -> dict[str, str
     }
 
 
+def _duration_or_off(key: str, value: Any) -> float | None:
+    if value is False or (isinstance(value, str) and value.strip().lower() in OFF_WORDS):
+        return None
+    seconds = parse_duration(value, key=key)
+    if seconds <= 0:
+        raise ConfigError(key, value, "expected a duration above 0, or off")
+    return seconds
+
+
 def _threshold_or_off(key: str, value: Any) -> Threshold | None:
     if isinstance(value, str) and value.strip().lower() in OFF_WORDS:
         return None
@@ -151,6 +163,8 @@ def build_guard_config(
             changes["hysteresis_fraction"] = parse_fraction(value, key=key)
         elif key == "sustain":
             changes["sustain_s"] = parse_duration(value, key=key)
+        elif key == "critical_timeout":
+            changes["critical_timeout_s"] = _duration_or_off(key, value)
         elif key == "trace":
             changes["trace_path"] = Path(str(value)) if str(value) else None
         else:

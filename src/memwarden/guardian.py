@@ -18,7 +18,7 @@ from memwarden.exitcodes import EXIT_MEMORY_RESTART
 from memwarden.hooks import REGISTRY, HookRegistry
 from memwarden.policy import PolicyConfig, PolicyState, Tier, Transition, evaluate
 from memwarden.sample import Sample, Sampler
-from memwarden.units import format_bytes
+from memwarden.units import format_bytes, format_duration
 
 log = logging.getLogger("memwarden")
 
@@ -60,6 +60,10 @@ class GuardianStatus:
 
 def _transition_message(t: Transition, sample: Sample) -> str:
     direction = "up" if t.rising else "down"
+    if t.critical_for_s is not None:
+        return (f"memory tier {t.previous.label} -> {t.current.label} (up): critical for "
+                f"{format_duration(t.critical_for_s)} (critical_timeout), {sample.metric} "
+                f"{format_bytes(t.measured_bytes)}, limit {format_bytes(t.limit_bytes)}")
     return (
         f"memory tier {t.previous.label} -> {t.current.label} ({direction}): "
         f"{sample.metric} {format_bytes(t.measured_bytes)}, "

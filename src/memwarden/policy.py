@@ -44,6 +44,10 @@ class PolicyConfig:
     hysteresis_fraction: float = 0.05
     # A higher tier is entered only after the figure stayed above its threshold this long.
     sustain_s: float = 0.0
+    # Critical this long without a break escalates to the restart tier (when the ladder has
+    # one): shedding at critical can hold a request-driven leak just below the restart
+    # threshold for ever, with most requests refused. None: never.
+    critical_timeout_s: float | None = None
 
     def thresholds_bytes(self, limit_bytes: int | None) -> dict[Tier, int | None]:
         return {tier: threshold.resolve(limit_bytes) for tier, threshold in self.ladder.items()}
@@ -55,6 +59,7 @@ class PolicyState:
     # The higher tier the figure currently qualifies for while `sustain_s` runs, and since when.
     pending: Tier | None = None
     pending_since_s: float | None = None
+    since_s: float | None = None  # when `tier` was entered (None: at start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,8 @@ class Transition:
     measured_bytes: int
     threshold_bytes: int | None  # the threshold crossed (the left tier's, when going down)
     limit_bytes: int | None
+    # Set when the restart tier came from critical_timeout_s: how long critical lasted.
+    critical_for_s: float | None = None
 
     @property
     def rising(self) -> bool:
@@ -88,6 +95,13 @@ def _release_floor(tier: Tier, thresholds: dict[Tier, int | None],
     return threshold - int(threshold * config.hysteresis_fraction)
 
 
+def _critical_timed_out(tier: Tier, since_s: float, now_s: float,
+                        thresholds: dict[Tier, int | None], config: PolicyConfig) -> bool:
+    return (tier == Tier.CRITICAL and config.critical_timeout_s is not None
+            and thresholds.get(Tier.RESTART) is not None
+            and now_s - since_s >= config.critical_timeout_s)
+
+
 def evaluate(
     state: PolicyState,
     *,
@@ -107,7 +121,7 @@ def evaluate(
             if now_s - since < config.sustain_s:
                 return replace(state, pending=pending, pending_since_s=since), None
             raw = min(raw, pending) if pending is not None else raw
-        new_state = PolicyState(tier=raw)
+        new_state = PolicyState(tier=raw, since_s=now_s)
         return new_state, Transition(
             previous=state.tier,
             current=raw,
@@ -127,8 +141,19 @@ def evaluate(
         if tier > Tier.OK and thresholds.get(tier) is not None and raw >= tier:
             break
     if tier == state.tier:
-        return PolicyState(tier=tier), None
-    return PolicyState(tier=tier), Transition(
+        since_s = state.since_s if state.since_s is not None else now_s
+        if _critical_timed_out(tier, since_s, now_s, thresholds, config):
+            return PolicyState(tier=Tier.RESTART, since_s=now_s), Transition(
+                previous=tier,
+                current=Tier.RESTART,
+                time_s=now_s,
+                measured_bytes=measured_bytes,
+                threshold_bytes=thresholds.get(Tier.RESTART),
+                limit_bytes=limit_bytes,
+                critical_for_s=now_s - since_s,
+            )
+        return PolicyState(tier=tier, since_s=since_s), None
+    return PolicyState(tier=tier, since_s=now_s), Transition(
         previous=state.tier,
         current=tier,
         time_s=now_s,

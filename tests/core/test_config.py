@@ -88,3 +88,14 @@ def test_config_path_from_env(tmp_path: Path) -> None:
     path = tmp_path / "custom.toml"
     path.write_text('sustain = "2s"\n')
     assert load_guard_config(environ={"MEMWARDEN_CONFIG": str(path)}).sustain_s == 2.0
+
+
+def test_critical_timeout_from_env_and_toml(tmp_path: Path) -> None:
+    (tmp_path / "memwarden.toml").write_text('critical_timeout = "5m"\n')
+    toml = tmp_path / "memwarden.toml"
+    config = load_guard_config(environ={}, config_path=toml)
+    assert config.critical_timeout_s == 300.0 and config.policy().critical_timeout_s == 300.0
+    config = load_guard_config(environ={"MEMWARDEN_CRITICAL_TIMEOUT": "off"}, config_path=toml)
+    assert config.critical_timeout_s is None
+    with pytest.raises(ConfigError, match="critical_timeout='soon'"):
+        load_guard_config(environ={"MEMWARDEN_CRITICAL_TIMEOUT": "soon"}, config_path=toml)

@@ -100,3 +100,29 @@ def test_absolute_threshold_under_a_huge_limit_is_still_left() -> None:
     state, transition = evaluate(state, measured_bytes=200 * MIB, limit_bytes=24 * 1024 * MIB,
                                  now_s=1.0, config=config)
     assert state.tier == Tier.OK and transition is not None
+
+
+def test_critical_timeout_escalates_to_restart() -> None:
+    # Shedding holds the figure at critical (860-900 MiB), below the restart threshold (950).
+    config = PolicyConfig(critical_timeout_s=5.0)
+    tiers, transitions = run([100, 860, 880, 900, 870, 890, 880], config)
+    assert tiers[1:6] == [Tier.CRITICAL] * 5
+    assert tiers[6] == Tier.RESTART  # 5 s after critical was entered at t=1
+    last = transitions[-1]
+    assert (last.previous, last.current, last.critical_for_s) == (Tier.CRITICAL, Tier.RESTART,
+                                                                 5.0)
+    assert last.rising and last.threshold_bytes == 950 * MIB
+
+
+def test_critical_timeout_restarts_its_clock_when_critical_is_left() -> None:
+    config = PolicyConfig(critical_timeout_s=3.0)
+    # critical at t=1..2, back to warn at t=3 (below 850 - 5 %), critical again from t=4
+    tiers, _ = run([100, 860, 860, 700, 860, 860, 860, 860], config)
+    assert Tier.RESTART not in tiers[:7]
+    assert tiers[7] == Tier.RESTART
+
+
+def test_critical_timeout_without_a_restart_tier_never_escalates() -> None:
+    ladder = {Tier.WARN: parse_threshold("70%"), Tier.CRITICAL: parse_threshold("85%")}
+    tiers, _ = run([860] * 10, PolicyConfig(ladder=ladder, critical_timeout_s=1.0))
+    assert set(tiers) == {Tier.CRITICAL}

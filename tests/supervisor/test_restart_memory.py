@@ -117,3 +117,24 @@ def test_total_budget_restarts_the_largest_program(
     assert sup.cli("stop").returncode == 0
     assert sup.exit_code() == 0
     wait_for(lambda: not tagged_pids(sup.tag), what="both trees gone")
+
+
+STEADY = """
+    import threading
+    held = b"x" * (60 * 1024 * 1024)  # above critical (85 % of 64M), below restart (95 %)
+    print("steady up", flush=True)
+    threading.Event().wait(600)
+"""
+
+
+def test_critical_timeout_restarts_a_program_stuck_at_critical(
+    supervise: Callable[..., Running], script: Callable[[str, str], list[str]]
+) -> None:
+    sup = supervise("--limit", "80M", "--critical", "40M", "--restart", "76M",
+                    "--critical-timeout", "1s", "--no-cgroup", "--max-restarts", "10",
+                    command=script("steady", STEADY))
+    log = sup.wait_log("restart (memory)")
+    assert "stayed at critical for 1" in log and "(critical_timeout)" in log, log
+    assert "memory tier critical -> restart" in log
+    assert sup.cli("stop").returncode == 0
+    assert sup.exit_code() == 0

@@ -40,6 +40,9 @@ def _control_path(option: str | None) -> Path:
               help="restart tier threshold: graceful restart [default: 95%]")
 @click.option("--interval", metavar="DURATION",
               help="sampling interval [default: 100ms]")
+@click.option("--critical-timeout", metavar="DURATION",
+              help="restart (reason memory) a program that stayed at critical this long "
+              "[default: off]")
 @click.option("--grace", metavar="DURATION",
               help="time between SIGTERM and SIGKILL [default: 10s]")
 @click.option("--max-restarts", metavar="N",

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 PROGRAM_KEYS = frozenset(
     {
         "name", "command", "cwd", "env", "limit", "warn", "critical", "restart", "interval",
+        "critical_timeout",
         "grace", "max_restarts", "restart_window", "max_age", "max_age_jitter", "restart_at",
         "backoff", "backoff_max", "stable_after", "autorestart", "log_max_size", "log_backups",
         # issue 4: owned cgroup, socket hand-off, watchdog
@@ -36,7 +37,7 @@ PROGRAM_KEYS = frozenset(
     }
 )
 SUPERVISOR_ONLY_KEYS = frozenset({"budget", "log_dir", "json", "control_socket", "psi"})
-MEMORY_KEYS = ("limit", "warn", "critical", "restart", "interval")
+MEMORY_KEYS = ("limit", "warn", "critical", "restart", "interval", "critical_timeout")
 AUTORESTART = ("always", "on-failure", "never")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 

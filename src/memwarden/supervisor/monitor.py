@@ -14,7 +14,7 @@ from memwarden.errors import NoSuchProcessError, ProcessAccessError
 from memwarden.policy import PolicyConfig, PolicyState, Tier, Transition, evaluate
 from memwarden.sample import Sampler
 from memwarden.supervisor.program import ProgramRun
-from memwarden.units import format_bytes
+from memwarden.units import format_bytes, format_duration
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
@@ -74,12 +74,12 @@ class MemoryMonitor:
             **run.figures(),
         )
         if t.rising and t.current == Tier.RESTART:
-            self.sup.request_restart(
-                run.name, "memory",
-                f"tree RSS {format_bytes(t.measured_bytes)} reached the restart threshold "
-                f"{format_bytes(t.threshold_bytes)}",
-                run.figures(),
-            )
+            why = (f"stayed at critical for {format_duration(t.critical_for_s)} "
+                   f"(critical_timeout), tree RSS {format_bytes(t.measured_bytes)}"
+                   if t.critical_for_s is not None else
+                   f"tree RSS {format_bytes(t.measured_bytes)} reached the restart threshold "
+                   f"{format_bytes(t.threshold_bytes)}")
+            self.sup.request_restart(run.name, "memory", why, run.figures())
 
     def oom_killed(self, run: ProgramRun) -> bool:
         """A SIGKILL nobody here sent: the kernel's OOM killer, if the cgroup's oom_kill
