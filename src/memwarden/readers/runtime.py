@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+# _tracemalloc, the C half of tracemalloc: the module `tracemalloc` also imports pickle & co.
+# (~1 MB of RSS in the lean supervisor) and these two calls are all a reading needs.
+import _tracemalloc
 import gc
 import sys
-import tracemalloc
 from dataclasses import dataclass
 
 
@@ -25,8 +27,8 @@ def read_runtime() -> RuntimeMemory:
     collections = tuple(int(stats[g]["collections"]) if g < len(stats) else 0 for g in range(3))
     current: int | None = None
     peak: int | None = None
-    if tracemalloc.is_tracing():
-        current, peak = tracemalloc.get_traced_memory()
+    if _tracemalloc.is_tracing():
+        current, peak = _tracemalloc.get_traced_memory()
     return RuntimeMemory(
         gc_counts=(count0, count1, count2),
         gc_collections=(collections[0], collections[1], collections[2]),
