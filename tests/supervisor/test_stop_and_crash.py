@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -110,3 +112,29 @@ def test_command_that_cannot_start_ends_errored(supervise: Callable[..., Running
     assert sup.exit_code() == 1
     log = sup.log
     assert log.count("] cannot start '") == 2 and "errored: 1 restarts" in log
+
+
+IGNORES_SIGTERM = """
+    import signal, sys, threading
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    print("stubborn up", flush=True)
+    threading.Event().wait(600)
+"""
+
+
+def test_a_duplicate_sigterm_is_one_stop_a_later_one_kills_now(
+    supervise: Callable[..., Running], script: Callable[[str, str], list[str]]
+) -> None:
+    sup = supervise("--grace", "60s", command=script("stubborn", IGNORES_SIGTERM))
+    sup.wait_log("stubborn up", stream="out")
+    sup.proc.send_signal(signal.SIGTERM)
+    sup.wait_log("stopping every program", timeout_s=5)
+    # Pending signals merge, so the duplicate is sent once the first was taken in.
+    sup.proc.send_signal(signal.SIGTERM)  # the same stop, delivered twice
+    sup.wait_log("taken as the same stop request")
+    assert "killing every program now" not in sup.log
+    assert sup.proc.poll() is None  # still within the 60 s grace
+    time.sleep(1.1)
+    sup.proc.send_signal(signal.SIGTERM)  # a real second request: kill now
+    assert sup.exit_code(timeout_s=20) == 0
+    assert "again: killing every program now" in sup.log

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 Reader = Callable[[selectors.BaseSelector], None]
+DUPLICATE_SIGTERM_S = 1.0  # a second SIGTERM sooner than this is the same stop, not "kill now"
 SpawnHooks = Callable[[ProgramConfig], Sequence[SpawnHook]]
 
 
@@ -68,6 +69,7 @@ class Supervisor:
         self.selector = selectors.DefaultSelector()
         self._signals: deque[int] = deque()
         self.shutting_down = False
+        self._first_stop_signal: tuple[int, float] | None = None  # (signum, monotonic s)
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._extra_hooks = spawn_hooks
         self.pressure = PressureWiring(self)
@@ -135,6 +137,17 @@ class Supervisor:
             self.runner.on_reaped(pid, status)
 
     def handle_sigterm(self, signum: int) -> None:
+        now_s = time.monotonic()
+        first = self._first_stop_signal
+        if (first is not None and signum == signal.SIGTERM == first[0]
+                and now_s - first[1] < DUPLICATE_SIGTERM_S):
+            # One stop, delivered twice: a parent's PR_SET_PDEATHSIG fires per exiting thread,
+            # and a group-wide kill can reach us twice. Only a later SIGTERM means "kill now".
+            self.sink.event("info", "SIGTERM again within "
+                            f"{DUPLICATE_SIGTERM_S:g}s: taken as the same stop request")
+            return
+        if first is None:
+            self._first_stop_signal = (signum, now_s)
         self.shutdown(f"{signal.Signals(signum).name} received (pid {os.getpid()})")
 
     def shutdown(self, why: str) -> None:
