@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -27,6 +28,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import memwarden
 from memwarden.events import Event
+from memwarden.supervisor.sockets import listen_fds
 from memwarden.web.wsgi import MemwardenWSGIMiddleware
 
 StartResponse = Callable[..., Any]
@@ -94,8 +96,28 @@ def webhooks(environ: dict[str, Any], start_response: StartResponse) -> list[byt
 
 
 class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    block_on_close = True  # server_close() waits for requests in flight: a graceful drain
+    # Non-daemon request threads, so server_close() waits for requests in flight (a graceful
+    # drain): socketserver only tracks, and joins, threads that are not daemons.
+    daemon_threads = False
+    block_on_close = True
+    # The listening socket `memwarden run --socket` handed over (LISTEN_FDS): it is already
+    # bound and listening, and stays open in the supervisor across restarts.
+    inherited: socket.socket | None = None
+
+    def server_bind(self) -> None:
+        if self.inherited is None:
+            super().server_bind()
+            return
+        self.socket.close()
+        self.socket = self.inherited
+        host, port = self.socket.getsockname()[:2]
+        self.server_address = (host, port)
+        self.server_name, self.server_port = str(host), int(port)
+        self.setup_environ()
+
+    def server_activate(self) -> None:
+        if self.inherited is None:
+            super().server_activate()
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -140,6 +162,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.state.exists():
         service.restore(json.loads(args.state.read_text()))
         restored = service.state()
+    handed = listen_fds()
+    _Server.inherited = handed[0] if handed else None
     server = make_server("127.0.0.1", args.port, MemwardenWSGIMiddleware(webhooks,
                          retry_after_s=1), server_class=_Server, handler_class=_QuietHandler)
     stop = threading.Event()

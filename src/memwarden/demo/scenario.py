@@ -103,6 +103,9 @@ name = {q(PROGRAM)}
 command = [{command}]
 cwd = {q(str(self.out_dir))}
 limit = {q(LIMIT)}
+# memwarden binds the port once and hands it to every generation: while one generation
+# drains and the next starts, connections wait in the backlog instead of being refused.
+socket = "tcp://127.0.0.1:{self.port}"
 """
 
     def write(self) -> None:
