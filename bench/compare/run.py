@@ -66,6 +66,34 @@ def machine() -> dict[str, str]:
     }
 
 
+SETTLE_MAX_S = 60.0
+SETTLE_MEMORY_SOME_AVG10 = 0.5  # % of time some task stalled on memory, over the last 10 s
+
+
+def memory_pressure_avg10() -> float | None:
+    try:
+        first = Path("/proc/pressure/memory").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    fields = dict(item.split("=") for item in first.split()[1:])
+    return float(fields["avg10"])
+
+
+def settle() -> None:
+    """Before each tool's run: let the memory stalls of the previous run (a spike's reclaim,
+    a host squeeze) die down, so one run's aftermath is not charged to the next tool."""
+    started_s = time.monotonic()
+    while time.monotonic() - started_s < SETTLE_MAX_S:
+        pressure = memory_pressure_avg10()
+        if pressure is None or pressure <= SETTLE_MEMORY_SOME_AVG10:
+            break
+        time.sleep(1.0)
+    waited_s = time.monotonic() - started_s
+    if waited_s >= 1.0:
+        print(f"[compare] waited {waited_s:.0f} s for memory pressure to settle "
+              f"(some avg10 {memory_pressure_avg10()})", file=sys.stderr, flush=True)
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tools", default=",".join(TOOL_KEYS),
@@ -129,6 +157,7 @@ def main(argv: list[str]) -> int:
                 rows[tool.name] = reason
                 continue
             slug = re.sub(r"[^a-z0-9]+", "-", tool.name.lower()).strip("-")
+            settle()
             started_s = time.monotonic()
             try:
                 rows[tool.name] = RUNNERS[key](tool, runs_dir / f"{key}-{slug}", cfg)
