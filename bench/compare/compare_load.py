@@ -6,7 +6,7 @@ import http.client
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 THREADS = 32
@@ -18,6 +18,8 @@ class LoadStats:
     total: int = 0
     failed: int = 0
     elapsed_s: float = 0.0
+    # failure kind ("ConnectionRefusedError", "TimeoutError", "HTTP 503", ...) -> count
+    kinds: dict[str, int] = field(default_factory=dict)
 
 
 def drive(url: str, *, rate_per_s: float, time_cap_s: float,
@@ -31,15 +33,16 @@ def drive(url: str, *, rate_per_s: float, time_cap_s: float,
     next_index = 0
     start_s = time.monotonic()
 
-    def one_request() -> bool:
+    def one_request() -> str | None:
+        """None when answered 200, else the kind of failure."""
         connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT_S)
         try:
             connection.request("GET", parts.path or "/")
             response = connection.getresponse()
             response.read()
-            return response.status == 200
-        except (OSError, http.client.HTTPException):
-            return False
+            return None if response.status == 200 else f"HTTP {response.status}"
+        except (OSError, http.client.HTTPException) as err:
+            return type(err).__name__
         finally:
             connection.close()
 
@@ -52,10 +55,12 @@ def drive(url: str, *, rate_per_s: float, time_cap_s: float,
             stop.wait(max(0.0, start_s + index / rate_per_s - time.monotonic()))
             if stop.is_set():
                 return
-            ok = one_request()
+            failure = one_request()
             with lock:
                 stats.total += 1
-                stats.failed += not ok
+                if failure is not None:
+                    stats.failed += 1
+                    stats.kinds[failure] = stats.kinds.get(failure, 0) + 1
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(THREADS)]
     for thread in threads:

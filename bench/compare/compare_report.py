@@ -37,7 +37,7 @@ SCENARIOS: dict[str, Spec] = {
         (Column("requests", "requests"), Column("failed", "failed"),
          Column("failed_fraction", "failed %", lambda v: f"{100 * float(v):.2f} %"),
          Column("rate_per_s", "req/s", lambda v: f"{float(v):.0f}"),
-         Column("restarts", "restarts")),
+         Column("restarts", "restarts"), Column("failure_kinds", "failures by kind")),
         ("failed_fraction",),
     ),
     "footprint": Spec(

@@ -197,6 +197,8 @@ def restart_under_load(tool: Tool, run_dir: Path, cfg: Config) -> Figures:
         "failed_fraction": stats.failed / stats.total if stats.total else None,
         "rate_per_s": stats.total / stats.elapsed_s,
         "restarts": restarts(),
+        "failure_kinds": ", ".join(f"{kind} ×{count}" for kind, count
+                                   in sorted(stats.kinds.items(), key=lambda kv: -kv[1])) or "—",
     }
 
 
