@@ -30,7 +30,8 @@ def test_sigterm_ignoring_child_killed_after_grace_with_its_tree(
 ) -> None:
     ready = tmp_path / "ready"
     sup = supervise("--grace", "1s", command=[*script("stubborn", STUBBORN), str(ready)])
-    wait_for(ready.exists, what="child ready")
+    # Both pids written, not just the file created (it is opened, then written).
+    wait_for(lambda: ready.exists() and len(ready.read_text().split()) == 2, what="child ready")
     child, grandchild = map(int, ready.read_text().split())
     # The grandchild's setsid has happened once it is its own group leader.
     wait_for(lambda: _pgid(grandchild) == grandchild, what="grandchild setsid")

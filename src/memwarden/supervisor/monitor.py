@@ -4,6 +4,9 @@ Each program's tree RSS is compared with its own ladder against its effective li
 smallest of --limit, the cgroup limit and the machine's memory). Across programs, the sum of
 tree RSS is compared with the optional total budget, and the container's working set with
 the cgroup limit when one applies; reaching `restart` there restarts the largest program.
+The container is the supervisor's own memory cgroup when the programs run in groups memwarden
+owns (a program's owned group has its own wall, and its page cache is not the container's
+business), else the cgroup the programs' samples read, which is then the same group.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from memwarden.readers.cgroup import CgroupLocation, CgroupMemory
     from memwarden.supervisor.loop import Supervisor
 
 
@@ -35,6 +39,8 @@ class MemoryMonitor:
         self.container_policy = PolicyConfig()
         self._fresh = False  # a new sample arrived since the totals were last checked
         self.total_bytes: int | None = None
+        self._own_location: CgroupLocation | None = None
+        self._own_looked_up = False  # the supervisor never moves: one lookup is enough
 
     def sample(self, run: ProgramRun) -> None:
         pid = run.pid
@@ -113,13 +119,24 @@ class MemoryMonitor:
             self.budget_state = self._check(
                 "total budget", self.budget_state, self.budget_policy, self.total_bytes,
                 self.budget_bytes, now_s, running)
-        cgroup = next((r.last_sample.cgroup for r in running if r.last_sample is not None
-                       and r.last_sample.cgroup is not None), None)
+        cgroup = self._container(running)
         if cgroup is not None and cgroup.limit_bytes is not None \
                 and cgroup.working_set_bytes is not None:
             self.container_state = self._check(
                 "container working set", self.container_state, self.container_policy,
                 cgroup.working_set_bytes, cgroup.limit_bytes, now_s, running)
+
+    def _container(self, running: list[ProgramRun]) -> CgroupMemory | None:
+        if not self.sup.cgroups.owned:
+            return next((r.last_sample.cgroup for r in running if r.last_sample is not None
+                         and r.last_sample.cgroup is not None), None)
+        from memwarden.readers.cgroup import find_memory_cgroup, read_cgroup_memory
+
+        if not self._own_looked_up:
+            self._own_location, self._own_looked_up = find_memory_cgroup(), True
+        if self._own_location is None:
+            return None
+        return read_cgroup_memory(self._own_location)
 
     def _check(self, what: str, state: PolicyState, policy: PolicyConfig, measured_bytes: int,
                limit_bytes: int | None, now_s: float, running: list[ProgramRun]) -> PolicyState:
