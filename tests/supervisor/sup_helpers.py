@@ -167,3 +167,16 @@ def script(tmp_path: Path) -> Callable[[str, str], list[str]]:
         return [sys.executable, str(path)]
 
     return write
+
+
+def cgroup_control_reason() -> str | None:
+    """Why `memwarden run` cannot own memory cgroups here (a skip reason), or None."""
+    from memwarden.supervisor import cgroupctl
+
+    if os.geteuid() != 0:
+        return "needs root to create memory cgroups"
+    try:
+        cgroupctl.find_parent()
+    except cgroupctl.CgroupUnavailable as err:
+        return f"cgroup control unavailable: {err}"
+    return None

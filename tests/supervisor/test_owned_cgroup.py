@@ -4,29 +4,23 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sup_helpers import Running, script, supervise, wait_for  # noqa: F401 - pytest fixtures
+from sup_helpers import (  # noqa: F401 - pytest fixtures
+    Running,
+    cgroup_control_reason,
+    script,
+    supervise,
+    wait_for,
+)
 
 from memwarden.supervisor import cgroupctl
 
-
-def _cgroup_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root to create memory cgroups"
-    try:
-        cgroupctl.find_parent()
-    except cgroupctl.CgroupUnavailable as err:
-        return f"cgroup control unavailable: {err}"
-    return None
-
-
-needs_cgroup = pytest.mark.skipif(_cgroup_reason() is not None,
-                                  reason=_cgroup_reason() or "")
+needs_cgroup = pytest.mark.skipif(cgroup_control_reason() is not None,
+                                  reason=cgroup_control_reason() or "")
 
 # Starts 100 MB below its 300M limit, then allocates as fast as it can (~1.7 GB/s: the poll
 # at 100 ms alone would let it reach the kernel's wall). The last generation stays idle.

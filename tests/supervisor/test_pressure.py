@@ -4,17 +4,15 @@ the loop; --psi values are checked like every other option."""
 # ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sup_helpers import Running, supervise  # noqa: F401 - pytest fixture
+from sup_helpers import Running, cgroup_control_reason, supervise  # noqa: F401 - pytest fixture
 
 from conftest import child_env, memwarden_cmd
 from memwarden.errors import ConfigError
-from memwarden.supervisor import cgroupctl
 from memwarden.supervisor.config import PsiSpec, parse_psi
 from memwarden.supervisor.notify import NotifyUnavailable, PsiTrigger
 
@@ -38,12 +36,9 @@ def test_bad_psi_option_exits_2_naming_it() -> None:
 
 
 def _pressure_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root to create the memory cgroup that makes the stalls"
-    try:
-        cgroupctl.find_parent()
-    except cgroupctl.CgroupUnavailable as err:
-        return f"cgroup control unavailable: {err}"
+    reason = cgroup_control_reason()  # the owned group is what makes the stalls
+    if reason is not None:
+        return reason
     try:
         PsiTrigger(stall_us=1_000, window_us=2_000_000).close()
     except NotifyUnavailable as err:
