@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from memwarden.hooks import HookRegistry
 from memwarden.policy import Tier
+from memwarden.units import format_bytes
 
 log = logging.getLogger("memwarden")
 
@@ -24,6 +25,14 @@ class StepResult:
     freed_bytes: int  # RSS before - after; negative when RSS grew meanwhile
     ok: bool
     detail: str = ""
+
+
+def gave_back(freed_bytes: int | None) -> str:
+    """`gave back 12.0 MiB`; RSS that grew meanwhile (other threads allocate during a gc) is
+    said as such, not as a negative amount given back."""
+    if freed_bytes is None or freed_bytes >= 0:
+        return f"gave back {format_bytes(freed_bytes)}"
+    return f"gave back nothing (RSS grew {format_bytes(-freed_bytes)} meanwhile)"
 
 
 def _rss_bytes() -> int:

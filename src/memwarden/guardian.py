@@ -225,17 +225,17 @@ class Guardian:
         steps = actions.cleanup(self.registry, tier)
         for step in steps:
             log.warning(
-                "memwarden: %s %s, gave back %s%s",
+                "memwarden: %s %s, %s%s",
                 step.step,
                 "ok" if step.ok else "FAILED",
-                format_bytes(step.freed_bytes),
+                actions.gave_back(step.freed_bytes),
                 f" ({step.detail})" if step.detail and not step.ok else "",
             )
             self.events.publish(
                 Event(
                     kind="action",
                     time_s=time.time(),
-                    message=f"{step.step} gave back {format_bytes(step.freed_bytes)}",
+                    message=f"{step.step} {actions.gave_back(step.freed_bytes)}",
                     tier=tier.label,
                     figures={"step": step.step, "freed_bytes": step.freed_bytes, "ok": step.ok},
                 )

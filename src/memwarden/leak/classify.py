@@ -67,12 +67,12 @@ def classify_growth(
     trim_result: int | None = None
     freed: int | None = None
     if try_trim:
-        from memwarden.actions import malloc_trim
+        from memwarden.actions import gave_back, malloc_trim
 
         before = _rss_bytes()
         trim_result = malloc_trim()
         freed = before - _rss_bytes() if trim_result is not None else None
-    tried = (f"malloc_trim(0) returned {trim_result}, gave back {format_bytes(freed)}"
+    tried = (f"malloc_trim(0) returned {trim_result}, {gave_back(freed)}"
              if trim_result is not None else "malloc_trim is not available (not glibc)")
     if rss_growth_bytes is None or rss_growth_bytes <= 0:
         return Classification("unknown", rss_growth_bytes, python_growth_bytes, heap_rising,
