@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import http.client
+import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 THREADS = 32
@@ -20,6 +22,14 @@ class LoadStats:
     elapsed_s: float = 0.0
     # failure kind ("ConnectionRefusedError", "TimeoutError", "HTTP 503", ...) -> count
     kinds: dict[str, int] = field(default_factory=dict)
+    # (CLOCK_MONOTONIC s when the request started, kind): comparable with the markers' "t"
+    failures: list[tuple[float, str]] = field(default_factory=list)
+
+    def write_failures(self, path: Path) -> None:
+        """One JSON line per failed request, for lining up with the markers of a run."""
+        with path.open("w", encoding="utf-8") as out:
+            for started_s, kind in self.failures:
+                out.write(json.dumps({"t": started_s, "kind": kind}) + "\n")
 
 
 def drive(url: str, *, rate_per_s: float, time_cap_s: float,
@@ -55,12 +65,14 @@ def drive(url: str, *, rate_per_s: float, time_cap_s: float,
             stop.wait(max(0.0, start_s + index / rate_per_s - time.monotonic()))
             if stop.is_set():
                 return
+            request_s = time.monotonic()
             failure = one_request()
             with lock:
                 stats.total += 1
                 if failure is not None:
                     stats.failed += 1
                     stats.kinds[failure] = stats.kinds.get(failure, 0) + 1
+                    stats.failures.append((request_s, failure))
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(THREADS)]
     for thread in threads:

@@ -191,6 +191,7 @@ def restart_under_load(tool: Tool, run_dir: Path, cfg: Config) -> Figures:
             time_cap_s=cfg.load_time_cap_s,
             done=lambda: restarts() >= cfg.load_restarts,
         )
+    stats.write_failures(run_dir / "failures.jsonl")
     return {
         "requests": stats.total,
         "failed": stats.failed,
