@@ -19,6 +19,7 @@ from memwarden.units import (
     Threshold,
     parse_duration,
     parse_fraction,
+    parse_optional_duration,
     parse_size,
     parse_threshold,
 )
@@ -118,15 +119,6 @@ def env_table(environ: Mapping[str, str], keys: frozenset[str]) -> dict[str, str
     }
 
 
-def _duration_or_off(key: str, value: Any) -> float | None:
-    if value is False or (isinstance(value, str) and value.strip().lower() in OFF_WORDS):
-        return None
-    seconds = parse_duration(value, key=key)
-    if seconds <= 0:
-        raise ConfigError(key, value, "expected a duration above 0, or off")
-    return seconds
-
-
 def _threshold_or_off(key: str, value: Any) -> Threshold | None:
     if isinstance(value, str) and value.strip().lower() in OFF_WORDS:
         return None
@@ -164,7 +156,7 @@ def build_guard_config(
         elif key == "sustain":
             changes["sustain_s"] = parse_duration(value, key=key)
         elif key == "critical_timeout":
-            changes["critical_timeout_s"] = _duration_or_off(key, value)
+            changes["critical_timeout_s"] = parse_optional_duration(value, key=key)
         elif key == "trace":
             changes["trace_path"] = Path(str(value)) if str(value) else None
         else:

@@ -138,6 +138,13 @@ def parse_bool(value: object, *, key: str) -> bool:
     raise ConfigError(key, value, "expected true or false")
 
 
+def parse_optional_duration(value: object, *, key: str) -> float | None:
+    """A duration, or None for off: `off`/`none`/`0`/`false` (TOML false too) or 0 seconds."""
+    if value is False or str(value).strip().lower() in FALSE_WORDS:
+        return None
+    return parse_duration(value, key=key) or None  # type: ignore[arg-type]
+
+
 def format_bytes(size_bytes: int | None) -> str:
     """Human figure in binary units: `512.0 MiB`; `-` for an unknown figure."""
     if size_bytes is None:

@@ -79,3 +79,14 @@ def test_formatting() -> None:
     assert format_duration(0.05) == "50ms"
     assert format_duration(200) == "3m20s"
     assert format_duration(None) == "-"
+
+
+def test_parse_optional_duration() -> None:
+    from memwarden.units import parse_optional_duration
+
+    assert parse_optional_duration("5m", key="k") == 300.0
+    assert parse_optional_duration(2, key="k") == 2.0
+    for off in ("off", "none", "0", "", False, 0):
+        assert parse_optional_duration(off, key="k") is None
+    with pytest.raises(ConfigError, match="k='soon'"):
+        parse_optional_duration("soon", key="k")

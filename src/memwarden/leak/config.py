@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from memwarden.config import ENV_PREFIX, OFF_WORDS, env_table
+from memwarden.config import ENV_PREFIX, env_table
 from memwarden.errors import ConfigError
-from memwarden.units import parse_bool, parse_duration
+from memwarden.units import parse_bool, parse_duration, parse_optional_duration
 
 KEYS = frozenset({"enabled", "min_window", "trace_window", "restart_before_oom",
                   "restart_margin", "snapshot_signal"})
@@ -23,12 +23,6 @@ class LeakConfig:
     restart_before_oom: bool = False  # opt-in: restart at a quiet moment before the ETA
     restart_margin_s: float = 600.0  # ... when the peaks would reach the limit within this
     snapshot_signal: str = "SIGUSR2"  # or "off"
-
-
-def _duration_or_off(key: str, value: Any) -> float:
-    if value is False or str(value).strip().lower() in OFF_WORDS:
-        return 0.0
-    return parse_duration(value, key=key)
 
 
 def load_leak_config(
@@ -51,7 +45,7 @@ def load_leak_config(
         elif key in ("min_window", "restart_margin"):
             changes[f"{key}_s"] = parse_duration(value, key=name)
         elif key == "trace_window":
-            changes["trace_window_s"] = _duration_or_off(name, value)
+            changes["trace_window_s"] = parse_optional_duration(value, key=name) or 0.0
         elif key == "snapshot_signal":
             parse_signal(str(value), key=name)
             changes[key] = str(value)

@@ -17,7 +17,13 @@ from pathlib import Path
 from memwarden.config import GUARD_KEYS, GuardConfig, build_guard_config, check_top_level_keys
 from memwarden.errors import ConfigError
 from memwarden.supervisor.policy.cron import CronSchedule, parse_cron
-from memwarden.units import parse_bool, parse_duration, parse_fraction, parse_size
+from memwarden.units import (
+    parse_bool,
+    parse_duration,
+    parse_fraction,
+    parse_optional_duration,
+    parse_size,
+)
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
@@ -149,13 +155,6 @@ def _command(value: Any) -> tuple[str, ...]:
     return tuple(parts)
 
 
-def _optional_duration(key: str, value: Any) -> float | None:
-    if isinstance(value, str) and value.strip().lower() in ("off", "none", "0", ""):
-        return None
-    seconds = parse_duration(value, key=key)
-    return seconds or None
-
-
 def default_name(command: tuple[str, ...]) -> str:
     """`app` for `python app.py` or `python -m app`, else the executable's base name."""
     base = os.path.basename(command[0])
@@ -199,7 +198,7 @@ def build_program(values: Mapping[str, Any]) -> ProgramConfig:
         elif key == "restart_window":
             changes["restart_window_s"] = parse_duration(value, key=key)
         elif key == "max_age":
-            changes["max_age_s"] = _optional_duration(key, value)
+            changes["max_age_s"] = parse_optional_duration(value, key=key)
         elif key == "max_age_jitter":
             jitter = parse_fraction(value, key=key)
             changes["max_age_jitter"] = jitter
@@ -233,9 +232,9 @@ def build_program(values: Mapping[str, Any]) -> ProgramConfig:
         elif key == "health_failures":
             changes["health_failures"] = _int(key, value, 1)
         elif key == "watchdog":
-            changes["watchdog_s"] = _optional_duration(key, value)
+            changes["watchdog_s"] = parse_optional_duration(value, key=key)
         elif key == "leak_window":
-            changes["leak_window_s"] = _optional_duration(key, value)
+            changes["leak_window_s"] = parse_optional_duration(value, key=key)
     return ProgramConfig(**changes)
 
 
