@@ -17,6 +17,7 @@ from sup_helpers import (  # noqa: F401 - pytest fixtures
     wait_for,
 )
 
+from cgroup_helpers import v1_memory_cgroup
 from memwarden.supervisor import cgroupctl
 
 needs_cgroup = pytest.mark.skipif(cgroup_control_reason() is not None,
@@ -106,3 +107,32 @@ def test_no_limit_means_no_owned_cgroup(
     assert "detection: poll 100ms (cgroup control unavailable: no --limit" in log
     assert sup.cli("stop").returncode == 0
     assert sup.exit_code() == 0
+
+
+HOLDS_250M = """
+    import threading
+    held = b"x" * (250 * 1024 * 1024)
+    print("holding", flush=True)
+    threading.Event().wait(600)
+"""
+
+
+@needs_cgroup
+def test_container_check_reads_memwardens_own_group_not_the_owned_one(
+    supervise: Callable[..., Running], script: Callable[[str, str], list[str]]
+) -> None:
+    # memwarden runs in a 300 MiB "container"; its program's owned group is 1 GiB. The group
+    # holds ~275 MiB (250 MiB + the interpreter + memwarden itself): over the container's
+    # critical tier (85 % = 255 MiB), under its restart tier (95 % = 285 MiB), and far below
+    # the program's own thresholds.
+    with v1_memory_cgroup(300 * 2**20) as container:
+        join = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(container)]
+        sup = supervise("--limit", "1G", "--psi", "off", prefix=join,
+                        command=script("holder", HOLDS_250M))
+        log = sup.wait_log("-> critical: ")
+        line = next(x for x in log.splitlines() if "-> critical: " in x)
+        assert "container working set tier" in line and "of 300.0 MiB" in line, line
+        assert "cgroup-v1-eventfd+poll" in log  # the program did get its own group
+        assert "restart (" not in sup.log
+        assert sup.cli("stop").returncode == 0
+        assert sup.exit_code() == 0

@@ -133,7 +133,11 @@ class MemoryMonitor:
         from memwarden.readers.cgroup import find_memory_cgroup, read_cgroup_memory
 
         if not self._own_looked_up:
-            self._own_location, self._own_looked_up = find_memory_cgroup(), True
+            # Only a group with a limit is checked: in the usual case (no limit above memwarden)
+            # this adds no read to the tick. A container's limit does not change under it.
+            location, self._own_looked_up = find_memory_cgroup(), True
+            first = read_cgroup_memory(location) if location is not None else None
+            self._own_location = location if first is not None and first.limit_bytes else None
         if self._own_location is None:
             return None
         return read_cgroup_memory(self._own_location)

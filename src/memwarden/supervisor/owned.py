@@ -74,14 +74,16 @@ class CgroupWiring:
             with contextlib.suppress(cgroupctl.CgroupUnavailable, OSError):
                 for stale in cgroupctl.cleanup_stale():
                     self.sup.sink.event("info", f"removed stale cgroup {stale}")
+        from memwarden.supervisor.notify import describe
+
         psi = ["psi"] if self.sup.pressure.armed else []
         for run in self.sup.runs.values():
             interval = format_duration(run.config.memory.interval_s)
             why = self._own(run) if run.config.cgroup else "cgroup = false / --no-cgroup"
             entry = self.owned.get(run.name)
-            events = [n.mode for n in entry.notifiers] if entry is not None else []
+            events = [describe(entry.notifiers)] if entry is not None and entry.notifiers else []
             # The kernel's wake-ups in force, then the poll that backs them up.
-            mode = "+".join([*dict.fromkeys(events), *psi, f"poll {interval}"])
+            mode = "+".join([*events, *psi, f"poll {interval}"])
             if entry is not None:
                 text = (f"detection: {mode} (owned cgroup {entry.group.path.name}, hard limit "
                         f"{format_bytes(entry.group.hard_limit_bytes)}, restart threshold "

@@ -47,15 +47,16 @@ class DrainingServer(uvicorn.Server):
         loop = asyncio.get_running_loop()
         started = loop.time()
         await asyncio.sleep(MIN_DRAIN_S)
-        waiting = self._awaiting_first_request()
+        waiting = self._silent_connections()
         while waiting and loop.time() - started < DRAIN_FIRST_REQUEST_S:
             await asyncio.sleep(DRAIN_POLL_S)
-            waiting = self._awaiting_first_request()
+            waiting = self._silent_connections()
         logger.info("Stopped accepting; waited %.0f ms for first requests (%d still silent)",
                     (loop.time() - started) * 1000, waiting)
         await super().shutdown(sockets)
 
-    def _awaiting_first_request(self) -> int:
+    def _silent_connections(self) -> int:
+        """Open connections that have not delivered their first request yet."""
         return sum(_awaiting_first_request(c) for c in self.server_state.connections)
 
 
