@@ -1,5 +1,5 @@
 """What alerts cost the app: request latency with a receiver that is down, slow (10 s) or
-answers 429, against no alerts at all; and how many alerts a burst of 100 transitions sends.
+answers 429 or 500, against no alerts at all; and how many alerts a burst of 100 transitions sends.
 
     python bench/alerts_bench.py [--requests 2000]
 
@@ -29,7 +29,7 @@ from memwarden.events import Event, EventBus
 
 
 class Receiver:
-    """A webhook receiver on loopback: ok, slow (hangs 10 s) or 429 (Retry-After: 30)."""
+    """A webhook receiver on loopback: ok, slow (hangs 10 s), 429 (Retry-After: 30) or 500."""
 
     def __init__(self, mode: str) -> None:
         self.mode = mode
@@ -44,7 +44,7 @@ class Receiver:
                     receiver.count += 1
                 if receiver.mode == "slow":
                     time.sleep(10)  # the point of this receiver: it is slow
-                status = 429 if receiver.mode == "429" else 200
+                status = {"429": 429, "500": 500}.get(receiver.mode, 200)
                 self.send_response(status)
                 if status == 429:
                     self.send_header("Retry-After", "30")
@@ -165,13 +165,14 @@ def main() -> None:
     requests = parser.parse_args().requests
 
     measure(200, None, 1)  # warm-up
-    receivers = {mode: Receiver(mode) for mode in ("ok", "slow", "429")}
+    receivers = {mode: Receiver(mode) for mode in ("ok", "slow", "429", "500")}
     scenarios: dict[str, str | None] = {
         "no alerts (baseline)": None,
         "receiver ok": receivers["ok"].url,
         "receiver down": down_url(),
         "receiver slow (10 s)": receivers["slow"].url,
         "receiver 429 (Retry-After 30)": receivers["429"].url,
+        "receiver 500 (retried, backoff)": receivers["500"].url,
     }
     print(f"{requests} requests per scenario; ratios against the baseline of the same rate\n")
     print(f"{'transitions':>11} {'scenario':30} {'p50 µs':>7} {'p99 µs':>7} {'p50 ×':>6} "
@@ -184,7 +185,8 @@ def main() -> None:
             p99 = statistics.quantiles(latencies, n=100)[98] * 1e6
             baseline = baseline or (p50, p99)
             sender = (f"sent {stats.get('sent', 0)}, failed {stats.get('failed', 0)}, "
-                      f"dropped {stats.get('dropped', 0)}, retried {stats.get('retried', 0)}"
+                      f"dropped {stats.get('dropped', 0)}, retried {stats.get('retried', 0)}, "
+                      f"given up {stats.get('given_up', 0)}"
                       if stats else "-")
             print(f"{'1/' + str(every) + ' req':>11} {name:30} {p50:7.0f} {p99:7.0f} "
                   f"{p50 / baseline[0]:6.2f} {p99 / baseline[1]:6.2f}  {sender}")

@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -28,6 +29,7 @@ class Receiver:
     url: str
     mode: str = "ok"  # "ok" | "429" (first `limited` requests) | "slow" (hang until release)
     limited: int = 1
+    answers: list[int] = field(default_factory=list)  # statuses for the first requests, in turn
     retry_after: str = "1"
     requests: list[Received] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
@@ -57,6 +59,8 @@ def make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             if receiver.mode == "429" and index <= receiver.limited:
                 self.send_response(429)
                 self.send_header("Retry-After", receiver.retry_after)
+            elif index <= len(receiver.answers):
+                self.send_response(receiver.answers[index - 1])
             else:
                 self.send_response(200)
             self.send_header("Content-Length", "0")
@@ -68,19 +72,28 @@ def make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture(name="receiver")
-def receiver_fixture() -> Iterator[Receiver]:
+@contextmanager
+def serving(port: int = 0) -> Iterator[Receiver]:
+    """A receiver on 127.0.0.1:port (0: any free port) until the block ends."""
     rec = Receiver(url="")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(rec))
+    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(rec))
     server.daemon_threads = True
     rec.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield rec
-    rec.release.set()
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
+    try:
+        yield rec
+    finally:
+        rec.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+@pytest.fixture(name="receiver")
+def receiver_fixture() -> Iterator[Receiver]:
+    with serving() as rec:
+        yield rec
 
 
 @pytest.fixture(name="down_url")

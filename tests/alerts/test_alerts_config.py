@@ -42,6 +42,14 @@ def test_env_overrides_toml(tmp_path: Path) -> None:
         ({"MEMWARDEN_ALERT_QUEUE_SIZE": "0"}, "alerts.queue_size", "0"),
         ({"MEMWARDEN_ALERT_OVERFLOW": "block"}, "alerts.overflow", "block"),
         ({"MEMWARDEN_ALERT_KINDS": "tier,page"}, "alerts.kinds", "tier,page"),
+        ({"MEMWARDEN_ALERT_QUEUE_SIZE": "²"}, "alerts.queue_size", "²"),
+        ({"MEMWARDEN_ALERT_QUEUE_SIZE": "9" * 400}, "alerts.queue_size", "9" * 400),
+        ({"MEMWARDEN_ALERT_RETRIES": "-1"}, "alerts.retries", "-1"),
+        ({"MEMWARDEN_ALERT_RETRIES": "21"}, "alerts.retries", "21"),
+        ({"MEMWARDEN_ALERT_RETRIES": "١٢"}, "alerts.retries", "١٢"),
+        ({"MEMWARDEN_ALERT_RETRY_BACKOFF": "nan"}, "alerts.retry_backoff", "nan"),
+        ({"MEMWARDEN_ALERT_RETRY_BACKOFF": "0"}, "alerts.retry_backoff", "0"),
+        ({"MEMWARDEN_ALERT_RETRY_BACKOFF": "2m"}, "alerts.retry_backoff", "2m"),
     ],
 )
 def test_bad_values_name_key_and_value(environ: dict[str, str], key: str, value: str) -> None:
@@ -49,6 +57,18 @@ def test_bad_values_name_key_and_value(environ: dict[str, str], key: str, value:
         load_alerts_config(environ={"MEMWARDEN_CONFIG": "/dev/null", **environ})
     assert info.value.key == key and info.value.value == value
     assert repr(value) in str(info.value)
+
+
+def test_retry_settings_from_toml_and_env(tmp_path: Path) -> None:
+    toml = tmp_path / "memwarden.toml"
+    toml.write_text('[alerts]\nretries = 3\nretry_backoff = "250ms"\n')
+    config = load_alerts_config(environ={}, config_path=toml)
+    assert config.retries == 3 and config.retry_backoff_s == 0.25
+    config = load_alerts_config(environ={"MEMWARDEN_ALERT_RETRIES": "0"}, config_path=toml)
+    assert config.retries == 0
+    toml.write_text("[alerts]\nretries = true\n")
+    with pytest.raises(ConfigError, match=r"alerts\.retries=True"):
+        load_alerts_config(environ={}, config_path=toml)
 
 
 def test_unknown_toml_key(tmp_path: Path) -> None:

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 import pytest
 
 # Fixtures come from the helper module: a conftest.py here would shadow tests/conftest.py.
-from alerts_receiver import Receiver, down_url_fixture, receiver_fixture  # noqa: F401
+from alerts_receiver import Receiver, down_url_fixture, receiver_fixture, serving  # noqa: F401
 
 from memwarden.alerts import AlertHandle, AlertsConfig, attach
+from memwarden.alerts.config import MAX_BACKOFF_S
+from memwarden.alerts.sender import backoff_s
 from memwarden.events import Event, EventBus
 
 
@@ -59,14 +61,76 @@ def test_publish_returns_while_receiver_hangs(
     assert bodies[1]["labels"]["severity"] == "critical"
 
 
-def test_down_receiver_is_counted_not_raised(down_url: str, handles: list[AlertHandle]) -> None:
+def test_down_receiver_is_retried_then_given_up(down_url: str,
+                                                handles: list[AlertHandle]) -> None:
     bus = EventBus()
-    handle = attached(handles, bus, url=down_url, timeout_s=2.0)
+    handle = attached(handles, bus, url=down_url, timeout_s=2.0, retries=2,
+                      retry_backoff_s=0.05)
     bus.publish(tier_event("ok", "critical"))
     bus.publish(Event(kind="restart", time_s=time.time(), message="restarting", source="app"))
     assert handle.flush(30)
     stats = handle.stats()
-    assert stats["failed"] == 2 and stats["sent"] == 0
+    assert stats["sent"] == 0 and stats["failed"] == 2 and stats["given_up"] == 2
+    assert stats["retried"] == 4  # two retries each after the refused first try
+
+
+def test_receiver_answering_500_gets_every_alert(
+    receiver: Receiver, handles: list[AlertHandle]
+) -> None:
+    # A receiver that answers 500 for a while: nothing is lost once it recovers.
+    receiver.answers = [500, 502, 503, 500]
+    bus = EventBus()
+    handle = attached(handles, bus, url=receiver.url, format="json", retry_backoff_s=0.05)
+    for n in range(67):  # distinct sources: 67 distinct alerts
+        bus.publish(Event(kind="leak", time_s=time.time(), message=f"l{n}", source=f"p{n}"))
+    assert handle.flush(60)
+    delivered = [r.body["labels"]["source"] for r in receiver.requests[len(receiver.answers):]]
+    assert sorted(delivered) == sorted(f"p{n}" for n in range(67))
+    assert delivered[0] == "p0"  # the failing alert was retried first, not sent last
+    stats = handle.stats()
+    assert stats["sent"] == 67 and stats["retried"] == 4
+    assert stats["failed"] == 0 and stats["given_up"] == 0
+
+
+def test_refused_then_listening_receiver_gets_the_alert(
+    down_url: str, handles: list[AlertHandle]
+) -> None:
+    bus = EventBus()
+    handle = attached(handles, bus, url=down_url, format="json", retries=10,
+                      retry_backoff_s=0.1)
+    bus.publish(Event(kind="oom_kill", time_s=time.time(), message="oom", source="sup"))
+    deadline = time.monotonic() + 30
+    while handle.stats()["retried"] < 1:  # refused at least once
+        assert time.monotonic() < deadline, handle.stats()
+        time.sleep(0.01)
+    bus.publish(tier_event("ok", "warn"))  # returns at once while the target backs off
+    assert handle.stats()["pending"] >= 1
+    port = int(down_url.rsplit(":", 1)[1].split("/")[0])
+    with serving(port) as late:
+        bodies = [r.body for r in late.wait_for(2)]
+        assert handle.flush(30)
+    assert [b["alertname"] for b in bodies] == ["MemwardenOOMKill", "MemwardenMemoryTier"]
+    stats = handle.stats()
+    assert stats["sent"] == 2 and stats["retried"] >= 1 and stats["given_up"] == 0
+
+
+def test_client_errors_are_not_retried(receiver: Receiver, handles: list[AlertHandle]) -> None:
+    receiver.answers = [400]
+    bus = EventBus()
+    handle = attached(handles, bus, url=receiver.url, format="json", retry_backoff_s=0.05)
+    bus.publish(Event(kind="oom_kill", time_s=time.time(), message="oom", source="sup"))
+    assert handle.flush(30)
+    assert len(receiver.requests) == 1
+    stats = handle.stats()
+    assert stats["failed"] == 1 and stats["given_up"] == 0 and stats["retried"] == 0
+
+
+@pytest.mark.parametrize("failures", [1, 2, 5, 6, 7, 1100, 10**6])
+def test_backoff_doubles_within_bounds(failures: int) -> None:
+    for _ in range(100):
+        wait_s = backoff_s(1.0, failures)
+        ceiling_s = min(2.0 ** (min(failures, 64) - 1), MAX_BACKOFF_S)
+        assert ceiling_s / 2 <= wait_s <= ceiling_s
 
 
 def test_burst_of_flapping_transitions_is_deduplicated(

@@ -36,7 +36,11 @@ ENV_NAMES: dict[str, str] = {
     "overflow": "MEMWARDEN_ALERT_OVERFLOW",
     "service": "MEMWARDEN_ALERT_SERVICE",
     "kinds": "MEMWARDEN_ALERT_KINDS",
+    "retries": "MEMWARDEN_ALERT_RETRIES",
+    "retry_backoff": "MEMWARDEN_ALERT_RETRY_BACKOFF",
 }
+MAX_BACKOFF_S = 60.0  # the longest wait between two tries of one alert (before jitter)
+MAX_RETRIES = 20  # with the backoff capped at a minute, 20 retries span about 20 minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,10 @@ class AlertsConfig:
     overflow: Overflow = "drop_oldest"
     service: str = field(default_factory=socket.gethostname)
     kinds: frozenset[str] = DEFAULT_KINDS
+    # A refused connection, a timeout or a 5xx is retried this many times, after
+    # retry_backoff_s, then twice that, ... (capped, jittered); a 429 waits for its Retry-After.
+    retries: int = 5
+    retry_backoff_s: float = 1.0
 
     @property
     def enabled(self) -> bool:
@@ -71,6 +79,20 @@ def _positive_duration(key: str, value: Any, *, allow_zero: bool) -> float:
     if seconds == 0 and not allow_zero:
         raise ConfigError(key, value, "must be above 0")
     return seconds
+
+
+def _whole(key: str, value: Any, *, low: int, high: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(key, value, "expected a whole number")
+    text = str(value).strip()
+    # ASCII digits and a length cap: int() also takes "١٢" and 4,000-digit strings.
+    if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 12:
+        raise ConfigError(key, value, "expected a whole number")
+    number = int(text)
+    if number < low or (high is not None and number > high):
+        bounds = f"at least {low}" if high is None else f"from {low} to {high}"
+        raise ConfigError(key, value, f"must be {bounds}")
+    return number
 
 
 def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -114,13 +136,15 @@ def build_alerts_config(
         elif key == "resend_interval":
             changes["resend_interval_s"] = _positive_duration(name, value, allow_zero=False)
         elif key == "queue_size":
-            try:
-                size = int(str(value))
-            except ValueError:
-                raise ConfigError(name, value, "expected a whole number") from None
-            if size < 1:
-                raise ConfigError(name, value, "must be at least 1")
-            changes["queue_size"] = size
+            changes["queue_size"] = _whole(name, value, low=1, high=None)
+        elif key == "retries":
+            changes["retries"] = _whole(name, value, low=0, high=MAX_RETRIES)
+        elif key == "retry_backoff":
+            backoff_s = parse_duration(value, key=name)
+            if not 0 < backoff_s <= MAX_BACKOFF_S:  # also refuses nan
+                raise ConfigError(name, value, f"expected a duration above 0 and at most "
+                                               f"{MAX_BACKOFF_S:g}s")
+            changes["retry_backoff_s"] = backoff_s
         elif key == "service":
             changes["service"] = str(value)
         elif key == "kinds":

@@ -3,11 +3,14 @@
 The listener takes a lock for a few microseconds and returns: a receiver that is down, slow or
 rate-limiting costs the app nothing. The queue is bounded (oldest or newest dropped when full,
 counted); every request has a timeout; a 429's Retry-After pauses that target, not the others.
+A refused connection, a timeout or a 5xx pauses the target too, for a bounded, jittered,
+doubling backoff, and the alert is tried again up to `retries` times before it is given up.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections import Counter, deque
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from memwarden.alerts.book import AlertBook
-from memwarden.alerts.config import AlertsConfig
+from memwarden.alerts.config import MAX_BACKOFF_S, AlertsConfig
 from memwarden.alerts.payload import (
     Alert,
     alertmanager_endpoint,
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
     from memwarden.alerts.http import Poster
 
 log = logging.getLogger("memwarden")
-MAX_ATTEMPTS = 5  # per item, counting 429 retries
+MAX_RATE_LIMITED = 5  # 429 answers honoured per item before it is given up
 DEFAULT_RETRY_AFTER_S = 5.0  # a 429 without a usable Retry-After
 MAX_RETRY_AFTER_S = 600.0  # a receiver asking for an hour is not honoured past ten minutes
 FAILURE_LOG_INTERVAL_S = 60.0
@@ -49,7 +52,8 @@ class Target:
 class _Item:
     target: Target
     alerts: list[Alert]
-    attempts: int = 0
+    rate_limited: int = 0  # 429 answers so far
+    failures: int = 0  # refused, timed out or 5xx so far
 
 
 class AlertSender:
@@ -125,13 +129,15 @@ class AlertSender:
         return True
 
     def stats(self) -> dict[str, int]:
-        """queued, sent, failed, dropped, retried (429), deduplicated, suppressed (cooldown)."""
+        """queued, sent, failed (never delivered), given_up (failed after every retry),
+        dropped (queue full), retried (tries after a 429, 5xx, refusal or timeout),
+        deduplicated, suppressed (cooldown), pending."""
         with self._cond:
             counts = dict(self._counts)
             counts["deduplicated"] = self._book.deduplicated
             counts["suppressed"] = self._book.suppressed
             counts["pending"] = len(self._queue)
-        for key in ("queued", "sent", "failed", "dropped", "retried"):
+        for key in ("queued", "sent", "failed", "given_up", "dropped", "retried"):
             counts.setdefault(key, 0)
         return counts
 
@@ -201,28 +207,62 @@ class AlertSender:
         if result.ok:
             self._count("sent")
             return
-        if result.status == 429 and item.attempts + 1 < MAX_ATTEMPTS:
-            wait_s = min(result.retry_after_s if result.retry_after_s is not None
-                         else DEFAULT_RETRY_AFTER_S, MAX_RETRY_AFTER_S)
+        wait_s = self._retry_delay_s(item, result.status, result.retry_after_s)
+        if wait_s is not None:
             with self._cond:
+                # The whole target waits: a receiver that is down or overloaded is not
+                # hammered with the alerts queued behind this one.
                 target.blocked_until_s = time.monotonic() + wait_s
-                item.attempts += 1
                 self._queue.appendleft(item)
                 self._counts["retried"] += 1
-            log.warning("memwarden: alerts: %s answered 429, retry in %.1fs", target.name, wait_s)
+            self._log_failure(item, result.status, result.error,
+                              f"retry {item.rate_limited + item.failures} in {wait_s:.1f}s")
             return
         self._count("failed")
+        retryable = result.status is None or result.status >= 500 or result.status == 429
+        if retryable:
+            self._count("given_up")
+        self._log_failure(item, result.status, result.error,
+                          "given up after every retry" if retryable else "not retried")
+
+    def _retry_delay_s(self, item: _Item, status: int | None,
+                       retry_after_s: float | None) -> float | None:
+        """Seconds until the next try of item, or None when it is not tried again."""
+        if status == 429:
+            item.rate_limited += 1
+            if item.rate_limited >= MAX_RATE_LIMITED:
+                return None
+            return min(retry_after_s if retry_after_s is not None else DEFAULT_RETRY_AFTER_S,
+                       MAX_RETRY_AFTER_S)
+        if status is not None and status < 500:
+            return None  # 4xx: the request itself is wrong, sending it again will not help
+        item.failures += 1
+        if item.failures > self.config.retries:
+            return None
+        return backoff_s(self.config.retry_backoff_s, item.failures)
+
+    def _log_failure(self, item: _Item, status: int | None, error: str, outcome: str) -> None:
+        """One line a minute per target at most: a dead receiver must not flood the log."""
+        target = item.target
         now_s = time.monotonic()
         if target.logged_at_s is not None and now_s - target.logged_at_s < FAILURE_LOG_INTERVAL_S:
             target.unlogged_failures += 1
             return
         log.warning(
-            "memwarden: alerts: %s alert to %s failed: %s%s",
+            "memwarden: alerts: %s alert to %s failed: %s, %s%s",
             item.alerts[0].name,
             target.name,
-            f"HTTP {result.status}" if result.status is not None else result.error,
+            f"HTTP {status}" if status is not None else error,
+            outcome,
             f" (and {target.unlogged_failures} more failures since the last report)"
             if target.unlogged_failures else "",
         )
         target.logged_at_s = now_s
         target.unlogged_failures = 0
+
+
+def backoff_s(first_s: float, failures: int) -> float:
+    """The wait before try failures+1: first_s doubled per failure, capped at MAX_BACKOFF_S,
+    times a random factor in [0.5, 1) so that many processes do not retry in step."""
+    exponent = min(max(failures - 1, 0), 32)  # bounded: 2.0 ** 1024 would overflow
+    return min(first_s * 2.0 ** exponent, MAX_BACKOFF_S) * random.uniform(0.5, 1.0)
