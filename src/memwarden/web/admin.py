@@ -32,17 +32,29 @@ def token_matches(configured: str, offered: str | None) -> bool:
 
 
 def parse_body(body: bytes) -> dict[str, Any] | Response:
-    if not body.strip():
-        return {}
+    """A flat JSON object (every value a string, number, boolean or null), else a 4xx."""
     if len(body) > MAX_ADMIN_BODY_BYTES:
         return error_response(413, f"admin request body above {MAX_ADMIN_BODY_BYTES} bytes")
+    if not body.strip():
+        return {}
     try:
         payload = json.loads(body)
+    except RecursionError:  # "[[[[..." within the size limit still nests past the C stack guard
+        return error_response(400, "body is not valid JSON: nested too deeply")
     except (ValueError, UnicodeDecodeError) as err:
         return error_response(400, f"body is not valid JSON: {err}")
     if not isinstance(payload, dict):
         return error_response(400, "body must be a JSON object")
+    nested = sorted(key for key, value in payload.items() if isinstance(value, dict | list))
+    if nested:
+        return error_response(400, f"field(s) {', '.join(nested)}: expected a string, number, "
+                                   "boolean or null, not an object or a list")
     return payload
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:40] + "..."
 
 
 def run_action(action: str, payload: dict[str, Any]) -> Response:
@@ -74,8 +86,9 @@ def _gc(payload: dict[str, Any]) -> Response:
     unknown = sorted(set(payload) - {"generation"})
     if unknown:
         return error_response(400, f"unknown field(s) for gc: {', '.join(unknown)}")
-    if generation not in (0, 1, 2) or isinstance(generation, bool):
-        return error_response(400, f"generation={generation!r}: expected 0, 1 or 2")
+    # type() and not isinstance: True is an int, and 1.0 == 1 would reach gc.collect(1.0).
+    if type(generation) is not int or generation not in (0, 1, 2):
+        return error_response(400, f"generation={_shown(generation)}: expected 0, 1 or 2")
     before = _rss_bytes()
     collected = gc.collect(generation)
     after = _rss_bytes()

@@ -14,8 +14,8 @@ from typing import Any
 
 from memwarden.web.admin import MAX_ADMIN_BODY_BYTES
 from memwarden.web.config import WebConfig
-from memwarden.web.core import Warden, content_length
-from memwarden.web.http import Response
+from memwarden.web.core import Warden
+from memwarden.web.http import BadRequest, Response, content_length
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -63,6 +63,10 @@ class MemwardenMiddleware:
             return await self.app(scope, receive, send)
         self._ensure_started()
         warden = self.warden
+        try:
+            length = _content_length(scope)
+        except BadRequest as err:
+            return await send_response(send, err.response())
         path: str = scope["path"]
         name = warden.endpoints.match(path)
         if name is not None:
@@ -72,8 +76,6 @@ class MemwardenMiddleware:
             response = await warden.endpoints.handle_async(name, scope["method"], path, headers,
                                                            body)
             return await send_response(send, response)
-        # The hot path: no header dict unless a body limit needs Content-Length.
-        length = _content_length(scope) if warden.config.max_body_bytes is not None else None
         rejection = warden.admit(path, length)
         if rejection is not None:
             return await send_response(send, rejection)
@@ -107,10 +109,13 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 def _content_length(scope: Scope) -> int | None:
+    """Every Content-Length header, joined: two that differ are refused like one bad one."""
+    found: str | None = None
     for key, value in scope.get("headers", ()):
         if key.lower() == b"content-length":
-            return content_length(value.decode("latin-1"))
-    return None
+            text = value.decode("latin-1")
+            found = text if found is None else f"{found},{text}"
+    return content_length(found)
 
 
 async def _read_body(receive: Receive, max_bytes: int) -> bytes:

@@ -78,10 +78,3 @@ class Warden:
         metrics = self.metrics()
         if metrics is not None:
             metrics.count_shed(reason)
-
-
-def content_length(value: str | None) -> int | None:
-    """A Content-Length header as int; None when absent or not a plain number."""
-    if value is None or not value.strip().isdigit():
-        return None
-    return int(value.strip())

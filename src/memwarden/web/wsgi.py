@@ -16,8 +16,8 @@ from typing import Any
 
 from memwarden.web.admin import MAX_ADMIN_BODY_BYTES
 from memwarden.web.config import WebConfig
-from memwarden.web.core import Warden, content_length
-from memwarden.web.http import Response
+from memwarden.web.core import Warden
+from memwarden.web.http import BadRequest, Response, content_length
 
 ROUTE_KEY = "memwarden.route"
 StartResponse = Callable[..., Any]
@@ -83,18 +83,23 @@ class MemwardenWSGIMiddleware:
             self.warden.start_guardian()
             self._started_pid = os.getpid()
         warden = self.warden
+        raw_length = environ.get("CONTENT_LENGTH")
+        try:
+            # Lenient servers (werkzeug, wsgiref) pass any Content-Length on, "²" included.
+            length = content_length(None if raw_length is None else str(raw_length))
+        except BadRequest as err:
+            return start(start_response, err.response())
         path = str(environ.get("PATH_INFO", ""))
         name = warden.endpoints.match(path)
         if name is not None:
             headers = request_headers(environ)
             body = b""
             if name == "admin":
-                size = content_length(headers.get("content-length")) or 0
-                body = environ["wsgi.input"].read(min(size, MAX_ADMIN_BODY_BYTES + 1))
+                body = environ["wsgi.input"].read(min(length or 0, MAX_ADMIN_BODY_BYTES + 1))
             method = str(environ.get("REQUEST_METHOD", "GET"))
             return start(start_response,
                          warden.endpoints.handle_blocking(name, method, path, headers, body))
-        rejection = warden.admit(path, content_length(environ.get("CONTENT_LENGTH")))
+        rejection = warden.admit(path, length)
         if rejection is not None:
             return start(start_response, rejection)
         mark = warden.begin()
@@ -106,7 +111,7 @@ class MemwardenWSGIMiddleware:
             warden.finish(path, route, mark)
 
         max_body = warden.config.max_body_bytes
-        if (max_body is not None and content_length(environ.get("CONTENT_LENGTH")) is None
+        if (max_body is not None and length is None
                 and "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()):
             # A chunked upload: buffer up to the limit first, so the refusal is a clean 413
             # (a framework would turn an error raised from wsgi.input into a 500).

@@ -10,8 +10,8 @@ from typing import Any
 
 from memwarden.web.admin import MAX_ADMIN_BODY_BYTES
 from memwarden.web.config import load_web_config
-from memwarden.web.core import Warden, content_length
-from memwarden.web.http import Response
+from memwarden.web.core import Warden
+from memwarden.web.http import BadRequest, Response, content_length
 
 _warden: Warden | None = None
 _lock = threading.Lock()
@@ -60,17 +60,20 @@ class MemwardenMiddleware:
             self.warden.start_guardian()
             self._started_pid = os.getpid()
         warden = self.warden
+        try:
+            length = content_length(request.META.get("CONTENT_LENGTH"))
+        except BadRequest as err:
+            return _django_response(err.response())
         path: str = request.path_info
         name = warden.endpoints.match(path)
         if name is not None:
             headers = {k.lower(): v for k, v in request.headers.items()}
             body = b""
             if name == "admin":
-                size = content_length(headers.get("content-length")) or 0
-                body = request.read(min(size, MAX_ADMIN_BODY_BYTES + 1))
+                body = request.read(min(length or 0, MAX_ADMIN_BODY_BYTES + 1))
             return _django_response(
                 warden.endpoints.handle_blocking(name, request.method, path, headers, body))
-        rejection = warden.admit(path, content_length(request.META.get("CONTENT_LENGTH")))
+        rejection = warden.admit(path, length)
         if rejection is not None:
             return _django_response(rejection)
         mark = warden.begin()
