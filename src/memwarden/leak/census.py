@@ -7,8 +7,12 @@ small dicts. E.g. `myapp.sync:SyncService.processed_records` (a class attribute)
 
 The census must not stall the service: all Python-level work runs in slices of at most
 `slice_s` and then yields the GIL (`time.sleep(0)`). The only pause that cannot be sliced is
-the single `gc.get_objects()` call of the type census (C code, ~12 ms per million tracked
+the single `gc.get_objects()` call of the type census (C code, ~12-25 ms per million tracked
 objects here; a full gc.collect() of the same heap takes ~90 ms). Pass types=False to skip it.
+
+Every decision about a visited object is made on `type(obj)`, never on the object: a proxy
+(Flask's `request`, werkzeug's LocalProxy) raises on isinstance() or getattr() outside its
+context. An object that still raises is skipped. memwarden's own modules are not walked.
 """
 
 from __future__ import annotations
@@ -24,11 +28,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from memwarden.leak.own import is_own_module
+from memwarden.leak.typecount import TypeCount, count_types
+
 CONTAINER_TYPES = (dict, list, set, frozenset, collections.deque, bytearray)
 MAX_ATTRIBUTE_DEPTH = 2  # module global -> instance -> instance -> container
 MAX_DICT_FANOUT = 64  # descend into entries of dicts this small (registries of lists)
+KEY_CHARS = 60  # a dict key in an owner path is cut to this
 SAMPLE_ITEMS = 16  # items sized per container for the shallow estimate
-SKIP_MODULE_PREFIXES = ("memwarden.leak",)  # our own history must not top the growers
 LRU_ENTRY_BYTES = 160  # a link list [prev, next, key, result] + its dict slot, keys excluded
 LRU_CACHE_TYPE = type(functools.lru_cache(maxsize=None)(lambda: None))
 NOT_INSTANCES = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
@@ -47,16 +54,6 @@ class Container:
                 "size_bytes": self.size_bytes}
 
 
-@dataclass(frozen=True, slots=True)
-class TypeCount:
-    type: str
-    count: int
-    size_bytes: int  # sum of sys.getsizeof (shallow)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "count": self.count, "size_bytes": self.size_bytes}
-
-
 @dataclass(slots=True)
 class Census:
     time_s: float
@@ -69,18 +66,29 @@ class Census:
     get_objects_s: float = 0.0  # the one unsliced call (0 when types=False)
     slices: int = 0
     slice_pauses_s: list[float] = field(default_factory=list)  # each slice's GIL-holding time
+    modules: list[str] = field(default_factory=list)  # the modules walked (a later diff tells
+    # a lazy import's new globals from growth by it)
 
 
-def type_name(tp: type) -> str:
-    module = getattr(tp, "__module__", "builtins")
-    return tp.__qualname__ if module == "builtins" else f"{module}.{tp.__qualname__}"
+def instance_dict(value: Any) -> dict[str, Any] | None:
+    """An instance's attribute dict, found through its type only: a proxy (werkzeug's
+    LocalProxy, Flask's `request`) raises on any attribute access outside its context, and
+    isinstance()/getattr() on it would reach that code."""
+    tp = type(value)
+    if not tp.__dictoffset__ or issubclass(tp, NOT_INSTANCES):
+        return None
+    try:
+        attributes = object.__getattribute__(value, "__dict__")
+    except Exception:  # a __dict__ descriptor of the proxy's own: not ours to call
+        return None
+    return attributes if type(attributes) is dict else None
 
 
 def _item_size(item: Any) -> int:
     """An item and, for an instance, its attribute dict (what a list of handlers really holds)."""
     size = sys.getsizeof(item)
-    attributes = getattr(item, "__dict__", None)
-    if isinstance(attributes, dict) and not isinstance(item, NOT_INSTANCES):
+    attributes = instance_dict(item)
+    if attributes is not None:
         size += sys.getsizeof(attributes)
     return int(size)
 
@@ -90,8 +98,8 @@ def shallow_size(obj: Any) -> int:
     try:
         size = sys.getsizeof(obj)
         count = len(obj)
-    except TypeError:
-        return sys.getsizeof(obj, 0)
+    except Exception:  # an object whose __len__/__sizeof__ raises: its header only
+        return int(object.__sizeof__(obj))
     if count == 0 or isinstance(obj, bytearray):
         return int(size)
     try:  # another thread may resize it under us: the estimate is then left out
@@ -101,20 +109,38 @@ def shallow_size(obj: Any) -> int:
         else:
             sample = list(itertools.islice(iter(obj), SAMPLE_ITEMS))
             each = sum(_item_size(x) for x in sample) / len(sample)
-    except (RuntimeError, ZeroDivisionError):
+    except Exception:  # resized under us, or an item whose __sizeof__ raises
         return int(size)
     return int(size + each * count)
 
 
+def key_text(key: Any) -> str:
+    """A dict key as it reads in source, cut short: keys can be long, or anything at all."""
+    if type(key) not in (str, int, bytes, float, bool, tuple):
+        return f"<{type(key).__name__}>"
+    text = repr(key)
+    return text if len(text) <= KEY_CHARS else text[:KEY_CHARS - 3] + "..."
+
+
 def _is_instance(value: Any) -> bool:
-    return hasattr(value, "__dict__") and not isinstance(value, NOT_INSTANCES)
+    tp = type(value)
+    return bool(tp.__dictoffset__) and not issubclass(tp, NOT_INSTANCES)
+
+
+def _defined_in(cls: type, module_name: str) -> bool:
+    try:
+        return bool(type.__getattribute__(cls, "__module__") == module_name)
+    except Exception:  # a metaclass that computes __module__ and fails
+        return False
 
 
 def _worth_visiting(value: Any, depth: int, module_name: str) -> bool:
-    if isinstance(value, (*CONTAINER_TYPES, LRU_CACHE_TYPE)):
+    # Decided on type(value) alone: isinstance() would ask a proxy for its __class__.
+    tp = type(value)
+    if issubclass(tp, (*CONTAINER_TYPES, LRU_CACHE_TYPE)):
         return True
-    if isinstance(value, type):
-        return depth == 0 and getattr(value, "__module__", None) == module_name
+    if issubclass(tp, type):
+        return depth == 0 and _defined_in(value, module_name)
     return depth < MAX_ATTRIBUTE_DEPTH and _is_instance(value)
 
 
@@ -137,36 +163,41 @@ def _walk(modules: list[tuple[str, Any]]) -> Iterator[Container | None]:
         if id(value) in seen or not _worth_visiting(value, depth, module_name):
             continue
         seen.add(id(value))
+        try:
+            yield from _visit(queue, module_name, owner, value, depth)
+        except Exception:  # an object whose attribute access raises: skipped, not fatal
+            continue
 
-        if isinstance(value, CONTAINER_TYPES):
-            items = len(value)
-            yield Container(owner, type(value).__name__, items, shallow_size(value))
-            if isinstance(value, dict) and 0 < items <= MAX_DICT_FANOUT and depth < 3:
-                try:
-                    entries = list(value.items())
-                except RuntimeError:
-                    continue
-                queue.extend(
-                    (module_name, f"{owner}[{key!r}]", entry, depth + 1) for key, entry in entries
-                    if isinstance(entry, CONTAINER_TYPES) or _is_instance(entry)
-                )
-        elif isinstance(value, LRU_CACHE_TYPE):
-            # functools.lru_cache keeps its dict in C, out of reach: estimate per entry.
-            size = int(value.cache_info().currsize)
-            yield Container(owner, "lru_cache", size, size * LRU_ENTRY_BYTES)
-        elif isinstance(value, type):
-            if getattr(value, "__module__", None) != module_name or depth > 0:
-                continue
+
+def _visit(queue: collections.deque[tuple[str, str, Any, int]], module_name: str, owner: str,
+           value: Any, depth: int) -> Iterator[Container]:
+    tp = type(value)
+    if issubclass(tp, CONTAINER_TYPES):
+        items = len(value)
+        yield Container(owner, type(value).__name__, items, shallow_size(value))
+        if isinstance(value, dict) and 0 < items <= MAX_DICT_FANOUT and depth < 3:
+            entries = list(value.items())
             queue.extend(
-                (module_name, f"{owner}.{attr}", item, depth + 1)
-                for attr, item in list(vars(value).items()) if not attr.startswith("__")
+                (module_name, f"{owner}[{key_text(key)}]", entry, depth + 1)
+                for key, entry in entries
+                if issubclass(type(entry), CONTAINER_TYPES) or _is_instance(entry)
             )
-        elif _is_instance(value) and depth < MAX_ATTRIBUTE_DEPTH:
-            attributes = vars(value)
-            yield Container(owner, f"{type(value).__qualname__}.__dict__", len(attributes),
-                            sys.getsizeof(attributes))
-            queue.extend((module_name, f"{owner}.{attr}", item, depth + 1)
-                         for attr, item in list(attributes.items()))
+    elif issubclass(tp, LRU_CACHE_TYPE):
+        # functools.lru_cache keeps its dict in C, out of reach: estimate per entry.
+        size = int(value.cache_info().currsize)
+        yield Container(owner, "lru_cache", size, size * LRU_ENTRY_BYTES)
+    elif issubclass(tp, type):
+        if depth > 0 or not _defined_in(value, module_name):
+            return
+        queue.extend(
+            (module_name, f"{owner}.{attr}", item, depth + 1)
+            for attr, item in list(vars(value).items()) if not attr.startswith("__")
+        )
+    elif depth < MAX_ATTRIBUTE_DEPTH and (attributes := instance_dict(value)) is not None:
+        yield Container(owner, f"{type(value).__qualname__}.__dict__", len(attributes),
+                        sys.getsizeof(attributes))
+        queue.extend((module_name, f"{owner}.{attr}", item, depth + 1)
+                     for attr, item in list(attributes.items()))
 
 
 class Slicer:
@@ -204,7 +235,8 @@ def take_census(*, types: bool = True, slice_s: float = 0.002) -> Census:
     census = Census(time_s=time.time())
     slicer = Slicer(slice_s)
     modules = [(name, module) for name, module in sorted(list(sys.modules.items()))
-               if module is not None and not name.startswith(SKIP_MODULE_PREFIXES)]
+               if module is not None and not is_own_module(name)]
+    census.modules = [name for name, _ in modules]
     for found in _walk(modules):
         if found is not None:
             census.containers.append(found)
@@ -215,7 +247,8 @@ def take_census(*, types: bool = True, slice_s: float = 0.002) -> Census:
         before = time.perf_counter()
         objects = gc.get_objects()
         census.get_objects_s = time.perf_counter() - before
-        slicer = _count_types(objects, census, slicer)
+        census.tracked_objects = len(objects)
+        census.types = count_types(objects, slicer.tick)
         del objects
     slicer.finish()
     census.busy_s = slicer.busy_s + census.get_objects_s
@@ -226,34 +259,13 @@ def take_census(*, types: bool = True, slice_s: float = 0.002) -> Census:
     return census
 
 
-def _count_types(objects: list[Any], census: Census, slicer: Slicer) -> Slicer:
-    resumed = Slicer(slicer.slice_s)
-    resumed.busy_s, resumed.max_pause_s, resumed.slices, resumed.pauses_s = (
-        slicer.busy_s, slicer.max_pause_s, slicer.slices, slicer.pauses_s)
-    counts: dict[type, list[int]] = {}
-    getsizeof = sys.getsizeof
-    for start in range(0, len(objects), 512):
-        for obj in objects[start:start + 512]:
-            entry = counts.get(type(obj))
-            if entry is None:
-                counts[type(obj)] = entry = [0, 0]
-            entry[0] += 1
-            entry[1] += getsizeof(obj, 0)
-        resumed.tick()
-    census.tracked_objects = len(objects)
-    census.types = sorted(
-        (TypeCount(type_name(tp), c, s) for tp, (c, s) in counts.items()),
-        key=lambda t: (-t.size_bytes, t.type),
-    )
-    return resumed
-
-
 def census_json(census: Census, *, top_containers: int = 1000) -> dict[str, Any]:
     """The snapshot's census part: the largest containers and every type."""
     largest = sorted(census.containers, key=lambda c: (-c.size_bytes, -c.items, c.owner))
     return {
         "types": [t.to_json() for t in census.types],
         "containers": [c.to_json() for c in largest[:top_containers]],
+        "modules": census.modules,
         "census": {
             "tracked_objects": census.tracked_objects,
             "duration_s": round(census.duration_s, 6),

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from memwarden.leak.own import is_own_module, is_own_traceback, site_filename
 from memwarden.units import format_bytes
 
 GrowerKind = Literal["owner", "type", "site"]
@@ -26,7 +27,8 @@ class Grower:
     before_bytes: int
     after_bytes: int
     over_s: float  # time between the two snapshots
-    traceback: tuple[str, ...] = ()  # sites only
+    traceback: tuple[str, ...] = ()  # sites only: the largest call path
+    paths: int = 1  # sites only: call paths reaching the line, merged into this row
 
     @property
     def delta_items(self) -> int:
@@ -41,8 +43,9 @@ class Grower:
         what = f"{self.name} ({self.type})" if self.type and self.kind == "owner" else self.name
         unit = "objects" if self.kind == "type" else "items" if self.kind == "owner" else "blocks"
         sign = "+" if self.delta_bytes >= 0 else "-"
+        paths = f" from {self.paths} call paths" if self.paths > 1 else ""
         return (f"{what} {self.delta_items:+,} {unit}, {sign}{format_bytes(abs(self.delta_bytes))}"
-                f" in {_duration(self.over_s)}")
+                f" in {_duration(self.over_s)}{paths}")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,7 +53,7 @@ class Grower:
             "before_items": self.before_items, "after_items": self.after_items,
             "delta_items": self.delta_items, "before_bytes": self.before_bytes,
             "after_bytes": self.after_bytes, "delta_bytes": self.delta_bytes,
-            "over_s": self.over_s, "traceback": list(self.traceback),
+            "over_s": self.over_s, "traceback": list(self.traceback), "paths": self.paths,
         }
 
 
@@ -62,16 +65,46 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _index(rows: Any, key: str, items_key: str) -> dict[str, tuple[str, int, int, tuple[str, ...]]]:
-    out: dict[str, tuple[str, int, int, tuple[str, ...]]] = {}
+@dataclass(slots=True)
+class _Row:
+    type: str
+    items: int
+    size_bytes: int
+    traceback: tuple[str, ...]
+    paths: int
+    largest_bytes: int
+
+
+def _index(rows: Any, key: str, items_key: str) -> dict[str, _Row]:
+    """Rows by name; rows with the same name (one line reached from several call paths)
+    add up instead of the later one replacing the earlier."""
+    out: dict[str, _Row] = {}
     for row in rows or ():
-        out[str(row[key])] = (
-            str(row.get("type", "")),
-            int(row.get(items_key, 0)),
-            int(row.get("size_bytes", 0)),
-            tuple(row.get("traceback", ())),
-        )
+        name = str(row[key])
+        size = int(row.get("size_bytes", 0))
+        items = int(row.get(items_key, 0))
+        traceback = tuple(row.get("traceback", ()))
+        known = out.get(name)
+        if known is None:
+            out[name] = _Row(str(row.get("type", "")), items, size, traceback, 1, size)
+            continue
+        known.items += items
+        known.size_bytes += size
+        known.paths += 1
+        if size > known.largest_bytes:
+            known.traceback, known.largest_bytes = traceback, size
     return out
+
+
+def _ours(kind: str, name: str, row: _Row, before_modules: set[str]) -> bool:
+    """memwarden's own rows, and containers of a module imported after the first snapshot
+    (a lazy import's globals are new, not growing)."""
+    if kind == "site":
+        return is_own_traceback(list(row.traceback) or [site_filename(name)])
+    if kind == "type":
+        return is_own_module(name.rpartition(".")[0])
+    module = name.partition(":")[0]
+    return is_own_module(module) or (bool(before_modules) and module not in before_modules)
 
 
 def diff_snapshots(
@@ -88,12 +121,16 @@ def diff_snapshots(
     for kind, section, key, items_key in specs:
         before = _index(a.get(section), key, items_key)
         after = _index(b.get(section), key, items_key)
+        modules = set(a.get("modules") or {n.partition(":")[0] for n in before})
         growers = []
-        for name, (tp, items, size, tb) in after.items():
-            _, old_items, old_size, _ = before.get(name, (tp, 0, 0, ()))
-            if items > old_items or size > old_size:
-                growers.append(Grower(kind, name, tp if kind != "type" else name, old_items,
-                                      items, old_size, size, over_s, tb))
+        for name, row in after.items():
+            old = before.get(name)
+            old_items, old_size = (old.items, old.size_bytes) if old else (0, 0)
+            if (row.items > old_items or row.size_bytes > old_size) and not _ours(
+                    kind, name, row, modules):
+                growers.append(Grower(kind, name, row.type if kind != "type" else name,
+                                      old_items, row.items, old_size, row.size_bytes, over_s,
+                                      row.traceback, row.paths))
         growers.sort(key=lambda g: (-g.delta_bytes, -g.delta_items, g.name))
         result.extend(growers[:top] if top is not None else growers)
     return result

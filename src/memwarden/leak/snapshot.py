@@ -3,6 +3,7 @@
 Schema "memwarden.snapshot/1":
     {schema, time, pid, argv, rss_bytes, python: {allocated_blocks, gc_tracked_objects},
      types: [{type, count, size_bytes}], containers: [{owner, type, items, size_bytes}],
+     modules: [name, ...] (the modules walked: a diff tells a later import from growth),
      census: {tracked_objects, duration_s, busy_s, max_pause_s, get_objects_s, slices},
      tracemalloc: null | [{site, size_bytes, count, traceback: ["file:line", ...]}]}
 
@@ -51,9 +52,10 @@ def tracemalloc_top(limit: int = TRACEMALLOC_TOP) -> list[dict[str, Any]] | None
 
     if not tracemalloc.is_tracing():
         return None
-    snap = tracemalloc.take_snapshot().filter_traces(
-        (tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, __file__))
-    )
+    from memwarden.leak.own import is_own_traceback
+
+    stats = [stat for stat in tracemalloc.take_snapshot().statistics("traceback")
+             if not is_own_traceback([frame.filename for frame in stat.traceback])]
     return [
         {
             "site": _frame(stat.traceback[-1]),
@@ -61,7 +63,7 @@ def tracemalloc_top(limit: int = TRACEMALLOC_TOP) -> list[dict[str, Any]] | None
             "count": stat.count,
             "traceback": [_frame(f) for f in list(stat.traceback)[-TRACEBACK_FRAMES:]],
         }
-        for stat in snap.statistics("traceback")[:limit]
+        for stat in stats[:limit]
     ]
 
 

@@ -11,6 +11,8 @@ import tracemalloc
 from dataclasses import dataclass
 from typing import Any
 
+from memwarden.leak.own import is_own_traceback
+
 DEFAULT_NFRAME = 5
 
 
@@ -19,11 +21,12 @@ class SiteGrowth:
     site: str  # "file:line" of the most recent frame
     size_bytes: int  # traced bytes grown at this site during the window
     count: int  # blocks grown
-    traceback: tuple[str, ...]  # oldest first, most recent last
+    traceback: tuple[str, ...]  # oldest first, most recent last (the largest call path)
+    paths: int = 1  # call paths that reach this line, merged
 
     def to_json(self) -> dict[str, Any]:
         return {"site": self.site, "size_bytes": self.size_bytes, "count": self.count,
-                "traceback": list(self.traceback)}
+                "traceback": list(self.traceback), "paths": self.paths}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +37,10 @@ class WindowResult:
     sites: list[SiteGrowth]
 
 
-OWN_FILES = ("/memwarden/leak/", tracemalloc.__file__)
-
-
 def _ours(traceback: tracemalloc.Traceback) -> bool:
-    """memwarden's own census/snapshot work, wherever it appears in the traceback. Checked on
-    grouped statistics, not per trace: tracemalloc's Filter runs fnmatch on every trace (slow)."""
-    return any(own in frame.filename for frame in traceback for own in OWN_FILES)
+    """memwarden's own work or lazy imports. Checked on grouped statistics, not per trace:
+    tracemalloc's Filter runs fnmatch on every trace (slow)."""
+    return is_own_traceback([frame.filename for frame in traceback])
 
 
 class TraceWindow:
@@ -93,18 +93,25 @@ class TraceWindow:
                 self.owned = False
         stats = [s for s in second.compare_to(first, "traceback")
                  if s.size_diff > 0 and not _ours(s.traceback)]
-        stats.sort(key=lambda s: -s.size_diff)
-        sites = [
-            SiteGrowth(
-                site=_frame(s.traceback[-1]),
-                size_bytes=s.size_diff,
-                count=s.count_diff,
-                traceback=tuple(_frame(f) for f in s.traceback),
-            )
-            for s in stats[:top]
-        ]
         return WindowResult(time.monotonic() - self._started_s, traced_growth, overhead_growth,
-                            sites)
+                            merge_paths(stats)[:top])
+
+
+def merge_paths(stats: list[tracemalloc.StatisticDiff]) -> list[SiteGrowth]:
+    """One row per allocating line: a line reached from two call paths adds up (the largest
+    path is kept as the example)."""
+    by_site: dict[str, SiteGrowth] = {}
+    for stat in sorted(stats, key=lambda s: -s.size_diff):
+        site = _frame(stat.traceback[-1])
+        known = by_site.get(site)
+        if known is None:
+            by_site[site] = SiteGrowth(site, stat.size_diff, stat.count_diff,
+                                       tuple(_frame(f) for f in stat.traceback))
+        else:
+            by_site[site] = SiteGrowth(site, known.size_bytes + stat.size_diff,
+                                       known.count + stat.count_diff, known.traceback,
+                                       known.paths + 1)
+    return sorted(by_site.values(), key=lambda s: -s.size_bytes)
 
 
 def _frame(frame: tracemalloc.Frame) -> str:

@@ -1,0 +1,48 @@
+"""What is memwarden's own: its modules, its source files, the imports it triggers.
+
+The census, the tracemalloc window and the diff leave these out, so memwarden's bookkeeping
+and its lazy imports (pickle, psutil...) never show as a leak's growth.
+"""
+
+from __future__ import annotations
+
+import os
+import tracemalloc
+from collections.abc import Sequence
+
+PACKAGE = "memwarden"
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+IMPORT_MACHINERY = ("<frozen importlib", "importlib/")
+
+
+def is_own_module(name: str) -> bool:
+    return name == PACKAGE or name.startswith(PACKAGE + ".")
+
+
+def is_own_file(filename: str) -> bool:
+    return filename.startswith(PACKAGE_DIR) or filename == tracemalloc.__file__
+
+
+def _importing(filename: str) -> bool:
+    return filename.startswith(IMPORT_MACHINERY) or "/importlib/" in filename
+
+
+def is_own_traceback(filenames: Sequence[str]) -> bool:
+    """filenames oldest first. Ours when the innermost frame is memwarden's, or when the
+    allocation happens inside an import that memwarden started (a lazy import). An
+    application called *through* memwarden (its web middleware) is not ours: its own frame
+    is the innermost."""
+    if not filenames:
+        return False
+    if is_own_file(filenames[-1]):
+        return True
+    imports = [i for i, name in enumerate(filenames) if _importing(name)]
+    if not imports:
+        return False
+    caller = imports[0] - 1  # the frame that ran the outermost `import`
+    return caller >= 0 and is_own_file(filenames[caller])
+
+
+def site_filename(site: str) -> str:
+    """'path/to/file.py:123' -> 'path/to/file.py'."""
+    return site.rpartition(":")[0] or site
