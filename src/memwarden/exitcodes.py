@@ -1,4 +1,4 @@
-"""Named exit codes, documented in the README."""
+"""Named exit codes, documented in docs/reference/exit-codes.md."""
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

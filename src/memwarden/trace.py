@@ -1,6 +1,6 @@
 """JSONL traces: one JSON object a line, versioned. `memwarden report` reads them.
 
-Schema `memwarden.trace/1` (documented in the README). Every line has `type`:
+Schema `memwarden.trace/1` (documented in docs/reference/formats.md). Every line has `type`:
 - `header`: `schema`, `started` (unix s), `pid`, `host`, `argv`.
 - `sample`: `t` (unix s), `tier`, `metric`, `measured_bytes`, `limit_bytes`, `limit_source`,
   `thresholds_bytes` {warn, critical, restart}, `tree_rss_bytes`, `tree_processes`,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compare_report import SCENARIOS, document, readme_block
+from compare_report import SCENARIOS, docs_block, document
 from compare_table import Column, Figures, Spec, mib, ms, ratio, render
 
 SPEC = Spec("Demo", "what it measures", (Column("delay_s", "delay", ms), Column("note", "note")),
@@ -20,9 +20,9 @@ def test_ratio_against_memwarden_per_row() -> None:
 
 
 def test_pending_memwarden_leaves_ratios_pending() -> None:
-    text = render(SPEC, {"memwarden": "pending: not on this branch",
+    text = render(SPEC, {"memwarden": "pending: tool not installed",
                          "circus": {"delay_s": 0.7, "note": "x"}})
-    assert "| memwarden | pending: not on this branch |  |  |" in text
+    assert "| memwarden | pending: tool not installed |  |  |" in text
     assert "| circus | 700 ms | x | pending |" in text
 
 
@@ -48,7 +48,7 @@ def test_document_names_machine_versions_and_every_scenario() -> None:
     assert "| circus | `loop_rate=1` |" in text
     for spec in SCENARIOS.values():
         assert f"### {spec.title}" in text
-    block = readme_block(date="d", machine={"nproc": "2", "memory": "1 GiB",
+    block = docs_block(date="d", machine={"nproc": "2", "memory": "1 GiB",
                                             "uname": "Linux x 6.1 #1"},
                          versions={"pm2": "7.0.4"}, command="c", results=results)
-    assert "(6.1)" in block and "#### 1. Slow leak" in block and "\n### " not in block
+    assert "(6.1)" in block and "### 1. Slow leak" in block and "\n## " not in block

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -21,22 +20,6 @@ from report_traces import (
 import memwarden.leak.trend
 from memwarden.report.build import build_report
 from memwarden.report.model import ReportInputError
-
-
-def _trend_available() -> bool:
-    try:
-        memwarden.leak.trend.fit_trend([0.0, 1.0], [1, 2])
-    except NotImplementedError:
-        return False
-    return True
-
-
-needs_trend = pytest.mark.skipif(not _trend_available(),
-                                 reason="memwarden.leak.trend.fit_trend is not implemented yet")
-
-
-needs_diff = pytest.mark.skipif(importlib.util.find_spec("memwarden.leak.diff") is None,
-                                reason="memwarden.leak.diff is not on this branch yet")
 
 
 @pytest.fixture(scope="module")
@@ -138,14 +121,12 @@ def test_trend_unavailable_is_visible(tmp_path: Path, monkeypatch: pytest.Monkey
     assert 'class="trend"' not in html
 
 
-@needs_trend
 def test_leak_trend_and_eta_are_drawn(realistic_html: str) -> None:
     assert '<g class="trend">' in realistic_html
     assert 'class="forecast"' in realistic_html and 'class="eta"' in realistic_html
     assert re.search(r'card card-leak bad".*?card-value">Leaking<', realistic_html, re.S)
 
 
-@needs_trend
 def test_flat_service_is_not_leaking(tmp_path: Path) -> None:
     records = [header()] + [sample(START_S + i, 200 * MIB + (i % 60) * MIB // 3)
                             for i in range(3600)]
@@ -163,7 +144,6 @@ def test_bad_snapshots(tmp_path: Path) -> None:
             build_report(trace, [tmp_path / name])
 
 
-@needs_diff
 def test_growers_from_two_snapshots(tmp_path: Path) -> None:
     trace = realistic(tmp_path / "t.jsonl", duration_s=600)
     later = snapshot(tmp_path / "b.json", START_S + 500, 1.0)

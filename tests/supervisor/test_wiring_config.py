@@ -1,4 +1,4 @@
-"""Config keys for issue 4's wiring: cgroup, socket, health_*, watchdog, leak_window."""
+"""Config keys for the supervisor's wiring: cgroup, socket, health_*, watchdog, leak_window."""
 
 from __future__ import annotations
 

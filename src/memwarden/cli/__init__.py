@@ -37,13 +37,7 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module_name, _, attribute = target.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            # A subcommand whose module is not there yet is simply not offered.
-            if err.name and module_name.startswith(err.name):
-                return None
-            raise
+        module = importlib.import_module(module_name)
         command: Any = getattr(module, attribute)
         return command if isinstance(command, click.Command) else None
 

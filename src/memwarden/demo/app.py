@@ -1,4 +1,4 @@
-"""The demo's web service: a webhook receiver with the classic leak (issue 5).
+"""The demo's web service: a webhook receiver with the classic leak.
 
 Every event is deduplicated through `service.processed_records`, a set that is never pruned:
 memory grows with every event, from the webhook requests (POST /events) and from a poller

@@ -1,6 +1,6 @@
 """Own a program's memory cgroup: a hard wall the kernel pauses at instead of SIGKILLing.
 
-How the supervisor loop uses it (issue 4):
+How the supervisor loop uses it:
 
 1. At start: `cleanup_stale()` (groups a SIGKILLed supervisor left), then per program
    `OwnedCgroup.create(name, hard_limit_bytes)`; on `CgroupUnavailable` log

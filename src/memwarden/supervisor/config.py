@@ -37,7 +37,7 @@ PROGRAM_KEYS = frozenset(
         "critical_timeout",
         "grace", "max_restarts", "restart_window", "max_age", "max_age_jitter", "restart_at",
         "backoff", "backoff_max", "stable_after", "autorestart", "log_max_size", "log_backups",
-        # issue 4: owned cgroup, socket hand-off, watchdog
+        # owned cgroup, socket hand-off, watchdog
         "cgroup", "socket", "health_url", "health_interval", "health_timeout", "health_failures",
         "health_start_period", "watchdog", "leak_window",
     }

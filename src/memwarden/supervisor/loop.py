@@ -1,6 +1,6 @@
 """The supervisor loop: one thread, one selector, timers; signal handlers only enqueue.
 
-Design (so issue 4's cgroup ownership, sockets and watchdog plug in without changing it):
+Design (so cgroup ownership, sockets and watchdog plug in without changing it):
 
 - **Wake-up sources.** Everything the loop waits on is a file descriptor registered in one
   `selectors` selector whose data is a callback `fn(selector)`: the signal wake-up pipe

@@ -43,7 +43,7 @@ def set_child_subreaper() -> bool:
 
 @dataclass(frozen=True, slots=True)
 class SpawnHook:
-    """What another component adds to a spawn (issue 4: cgroup placement, sockets, watchdog).
+    """What another component adds to a spawn (cgroup placement, sockets, watchdog).
 
     preexec runs in the child after fork, before exec (keep it async-signal-safe-ish: no
     locks, no logging); pass_fds stay open in the child; env is merged into its environment;

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import hmac
-import importlib.util
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -117,9 +116,6 @@ def _cleanup() -> Response:
 
 
 def _snapshot() -> Response:
-    if importlib.util.find_spec("memwarden.leak.snapshot") is None:
-        return error_response(501, "heap snapshots are not available in this memwarden build "
-                                   "(memwarden.leak.snapshot is missing)")
     import memwarden
 
     path = memwarden.snapshot()
