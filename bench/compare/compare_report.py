@@ -79,12 +79,12 @@ def document(*, date: str, machine: Mapping[str, str], versions: Mapping[str, st
     return "\n".join(lines)
 
 
-def readme_block(*, date: str, machine: Mapping[str, str], versions: Mapping[str, str],
+def docs_block(*, date: str, machine: Mapping[str, str], versions: Mapping[str, str],
                  command: str, results: Mapping[str, Mapping[str, Figures | str]]) -> str:
-    """The tables for README's "How it compares", one heading level down."""
+    """The tables for docs/benchmarks/comparison.md, under its "Latest results" heading."""
     peers = ", ".join(f"{name} {version}" for name, version in versions.items())
     lines = [f"Latest run: {date}, `{command}` on {machine['nproc']} CPUs / "
              f"{machine['memory']} ({machine['uname'].split()[2]}); {peers}.", ""]
     for key, rows in results.items():
-        lines.append(render(SCENARIOS[key], rows).replace("### ", "#### ", 1))
+        lines.append(render(SCENARIOS[key], rows))
     return "\n".join(lines)

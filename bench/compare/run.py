@@ -6,7 +6,7 @@
 
 Installs the peers into bench/compare/.sandbox on first use, prints a markdown report and
 writes it to bench/results/compare-<date>.md; the tables also replace the generated block in
-README.md ("How it compares").
+docs/benchmarks/comparison.md.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import compare_sandbox
 import compare_scenarios as scenarios
-from compare_report import SCENARIOS, document, readme_block
+from compare_report import SCENARIOS, docs_block, document
 from compare_table import Figures, render
 from compare_tools import (
     REPO,
@@ -45,7 +45,7 @@ RUNNERS: dict[str, Callable[[Tool, Path, scenarios.Config], Figures | str]] = {
     "tree": scenarios.tree,
 }
 TOOL_KEYS = ("memwarden", "pm2", "supervisord", "circus")
-DOC = REPO / "README.md"  # "How it compares" ends with the generated block
+DOC = REPO / "docs" / "benchmarks" / "comparison.md"  # ends with the generated block
 BLOCK = re.compile(r"(<!-- compare:table:start -->\n).*?(<!-- compare:table:end -->)", re.S)
 
 
@@ -142,12 +142,12 @@ def main(argv: list[str]) -> int:
     results: dict[str, dict[str, Figures | str]] = {}
     # The load scenario runs first: after the leak and spike scenarios, its first tool's
     # failures were 4-5x those of a run on a fresh host (22-24 % vs 4.4-5.3 %, same code;
-    # see README). The tables keep the scenarios' order.
+    # see docs/benchmarks/comparison.md). The tables keep the scenarios' order.
     for key in sorted(args.scenarios, key=lambda k: k != "load"):
         rows: dict[str, Figures | str] = {}
         scenario_tools = list(tools)
         if key == "load" and "pm2" in args.tools:
-            # PM2's cluster mode, asked for by issue 8, can only run a Node.js app.
+            # PM2's cluster mode can only run a Node.js app.
             fork_at = scenario_tools.index(every["pm2"])
             scenario_tools.insert(fork_at + 1, Pm2Cluster(box, args.pm2_worker_interval_ms))
         if key == "load" and "memwarden" in args.tools:
@@ -193,7 +193,7 @@ def main(argv: list[str]) -> int:
         out.write_text(text)
         print(f"[compare] wrote {out.relative_to(REPO)}", file=sys.stderr)
         if DOC.exists() and BLOCK.search(DOC.read_text()):
-            block = readme_block(date=date, machine=machine_info, versions=versions,
+            block = docs_block(date=date, machine=machine_info, versions=versions,
                                  command=command, results=results)
             DOC.write_text(BLOCK.sub(lambda m: m.group(1) + block + m.group(2),
                                      DOC.read_text()))
