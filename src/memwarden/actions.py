@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from memwarden.hooks import HookRegistry
 from memwarden.policy import Tier
+from memwarden.readers.proc import self_rss_bytes
 from memwarden.units import format_bytes
 
 log = logging.getLogger("memwarden")
@@ -22,7 +23,7 @@ log = logging.getLogger("memwarden")
 @dataclass(frozen=True, slots=True)
 class StepResult:
     step: str  # "gc.collect", "hook:<name>", "malloc_trim"
-    freed_bytes: int  # RSS before - after; negative when RSS grew meanwhile
+    freed_bytes: int | None  # RSS before - after; negative when RSS grew; None: unknown
     ok: bool
     detail: str = ""
 
@@ -35,25 +36,19 @@ def gave_back(freed_bytes: int | None) -> str:
     return f"gave back nothing (RSS grew {format_bytes(-freed_bytes)} meanwhile)"
 
 
-def _rss_bytes() -> int:
-    from memwarden.readers.proc import read_process_memory
-
-    try:
-        return read_process_memory(os.getpid()).rss_bytes
-    except Exception:  # non-Linux or /proc unavailable: psutil is the fallback
-        import psutil
-
-        return int(psutil.Process().memory_info().rss)
+def _freed_since(before: int | None) -> int | None:
+    after = self_rss_bytes()
+    return None if before is None or after is None else before - after
 
 
 def _measured(step: str, fn: Callable[[], object]) -> StepResult:
-    before = _rss_bytes()
+    before = self_rss_bytes()
     try:
         result = fn()
     except Exception as err:
         log.exception("memwarden: %s failed", step)
-        return StepResult(step, before - _rss_bytes(), False, f"{type(err).__name__}: {err}")
-    return StepResult(step, before - _rss_bytes(), True, "" if result is None else str(result))
+        return StepResult(step, _freed_since(before), False, f"{type(err).__name__}: {err}")
+    return StepResult(step, _freed_since(before), True, "" if result is None else str(result))
 
 
 _libc_trim: Callable[[int], int] | bool | None = False  # False: not looked up yet

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from memwarden.errors import MemwardenError
 from memwarden.readers.proc import PROC_ROOT, ProcessDetail
 from memwarden.sample import Sample
 from memwarden.units import format_bytes
@@ -36,9 +37,10 @@ class Checkup:
 
 def count_glibc_arenas(pid: int, proc_root: Path = PROC_ROOT) -> int | None:
     """Anonymous 64 MiB-aligned reservations (rw part + PROT_NONE rest) = non-main arenas."""
-    try:
-        lines = (proc_root / str(pid) / "maps").read_text().splitlines()
-    except OSError:
+    from memwarden.readers.procinfo import read_maps
+
+    lines = read_maps(pid, proc_root)
+    if lines is None:
         return None
     arenas = 0
     for index, line in enumerate(lines):
@@ -61,24 +63,18 @@ def count_glibc_arenas(pid: int, proc_root: Path = PROC_ROOT) -> int | None:
 
 
 def arena_max_in_environ(pid: int, proc_root: Path = PROC_ROOT) -> bool | None:
+    from memwarden.readers.procinfo import read_environ
+
     try:
-        environ = (proc_root / str(pid) / "environ").read_bytes()
-    except OSError:
+        return "MALLOC_ARENA_MAX" in read_environ(pid, proc_root)
+    except MemwardenError:
         return None
-    return any(entry.startswith(b"MALLOC_ARENA_MAX=") for entry in environ.split(b"\0"))
 
 
 def top_processes(count: int = 10) -> tuple[TopProcess, ...]:
-    import psutil
+    from memwarden.readers.fallback import largest_processes_psutil
 
-    found: list[TopProcess] = []
-    for process in psutil.process_iter(["pid", "name", "memory_info"]):
-        info = process.info
-        memory = info.get("memory_info")
-        if memory is not None:
-            found.append(TopProcess(info["pid"], info.get("name") or "?", int(memory.rss)))
-    found.sort(key=lambda p: p.rss_bytes, reverse=True)
-    return tuple(found[:count])
+    return tuple(TopProcess(pid, name, rss) for pid, name, rss in largest_processes_psutil(count))
 
 
 def advise(checkup: Checkup) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from memwarden.readers.cgroup import CgroupLocation, CgroupMemory
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from typing import Literal
 
     # tracemalloc (and pickle) load only for in-process runtime figures
+    from memwarden.readers.cgroup import CgroupUsageReader
+    from memwarden.readers.kept import TreeReader
     from memwarden.readers.runtime import RuntimeMemory
 
     Metric = Literal["tree_rss", "working_set"]
@@ -105,10 +107,16 @@ class Sampler:
         include_runtime: bool = False,
         proc_root: Path = PROC_ROOT,
         cgroup: CgroupLocation | Literal["auto"] | None = "auto",
+        with_status: bool = False,
     ) -> None:
+        """`with_status`: also read each process's `status` (swap, threads) for a display."""
         from memwarden.readers.cgroup import find_memory_cgroup
 
         self.pid = pid
+        self.with_status = with_status
+        self._tree_reader: TreeReader | None = None
+        self._usage_reader: CgroupUsageReader | None = None
+        self._last: Sample | None = None
         self.budget_bytes = budget_bytes
         self.metric_choice: MetricChoice = metric
         self.include_runtime = include_runtime
@@ -118,8 +126,53 @@ class Sampler:
             cgroup = find_memory_cgroup(target, proc_root) if IS_LINUX else None
         self.cgroup_location: CgroupLocation | None = cgroup
 
-    def sample(self) -> Sample:
-        """Raise NoSuchProcessError when the watched pid is gone."""
+    def sample(self, *, refresh: bool = True) -> Sample:
+        """Raise NoSuchProcessError when the watched pid is gone.
+
+        `refresh=False` after a first sample: re-read only the tree (kept fds) and, when the
+        metric is the working set, the cgroup's usage (one pread); the limit, memory.stat,
+        meminfo and PSI are the last full sample's. Drivers refresh when a decision needs them.
+        """
+        last = self._last
+        if not refresh and last is not None:
+            quick = self._quick(last)
+            if quick is not None:
+                return quick
+        sample = self._full()
+        self._last = sample
+        return sample
+
+    def _quick(self, last: Sample) -> Sample | None:
+        """None when the figure compared needs a full read (a working set without a cgroup)."""
+        tree = self._read_tree()
+        cgroup = last.cgroup
+        if last.metric == "working_set":
+            if cgroup is None or cgroup.inactive_file_bytes is None:
+                return None
+            usage = self._usage_bytes()
+            if usage is None:
+                return None
+            working_set = max(0, usage - cgroup.inactive_file_bytes)
+            cgroup = replace(cgroup, usage_bytes=usage, working_set_bytes=working_set)
+            measured: int | None = working_set
+        else:
+            measured = tree.rss_bytes if tree is not None else None
+        return replace(last, time_s=time.time(), monotonic_s=time.monotonic(), tree=tree,
+                       cgroup=cgroup, measured_bytes=measured)
+
+    def _usage_bytes(self) -> int | None:
+        if self._usage_reader is None:
+            if self.cgroup_location is None:
+                return None
+            from memwarden.readers.cgroup import CgroupUsageReader
+
+            try:
+                self._usage_reader = CgroupUsageReader(self.cgroup_location)
+            except OSError:
+                return None
+        return self._usage_reader.read_usage_bytes()
+
+    def _full(self) -> Sample:
         from memwarden.readers.cgroup import read_cgroup_memory
         from memwarden.readers.runtime import read_runtime
         from memwarden.readers.system import read_pressure, read_system_memory
@@ -135,7 +188,9 @@ class Sampler:
             system = read_system_memory(self.proc_root)
             pressure = read_pressure(self.proc_root / "pressure" / "memory")
         else:
-            system = _system_memory_psutil()
+            from memwarden.readers.fallback import read_system_memory_psutil
+
+            system = read_system_memory_psutil()
         if cgroup is None:
             unavailable.append("cgroup")
         if system is None:
@@ -174,23 +229,24 @@ class Sampler:
         if self.pid is None:
             return None
         if IS_LINUX:
-            from memwarden.readers.tree import read_tree_memory
+            if self._tree_reader is None:
+                from memwarden.readers.kept import TreeReader
 
-            return read_tree_memory(self.pid, self.proc_root)
+                self._tree_reader = TreeReader(self.pid, self.proc_root,
+                                               with_status=self.with_status)
+            return self._tree_reader.read()
         from memwarden.readers.fallback import read_tree_memory_psutil
 
         return read_tree_memory_psutil(self.pid)
 
-
-def _system_memory_psutil() -> SystemMemory | None:
-    try:
-        import psutil
-
-        vm = psutil.virtual_memory()
-        swap = psutil.swap_memory()
-    except Exception:  # psutil raises platform-specific errors; the source is simply unavailable
-        return None
-    return SystemMemory(int(vm.total), int(vm.available), int(swap.total), int(swap.free))
+    def close(self) -> None:
+        """Close the kept file descriptors (dropping the sampler closes them too)."""
+        if self._tree_reader is not None:
+            self._tree_reader.close()
+            self._tree_reader = None
+        if self._usage_reader is not None:
+            self._usage_reader.close()
+            self._usage_reader = None
 
 
 def self_pid() -> int:

@@ -21,7 +21,7 @@ def test_fixture_sample_uses_the_cgroup_limit_and_working_set() -> None:
     assert sample.metric == "working_set"
     assert sample.measured_bytes == 268435456 - 41943040
     assert sample.cgroup_pressure is not None and sample.cgroup_pressure.some.avg10 == 1.53
-    assert sample.tree == read_tree_memory(100, FIXTURES / "proc")
+    assert sample.tree == read_tree_memory(100, FIXTURES / "proc", with_status=False)
     assert sample.unavailable == ()
 
 
@@ -48,3 +48,26 @@ def test_real_sample_of_this_process() -> None:
     assert sample.system is not None and sample.limit.limit_bytes is not None
     assert sample.runtime is not None and sample.runtime.allocated_blocks > 0
     assert sample.measured_bytes is not None and sample.headroom_bytes is not None
+
+
+def test_quick_sample_rereads_the_tree_and_keeps_the_rest() -> None:
+    k8s = FIXTURES / "cgroup" / "v2-k8s"
+    location = find_memory_cgroup(1, k8s / "proc", fs_root=k8s / "fs")
+    sampler = Sampler(pid=100, proc_root=FIXTURES / "proc", cgroup=location)
+    full = sampler.sample()
+    quick = sampler.sample(refresh=False)
+    # working set: the usage preads again, inactive_file is the full sample's
+    assert quick.measured_bytes == full.measured_bytes and quick.metric == "working_set"
+    assert quick.limit == full.limit and quick.system is full.system
+    assert quick.monotonic_s >= full.monotonic_s
+    tree_sampler = Sampler(pid=os.getpid(), metric="tree_rss")
+    first = tree_sampler.sample(refresh=False)  # no full sample yet: a full one
+    assert first.system is not None
+    ballast = bytearray(32 * 2**20)
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    grown = tree_sampler.sample(refresh=False)
+    assert grown.system is first.system
+    assert grown.tree is not None and first.tree is not None
+    assert grown.tree.rss_bytes - first.tree.rss_bytes > 16 * 2**20
+    assert grown.measured_bytes == grown.tree.rss_bytes
+    tree_sampler.close()

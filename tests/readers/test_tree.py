@@ -12,10 +12,10 @@ import pytest
 
 from memwarden.errors import NoSuchProcessError
 from memwarden.readers.proc import PAGE_SIZE_BYTES, read_process_memory
+from memwarden.readers.procinfo import parse_stat
 from memwarden.readers.tree import (
     has_children_files,
     list_descendants,
-    parse_stat_ppid,
     read_tree_memory,
 )
 
@@ -25,8 +25,9 @@ FIXTURE_PROC = Path(__file__).resolve().parent.parent / "fixtures" / "proc"
 def test_stat_parse_survives_parens_and_spaces_in_comm() -> None:
     text = (FIXTURE_PROC / "101" / "stat").read_bytes()
     assert b"(a) b (c) 1 2)" in text
-    assert parse_stat_ppid(text) == 100
-    assert parse_stat_ppid(b"garbage without parens") is None
+    stat = parse_stat(text)
+    assert stat is not None and (stat.ppid, stat.pgrp, stat.state) == (100, 5762, "S")
+    assert parse_stat(b"garbage without parens") is None
 
 
 def test_fixture_descendants_breadth_first_without_children_files() -> None:

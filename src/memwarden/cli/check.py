@@ -26,7 +26,8 @@ def check(pid: int | None, as_json: bool, limit: str | None, metric: str | None)
     from memwarden.sample import Sampler
 
     config = load_guard_config(config_arguments(limit=limit, metric=metric))
-    sampler = Sampler(pid=pid, budget_bytes=config.limit_bytes, metric=config.metric)
+    sampler = Sampler(pid=pid, budget_bytes=config.limit_bytes, metric=config.metric,
+                      with_status=True)
     checkup = run_checkup(sampler.sample(), with_top=pid is None)
     if as_json:
         click.echo(json.dumps(checkup_json(checkup), indent=2))

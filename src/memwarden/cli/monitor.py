@@ -55,7 +55,8 @@ def monitor(
     ))
     duration_s = None if duration is None else parse_duration(duration, key="duration")
     policy = config.policy()
-    sampler = Sampler(pid=pid, budget_bytes=config.limit_bytes, metric=config.metric)
+    sampler = Sampler(pid=pid, budget_bytes=config.limit_bytes, metric=config.metric,
+                      with_status=True)  # the trace records swap
     sample = sampler.sample()  # fails early (exit 2) on a missing or unreadable pid
     started_s = sample.monotonic_s
     stop = threading.Event()

@@ -6,7 +6,6 @@ thread over a wall-clock window; the scenario bench runs them over simulated tic
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,14 +14,9 @@ from memwarden.leak.classify import Classification, classify_growth
 from memwarden.leak.diff import Grower, diff_snapshots
 from memwarden.leak.tracewindow import TraceWindow, WindowResult
 from memwarden.leak.trend import Trend
+from memwarden.readers.proc import self_rss_bytes
 
 MIN_OWNER_GROWTH_BYTES = 256 * 1024
-
-
-def _rss_bytes() -> int:
-    import psutil
-
-    return int(psutil.Process(os.getpid()).memory_info().rss)
 
 
 def census_document() -> dict[str, Any]:
@@ -44,13 +38,13 @@ class Attribution:
     window: WindowResult | None = None
     classification: Classification | None = None
     _tracer: TraceWindow | None = None
-    _rss_start: int = 0
+    _rss_start: int | None = None
 
     def begin(self, baseline: dict[str, Any] | None = None) -> None:
         """baseline: an earlier census (e.g. taken when the leak was first suspected) to diff
         against instead of one taken now."""
         self.before = baseline if baseline is not None else census_document()
-        self._rss_start = _rss_bytes()
+        self._rss_start = self_rss_bytes()
         if self.trace:
             self._tracer = TraceWindow().start()
 
@@ -67,7 +61,9 @@ class Attribution:
         if self.before is not None:
             self.growers = diff_snapshots(self.before, after, top=10)
         tracer, self._tracer = self._tracer, None
-        rss_growth = _rss_bytes() - self._rss_start
+        rss_now = self_rss_bytes()
+        # RSS unknown at either end: no growth to classify rather than a made-up one.
+        rss_growth = 0 if rss_now is None or self._rss_start is None else rss_now - self._rss_start
         python_growth = None
         if tracer is not None:
             python_growth = tracer.traced_growth_bytes()

@@ -9,11 +9,11 @@ malloc_trim(0) is tried: if it gives the memory back, glibc's arenas were retain
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from memwarden.leak.trend import Trend
+from memwarden.readers.proc import self_rss_bytes
 from memwarden.units import format_bytes
 
 GrowthKind = Literal["python_heap", "allocator_retention", "native", "unknown"]
@@ -33,12 +33,6 @@ class Classification:
 
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
-
-
-def _rss_bytes() -> int:
-    import psutil
-
-    return int(psutil.Process(os.getpid()).memory_info().rss)
 
 
 def classify_growth(
@@ -69,9 +63,11 @@ def classify_growth(
     if try_trim:
         from memwarden.actions import gave_back, malloc_trim
 
-        before = _rss_bytes()
+        before = self_rss_bytes()
         trim_result = malloc_trim()
-        freed = before - _rss_bytes() if trim_result is not None else None
+        after = self_rss_bytes()
+        if trim_result is not None and before is not None and after is not None:
+            freed = before - after
     tried = (f"malloc_trim(0) returned {trim_result}, {gave_back(freed)}"
              if trim_result is not None else "malloc_trim is not available (not glibc)")
     if rss_growth_bytes is None or rss_growth_bytes <= 0:

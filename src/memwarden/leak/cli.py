@@ -11,37 +11,26 @@ from pathlib import Path
 import click
 
 from memwarden.cli.common import fail, usage_errors
-from memwarden.errors import NoSuchProcessError
+from memwarden.errors import MemwardenError, NoSuchProcessError
 
 
 def _catches(pid: int, signum: int) -> bool | None:
-    """Whether pid has a handler for signum (SigCgt in /proc/PID/status); None: unknown."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("SigCgt:"):
-                    return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
-    except FileNotFoundError:
-        raise NoSuchProcessError(pid) from None
-    except OSError:
-        return None
-    return None
+    """Whether pid has a handler for signum; None: unknown."""
+    from memwarden.readers.procinfo import read_caught_signals
+
+    mask = read_caught_signals(pid)  # raises NoSuchProcessError for a missing pid
+    return None if mask is None else bool(mask >> (signum - 1) & 1)
 
 
 def _target_directory(pid: int) -> Path:
     """Where the target writes: its MEMWARDEN_SNAPSHOT_DIR, else its working directory."""
     from memwarden.leak.snapshot import DIR_ENV
+    from memwarden.readers.procinfo import read_cwd, read_environ
 
     try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        for entry in environ:
-            key, _, value = entry.partition(b"=")
-            if key.decode(errors="replace") == DIR_ENV and value:
-                directory = Path(os.fsdecode(value))
-                return directory if directory.is_absolute() else Path(
-                    os.readlink(f"/proc/{pid}/cwd")) / directory
-        return Path(os.readlink(f"/proc/{pid}/cwd"))
-    except OSError as err:
+        directory = Path(read_environ(pid).get(DIR_ENV) or ".")
+        return directory if directory.is_absolute() else read_cwd(pid) / directory
+    except MemwardenError as err:
         raise click.UsageError(
             f"cannot find where pid {pid} writes snapshots ({err}); pass --dir") from err
 

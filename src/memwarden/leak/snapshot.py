@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from memwarden.readers.proc import self_rss_bytes
+
 SCHEMA = "memwarden.snapshot/1"
 FILE_PREFIX = "memwarden-snapshot-"
 DIR_ENV = "MEMWARDEN_SNAPSHOT_DIR"
@@ -35,15 +37,6 @@ def default_directory(environ: dict[str, str] | None = None) -> Path:
 def snapshot_name(pid: int, time_s: float) -> str:
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(time_s))
     return f"{FILE_PREFIX}{pid}-{stamp}.{int(time_s * 1000) % 1000:03d}Z.json"
-
-
-def _rss_bytes() -> int | None:
-    try:
-        import psutil
-
-        return int(psutil.Process().memory_info().rss)
-    except Exception:  # psutil raises platform-specific errors; RSS is then unknown
-        return None
 
 
 def tracemalloc_top(limit: int = TRACEMALLOC_TOP) -> list[dict[str, Any]] | None:
@@ -82,7 +75,7 @@ def build_snapshot(*, types: bool = True) -> dict[str, Any]:
         "time": census.time_s,
         "pid": os.getpid(),
         "argv": list(sys.argv),
-        "rss_bytes": _rss_bytes(),
+        "rss_bytes": self_rss_bytes(),
         "python": {
             "allocated_blocks": sys.getallocatedblocks(),
             "gc_tracked_objects": census.tracked_objects if types else len(gc.get_objects(0)),

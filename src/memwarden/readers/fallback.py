@@ -1,4 +1,8 @@
-"""Non-Linux: process figures from psutil; every Linux-only source reports itself unavailable."""
+"""psutil, and only here: process and machine figures where /proc is missing (not Linux),
+and the few listings /proc gives no cheap way to (the machine's largest processes).
+
+psutil is imported inside each function: `import memwarden` stays light on every platform.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import TypeVar
 
 from memwarden.errors import NoSuchProcessError, ProcessAccessError
 from memwarden.readers.proc import ProcessMemory
+from memwarden.readers.system import SystemMemory
 from memwarden.readers.tree import TreeMemory
 
 _T = TypeVar("_T")
@@ -68,3 +73,38 @@ def read_tree_memory_psutil(pid: int) -> TreeMemory:
         rss_bytes=sum(p.rss_bytes for p in processes),
         swap_bytes=None,
     )
+
+
+def self_rss_bytes_psutil() -> int | None:
+    """RSS of this process; None when psutil is missing or cannot tell."""
+    try:
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
+    except Exception:  # psutil raises platform-specific errors; RSS is then unknown
+        return None
+
+
+def read_system_memory_psutil() -> SystemMemory | None:
+    try:
+        import psutil
+
+        vm = psutil.virtual_memory()
+        swap = psutil.swap_memory()
+    except Exception:  # psutil raises platform-specific errors; the source is simply unavailable
+        return None
+    return SystemMemory(int(vm.total), int(vm.available), int(swap.total), int(swap.free))
+
+
+def largest_processes_psutil(count: int) -> list[tuple[int, str, int]]:
+    """(pid, name, rss_bytes) of the machine's `count` largest processes by RSS."""
+    import psutil
+
+    found: list[tuple[int, str, int]] = []
+    for process in psutil.process_iter(["pid", "name", "memory_info"]):
+        info = process.info
+        memory = info.get("memory_info")
+        if memory is not None:
+            found.append((int(info["pid"]), info.get("name") or "?", int(memory.rss)))
+    found.sort(key=lambda p: p[2], reverse=True)
+    return found[:count]

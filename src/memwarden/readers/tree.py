@@ -15,6 +15,7 @@ from memwarden.readers.proc import (
     read_file_bytes,
     read_process_memory,
 )
+from memwarden.readers.procinfo import parse_stat
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,17 +99,6 @@ def _numeric_entries(proc_root: Path) -> list[str]:
         return []
 
 
-def parse_stat_ppid(raw: bytes) -> int | None:
-    """Parent pid from `/proc/PID/stat`; comm may hold spaces and ')' so split at the LAST ')'."""
-    close = raw.rfind(b")")
-    if close < 0:
-        return None
-    fields = raw[close + 2 :].split(maxsplit=2)  # state ppid pgrp ...
-    if len(fields) < 2 or not fields[1].isdigit():
-        return None
-    return int(fields[1])
-
-
 def _scan_parent_map(proc_root: Path) -> dict[int, list[int]]:
     parents: dict[int, list[int]] = {}
     for name in _numeric_entries(proc_root):
@@ -116,24 +106,31 @@ def _scan_parent_map(proc_root: Path) -> dict[int, list[int]]:
             raw = read_file_bytes(f"{proc_root}/{name}/stat")
         except OSError:
             continue  # exited while scanning
-        ppid = parse_stat_ppid(raw)
-        if ppid is not None:
-            parents.setdefault(ppid, []).append(int(name))
+        stat = parse_stat(raw)
+        if stat is not None:
+            parents.setdefault(stat.ppid, []).append(int(name))
     return parents
 
 
-def read_tree_memory(pid: int, proc_root: Path = PROC_ROOT) -> TreeMemory:
+def read_tree_memory(
+    pid: int, proc_root: Path = PROC_ROOT, *, with_status: bool = True
+) -> TreeMemory:
     """Raise NoSuchProcessError when the root pid itself is gone.
 
-    Descendants that vanish mid-read, or that this user cannot read, are left out.
+    Descendants that vanish mid-read, or that this user cannot read, are left out. One-off:
+    opens every file afresh; a sampler that reads the same tree again keeps a TreeReader.
     """
-    root = read_process_memory(pid, proc_root)
+    root = read_process_memory(pid, proc_root, with_status=with_status)
     processes = [root]
     for child in list_descendants(pid, proc_root):
         try:
-            processes.append(read_process_memory(child, proc_root))
+            processes.append(read_process_memory(child, proc_root, with_status=with_status))
         except (NoSuchProcessError, ProcessAccessError):
             continue
+    return tree_of(pid, processes)
+
+
+def tree_of(pid: int, processes: list[ProcessMemory]) -> TreeMemory:
     swaps = [p.swap_bytes for p in processes if p.swap_bytes is not None]
     return TreeMemory(
         root_pid=pid,

@@ -27,6 +27,7 @@ import select
 from pathlib import Path
 
 from memwarden.errors import MemwardenError
+from memwarden.readers.proc import PROC_ROOT
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
@@ -173,7 +174,7 @@ class PsiTrigger(_PriorityFile):
 
     def __init__(
         self,
-        path: Path = Path("/proc/pressure/memory"),
+        path: Path = PROC_ROOT / "pressure" / "memory",
         *,
         stall_us: int = 150_000,
         window_us: int = PSI_WINDOW_UNIT_US,

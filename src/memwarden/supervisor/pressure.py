@@ -13,7 +13,6 @@ so and detection goes on without it.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
@@ -24,20 +23,7 @@ if TYPE_CHECKING:
     from memwarden.supervisor.loop import Supervisor
     from memwarden.supervisor.notify import PsiTrigger
 
-SYSTEM_PRESSURE = Path("/proc/pressure/memory")
 LOG_EVERY_S = 60.0  # sustained pressure fires once per window: log the first of each minute
-
-
-def pressure_path() -> Path:
-    """The supervisor's own v2 group's memory.pressure if there is one, else the system's."""
-    from memwarden.readers.cgroup import find_memory_cgroup
-
-    location = find_memory_cgroup()
-    if location is not None and location.version == 2:
-        candidate = location.path / "memory.pressure"
-        if candidate.exists():
-            return candidate
-    return SYSTEM_PRESSURE
 
 
 def _span(microseconds: int) -> str:
@@ -64,9 +50,11 @@ class PressureWiring:
         spec = self.sup.config.psi
         if spec is None:
             return
+        from memwarden.readers.cgroup import find_memory_cgroup
+        from memwarden.readers.system import memory_pressure_path
         from memwarden.supervisor.notify import NotifyUnavailable, PsiTrigger
 
-        path = pressure_path()
+        path = memory_pressure_path(find_memory_cgroup())
         try:
             self.trigger = PsiTrigger(path, stall_us=spec.stall_us, window_us=spec.window_us,
                                       kind=spec.kind)

@@ -15,7 +15,10 @@ import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from memwarden.readers.proc import PROC_ROOT
+from memwarden.readers.procinfo import list_pids, read_stat_or_none
 from memwarden.readers.tree import list_descendants
 
 PR_SET_PDEATHSIG = 1
@@ -174,21 +177,13 @@ def spawn(
     return Child(pid, out_r, err_r)
 
 
-def process_group_members(pgid: int) -> list[int]:
+def process_group_members(pgid: int, proc_root: Path = PROC_ROOT) -> list[int]:
     """Pids whose process group is pgid (one scan of /proc/*/stat)."""
-    from memwarden.readers.proc import PROC_ROOT, read_file_bytes
-
     members = []
-    for name in os.listdir(PROC_ROOT):
-        if not name.isdigit():
-            continue
-        try:
-            raw = read_file_bytes(f"{PROC_ROOT}/{name}/stat")
-        except OSError:
-            continue
-        fields = raw[raw.rfind(b")") + 2 :].split(maxsplit=4)  # state ppid pgrp ...
-        if len(fields) >= 3 and fields[2] == str(pgid).encode():
-            members.append(int(name))
+    for pid in list_pids(proc_root):
+        stat = read_stat_or_none(pid, proc_root)
+        if stat is not None and stat.pgrp == pgid:
+            members.append(pid)
     return members
 
 
@@ -208,14 +203,9 @@ def collect_tree(pid: int, pgid: int | None, known: set[int]) -> set[int]:
     return pids
 
 
-def _parent(pid: int) -> int | None:
-    from memwarden.readers.proc import PROC_ROOT, read_file_bytes
-    from memwarden.readers.tree import parse_stat_ppid
-
-    try:
-        return parse_stat_ppid(read_file_bytes(f"{PROC_ROOT}/{pid}/stat"))
-    except OSError:
-        return None
+def _parent(pid: int, proc_root: Path = PROC_ROOT) -> int | None:
+    stat = read_stat_or_none(pid, proc_root)
+    return stat.ppid if stat is not None else None
 
 
 def signal_group(pgid: int, signum: int) -> bool:
@@ -238,17 +228,11 @@ def kill_all(pids: set[int]) -> int:
     return killed
 
 
-def living(pids: set[int]) -> set[int]:
+def living(pids: set[int], proc_root: Path = PROC_ROOT) -> set[int]:
     """The pids that still run: gone and zombie (exited, not yet reaped) ones left out."""
-    from memwarden.readers.proc import PROC_ROOT, read_file_bytes
-
     alive = set()
     for pid in pids:
-        try:
-            raw = read_file_bytes(f"{PROC_ROOT}/{pid}/stat")
-        except OSError:
-            continue
-        state = raw[raw.rfind(b")") + 2 : raw.rfind(b")") + 3]
-        if state not in (b"Z", b"X"):
+        stat = read_stat_or_none(pid, proc_root)
+        if stat is not None and not stat.exited:
             alive.add(pid)
     return alive

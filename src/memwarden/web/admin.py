@@ -68,18 +68,6 @@ def run_action(action: str, payload: dict[str, Any]) -> Response:
     return _snapshot()
 
 
-def _rss_bytes() -> int | None:
-    from memwarden.errors import MemwardenError
-    from memwarden.readers.proc import read_process_memory
-
-    try:
-        import os
-
-        return read_process_memory(os.getpid()).rss_bytes
-    except MemwardenError:
-        return None
-
-
 def _gc(payload: dict[str, Any]) -> Response:
     generation = payload.get("generation", 2)
     unknown = sorted(set(payload) - {"generation"})
@@ -88,9 +76,11 @@ def _gc(payload: dict[str, Any]) -> Response:
     # type() and not isinstance: True is an int, and 1.0 == 1 would reach gc.collect(1.0).
     if type(generation) is not int or generation not in (0, 1, 2):
         return error_response(400, f"generation={_shown(generation)}: expected 0, 1 or 2")
-    before = _rss_bytes()
+    from memwarden.readers.proc import self_rss_bytes
+
+    before = self_rss_bytes()
     collected = gc.collect(generation)
-    after = _rss_bytes()
+    after = self_rss_bytes()
     freed = None if before is None or after is None else before - after
     return json_response(200, {"action": "gc", "generation": generation,
                                "collected_objects": collected, "freed_bytes": freed})
@@ -111,7 +101,7 @@ def _cleanup() -> Response:
         "action": "cleanup",
         "steps": [{"step": s.step, "freed_bytes": s.freed_bytes, "ok": s.ok, "detail": s.detail}
                   for s in steps],
-        "freed_bytes": sum(s.freed_bytes for s in steps),
+        "freed_bytes": sum(s.freed_bytes or 0 for s in steps),
     })
 
 

@@ -9,11 +9,11 @@ holds what the others allocated meanwhile: the figures rank routes, they are not
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 from dataclasses import dataclass
 from typing import Any
+
+from memwarden.readers.proc import self_rss_bytes
 
 UNMATCHED = "<unmatched>"
 OTHER = "<other>"
@@ -36,56 +36,17 @@ class RouteStats:
         }
 
 
-class _RssProbe:
-    """RSS of this process by pread on a kept fd, reopened after fork (gunicorn --preload)."""
-
-    def __init__(self) -> None:
-        self._fd: int | None = None
-        self._page_bytes = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-        self._available = sys.platform.startswith("linux")
-        self._stale = True  # (re)open on first use and after every fork
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=self._forked)
-
-    def _forked(self) -> None:
-        self._stale = True
-
-    def rss_bytes(self) -> int | None:
-        if self._stale:
-            self._reopen(os.getpid())
-        if self._fd is None:
-            return None
-        try:
-            raw = os.pread(self._fd, 128, 0)
-            return int(raw.split(None, 2)[1]) * self._page_bytes
-        except (OSError, ValueError, IndexError):
-            return None
-
-    def _reopen(self, pid: int) -> None:
-        self._stale = False
-        if self._fd is not None:
-            os.close(self._fd)  # the parent's fd, inherited across fork: it reads the parent
-            self._fd = None
-        if not self._available:
-            return
-        try:
-            self._fd = os.open(f"/proc/{pid}/statm", os.O_RDONLY | os.O_CLOEXEC)
-        except OSError:
-            self._available = False
-
-
 class Attribution:
     def __init__(self, max_routes: int = 200) -> None:
         self.max_routes = max_routes
         self._routes: dict[str, RouteStats] = {}
         self._lock = threading.Lock()
-        self._probe = _RssProbe()
 
     def begin(self) -> int | None:
-        return self._probe.rss_bytes()
+        return self_rss_bytes()
 
     def end(self, route: str | None, rss_before: int | None) -> None:
-        rss_after = self._probe.rss_bytes()
+        rss_after = self_rss_bytes()
         delta = 0 if rss_before is None or rss_after is None else rss_after - rss_before
         key = route or UNMATCHED
         with self._lock:

@@ -1,0 +1,186 @@
+"""A process tree re-read by pread on kept file descriptors: what a sampler calls every tick.
+
+A one-off tree read opens every `statm` and every `task/TID/children` file afresh (~10 µs an
+open). A `TreeReader` opens a process's files once, when the process first appears in the
+tree, and then only preads them (~1.5 µs each); a process that leaves the tree has its fds
+closed. The thread list of a process is re-listed only when its thread count changes
+(`st_nlink` of its `task` directory, one fstat) or every `RELIST_EVERY` reads, since a thread
+that exits while another starts keeps the count.
+
+A kept fd names the process, not the number: once a process is reaped its fds give ESRCH even
+if the pid is reused, and the new process is opened afresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from memwarden.errors import NoSuchProcessError, ReaderError
+from memwarden.readers.proc import (
+    PAGE_SIZE_BYTES,
+    PROC_ROOT,
+    ProcessMemory,
+    translate_os_error,
+    with_status_fields,
+)
+from memwarden.readers.tree import TreeMemory, has_children_files, read_tree_memory, tree_of
+
+RELIST_EVERY = 32  # reads between forced thread re-lists (a thread swapped for another)
+_STATM_READ_BYTES = 256
+_CHILDREN_READ_BYTES = 65536  # one pread holds ~9,000 child pids
+
+
+class _Process:
+    __slots__ = ("children_fds", "nlink", "pid", "statm_fd", "task_fd")
+
+    def __init__(self, pid: int, statm_fd: int, task_fd: int) -> None:
+        self.pid = pid
+        self.statm_fd = statm_fd
+        self.task_fd = task_fd
+        self.nlink = -1  # forces the first thread listing
+        self.children_fds: list[int] = []
+
+    def close(self) -> None:
+        for fd in (self.statm_fd, self.task_fd, *self.children_fds):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.children_fds = []
+
+
+class TreeReader:
+    """Tree memory of root pid, read again and again. Not thread-safe; close() (or `with`).
+
+    `read()` raises NoSuchProcessError once the root is gone; descendants that vanish or
+    deny access are left out, as in `read_tree_memory`. Without the kernel's children files
+    (CONFIG_PROC_CHILDREN, or a fixture tree without them) every read is a one-off read.
+    """
+
+    def __init__(self, pid: int, proc_root: Path = PROC_ROOT, *,
+                 with_status: bool = False) -> None:
+        self.pid = pid
+        self.proc_root = proc_root
+        self.with_status = with_status
+        self._kept: dict[int, _Process] = {}
+        self._reads = 0
+        self._use_fds = has_children_files(proc_root)
+
+    def read(self) -> TreeMemory:
+        if not self._use_fds:
+            return read_tree_memory(self.pid, self.proc_root, with_status=self.with_status)
+        self._reads += 1
+        relist = self._reads % RELIST_EVERY == 0
+        kept = self._kept
+        processes: list[ProcessMemory] = []
+        queue = [self.pid]
+        seen = {self.pid}
+        index = 0
+        while index < len(queue):
+            pid = queue[index]
+            index += 1
+            entry = kept.get(pid)
+            raw = self._statm(entry) if entry is not None else None
+            if entry is None or raw is None:  # new, or its fd outlived the process: open again
+                if entry is not None:
+                    kept.pop(pid).close()
+                entry = self._open(pid)
+                if entry is None:
+                    continue
+                raw = self._statm(entry)
+                if raw is None:
+                    kept.pop(pid).close()
+                    if pid == self.pid:
+                        raise NoSuchProcessError(pid)
+                    continue
+            processes.append(self._memory(pid, raw))
+            for child in self._children(entry, relist):
+                if child not in seen:  # a pid reused mid-walk must not loop us
+                    seen.add(child)
+                    queue.append(child)
+        for pid in [p for p in kept if p not in seen]:
+            kept.pop(pid).close()
+        return tree_of(self.pid, processes)
+
+    def _memory(self, pid: int, raw: bytes) -> ProcessMemory:
+        fields = raw.split()
+        if len(fields) < 3:
+            raise ReaderError(f"{self.proc_root}/{pid}/statm", f"malformed statm: {raw!r}")
+        vms, rss, shared = (int(fields[0]) * PAGE_SIZE_BYTES, int(fields[1]) * PAGE_SIZE_BYTES,
+                            int(fields[2]) * PAGE_SIZE_BYTES)
+        if self.with_status:
+            return with_status_fields(pid, rss, vms, shared, self.proc_root)
+        return ProcessMemory(pid, rss, vms, shared, None, None)
+
+    @staticmethod
+    def _statm(entry: _Process) -> bytes | None:
+        try:
+            return os.pread(entry.statm_fd, _STATM_READ_BYTES, 0)
+        except OSError:
+            return None  # ESRCH: reaped (and maybe its pid reused)
+
+    def _open(self, pid: int) -> _Process | None:
+        """Open pid's statm and task directory; None for a descendant that is gone or denied,
+        the translated error for the root."""
+        base = f"{self.proc_root}/{pid}"
+        statm_fd = -1
+        try:
+            statm_fd = os.open(f"{base}/statm", os.O_RDONLY | os.O_CLOEXEC)
+            task_fd = os.open(f"{base}/task", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as err:
+            if statm_fd >= 0:
+                os.close(statm_fd)
+            if pid == self.pid:
+                raise translate_os_error(err, pid, base) from err
+            return None
+        entry = self._kept[pid] = _Process(pid, statm_fd, task_fd)
+        return entry
+
+    def _children(self, entry: _Process, relist: bool) -> list[int]:
+        # Children hang off the thread that forked them, so every thread's file is read.
+        try:
+            nlink = os.fstat(entry.task_fd).st_nlink
+        except OSError:
+            return []
+        if relist or nlink != entry.nlink:
+            self._list_threads(entry)
+            entry.nlink = nlink
+        children: list[int] = []
+        for fd in entry.children_fds:
+            try:
+                raw = os.pread(fd, _CHILDREN_READ_BYTES, 0)
+            except OSError:
+                continue  # that thread exited: the next count change re-lists
+            if raw:
+                children.extend(map(int, raw.split()))
+        return children
+
+    def _list_threads(self, entry: _Process) -> None:
+        for fd in entry.children_fds:
+            os.close(fd)
+        entry.children_fds = []
+        task_dir = f"{self.proc_root}/{entry.pid}/task"
+        try:
+            tids = os.listdir(task_dir)
+        except OSError:
+            return
+        for tid in tids:
+            with contextlib.suppress(OSError):  # the thread exited between listdir and open
+                entry.children_fds.append(
+                    os.open(f"{task_dir}/{tid}/children", os.O_RDONLY | os.O_CLOEXEC))
+
+    def close(self) -> None:
+        for entry in self._kept.values():
+            entry.close()
+        self._kept.clear()
+
+    def __enter__(self) -> TreeReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # at interpreter exit os may be gone already
+            self.close()
+
