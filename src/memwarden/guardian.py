@@ -1,17 +1,17 @@
-"""The in-process guardian: a daemon thread that samples, applies the policy and acts."""
+"""The in-process guardian: a daemon thread that samples, applies the policy and acts.
+
+`start()` imports only what sampling needs. Actions (gc, malloc_trim through ctypes, hooks),
+logging, the trace writer and webhook alerts load on first use; tests/guardian checks it.
+"""
 
 from __future__ import annotations
 
-import logging
 import os
+import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from memwarden import actions
 from memwarden.config import GuardConfig, load_guard_config
 from memwarden.events import Event, EventBus
 from memwarden.exitcodes import EXIT_MEMORY_RESTART
@@ -20,7 +20,26 @@ from memwarden.policy import PolicyConfig, PolicyState, Tier, Transition, evalua
 from memwarden.sample import Sample, Sampler
 from memwarden.units import format_bytes, format_duration
 
-log = logging.getLogger("memwarden")
+# Not `from typing import ...` at run time: typing costs ~0.4 MB. mypy treats it as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from pathlib import Path
+    from typing import Any
+
+    from memwarden.actions import StepResult
+
+
+class _Log:
+    """The "memwarden" logger, with logging imported on the first record (~0.6 MB)."""
+
+    def __getattr__(self, name: str) -> Any:
+        import logging
+
+        return getattr(logging.getLogger("memwarden"), name)
+
+
+log = _Log()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +100,7 @@ class Guardian:
         *,
         registry: HookRegistry = REGISTRY,
         exit_status: int = EXIT_MEMORY_RESTART,
-        exit_fn: Callable[[int], None] = actions.exit_process,
+        exit_fn: Callable[[int], None] | None = None,  # default: actions.exit_process
         sampler: Sampler | None = None,
     ) -> None:
         self.config = config
@@ -89,7 +108,7 @@ class Guardian:
         self.registry = registry
         self.events = EventBus()
         self.exit_status = exit_status
-        self._exit_fn = exit_fn
+        self._exit_fn = exit_fn if exit_fn is not None else _exit_process
         self._sampler = sampler or Sampler(
             pid=os.getpid(),
             budget_bytes=config.limit_bytes,
@@ -121,14 +140,17 @@ class Guardian:
         self._thread = threading.Thread(target=self._run, name="memwarden-guardian", daemon=True)
         self._thread.start()
         sample = self._latest
-        log.info(
-            "memwarden: guarding pid %d every %ss, limit %s (%s), metric %s",
-            os.getpid(),
-            self.config.interval_s,
-            format_bytes(sample.limit.limit_bytes if sample else None),
-            sample.limit.source if sample else "-",
-            sample.metric if sample else "-",
-        )
+        # Without logging imported nobody configured a handler, and an INFO record would be
+        # dropped (logging's last resort prints warnings only): skip it and the import.
+        if "logging" in sys.modules:
+            log.info(
+                "memwarden: guarding pid %d every %ss, limit %s (%s), metric %s",
+                os.getpid(),
+                self.config.interval_s,
+                format_bytes(sample.limit.limit_bytes if sample else None),
+                sample.limit.source if sample else "-",
+                sample.metric if sample else "-",
+            )
         return self
 
     def stop(self, timeout_s: float = 5.0) -> None:
@@ -196,8 +218,10 @@ class Guardian:
 
     def _on_transition(self, transition: Transition, sample: Sample) -> None:
         message = _transition_message(transition, sample)
-        level = logging.INFO if not transition.rising else logging.WARNING
-        log.log(level, "memwarden: %s", message)
+        if transition.rising:
+            log.warning("memwarden: %s", message)
+        else:
+            log.info("memwarden: %s", message)
         self.events.publish(
             Event(
                 kind="tier",
@@ -220,8 +244,10 @@ class Guardian:
         if transition.current == Tier.RESTART:
             self._restart(sample)
 
-    def cleanup(self, tier: Tier = Tier.CRITICAL) -> list[actions.StepResult]:
+    def cleanup(self, tier: Tier = Tier.CRITICAL) -> list[StepResult]:
         """gc, pressure hooks, malloc_trim; each step logged with the bytes it gave back."""
+        from memwarden import actions
+
         steps = actions.cleanup(self.registry, tier)
         for step in steps:
             log.warning(
@@ -262,7 +288,9 @@ class Guardian:
                          "limit_bytes": sample.limit.limit_bytes},
             )
         )
-        actions.run_shutdown_hooks(self.registry)
+        from memwarden.actions import run_shutdown_hooks
+
+        run_shutdown_hooks(self.registry)
         if self._trace is not None:
             self._trace.close()
             self._trace = None
@@ -383,7 +411,7 @@ def _attach_watchers(guardian: Guardian, environ: Mapping[str, str] | None) -> N
     except Exception:
         log.exception("memwarden: leak watch not started")
     try:
-        from memwarden.alerts import attach as attach_alerts
+        from memwarden.alerts import attach as attach_alerts  # the sender loads only if set up
 
         guardian.alerts = attach_alerts(guardian.events, environ=environ)
     except Exception:
@@ -410,12 +438,20 @@ def install_sigterm_hooks(registry: HookRegistry = REGISTRY) -> bool:
     def on_sigterm(signum: int, _frame: object) -> None:
         log.warning("memwarden: SIGTERM: running %d shutdown hook(s)",
                     len(registry.shutdown_hooks()))
-        actions.run_shutdown_hooks(registry)
+        from memwarden.actions import run_shutdown_hooks
+
+        run_shutdown_hooks(registry)
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)  # exit status still says "terminated by SIGTERM"
 
     signal.signal(signal.SIGTERM, on_sigterm)
     return True
+
+
+def _exit_process(status: int) -> None:
+    from memwarden.actions import exit_process
+
+    exit_process(status)
 
 
 def current() -> Guardian | None:

@@ -45,11 +45,11 @@ def attach(
 ) -> AlertHandle | None:
     """Send the bus's events as alerts. config: an AlertsConfig, a mapping of `[alerts]` keys
     (over env/TOML), or None (env/TOML only). None is returned when no URL is configured."""
-    from memwarden.alerts.sender import AlertSender
-
     if not isinstance(config, AlertsConfig):
         config = load_alerts_config(config, environ=environ)
     if not config.enabled:
         return None
+    from memwarden.alerts.sender import AlertSender  # hashlib (OpenSSL, ~3.5 MB) comes with it
+
     sender = AlertSender(config).start()
     return AlertHandle(sender, bus.subscribe(sender))

@@ -7,7 +7,6 @@ and the bad value (ConfigError), like the guardian's config.
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -53,7 +52,7 @@ class AlertsConfig:
     resend_interval_s: float = 60.0  # Alertmanager: firing alerts are re-posted this often
     queue_size: int = 100
     overflow: Overflow = "drop_oldest"
-    service: str = field(default_factory=socket.gethostname)
+    service: str = field(default_factory=lambda: os.uname().nodename)  # gethostname(), no socket
     kinds: frozenset[str] = DEFAULT_KINDS
     # A refused connection, a timeout or a 5xx is retried this many times, after
     # retry_backoff_s, then twice that, ... (capped, jittered); a 429 waits for its Retry-After.
