@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from memwarden.events import Event
+from memwarden.files import TRACE_MODE, open_append
 from memwarden.policy import Tier
 from memwarden.sample import Sample
 
@@ -85,7 +86,7 @@ class TraceWriter:
 
     def __init__(self, path: Path, pid: int | None) -> None:
         self.path = path
-        self._file: IO[str] = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+        self._file: IO[str] = open_append(path, TRACE_MODE)
         if path.stat().st_size == 0:
             self.write(header_record(pid))
 

@@ -69,7 +69,7 @@ def test_json_logs_and_log_dir(
     log_dir = tmp_path / "logs"
     crash = script("once", "print('line one', flush=True); raise SystemExit(4)")
     sup = supervise("--json", "--log-dir", str(log_dir), "--max-restarts", "1", command=crash)
-    assert sup.exit_code() == 1
+    assert sup.exit_code() == 4  # errored: the program's own last status
     events = [json.loads(line) for line in sup.log.splitlines()]
     restart = next(e for e in events if e.get("reason") == "crash")
     assert restart["program"] == "once" and restart["level"] == "warning"

@@ -75,6 +75,13 @@ def list_descendants(
     return found
 
 
+def list_children(pid: int, proc_root: Path = PROC_ROOT) -> list[int]:
+    """The direct children of pid (for a subreaper: the orphans re-parented to it too)."""
+    if has_children_files(proc_root):
+        return _children_from_task_files(pid, proc_root)
+    return sorted(_scan_parent_map(proc_root).get(pid, []))
+
+
 def _children_from_task_files(pid: int, proc_root: Path) -> list[int]:
     # Children hang off the thread that forked them, so every task of the process is read.
     children: list[int] = []

@@ -21,10 +21,10 @@ def _usage_error(command: str, err: Exception) -> None:
     sys.exit(EXIT_USAGE)
 
 
-def _control_path(option: str | None) -> Path:
-    from memwarden.supervisor.control import default_control_path
+def _control_location(option: str | None) -> tuple[Path, bool]:
+    from memwarden.supervisor.control_dir import control_location
 
-    return Path(option) if option else default_control_path()
+    return control_location(option)
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
@@ -45,6 +45,10 @@ def _control_path(option: str | None) -> Path:
               "[default: off]")
 @click.option("--grace", metavar="DURATION",
               help="time between SIGTERM and SIGKILL [default: 10s]")
+@click.option("--autorestart", type=click.Choice(["always", "on-failure", "never"]),
+              help="when a program ends by itself: restart it always, only when it failed "
+              "(nonzero status or a signal), or never; once it ends for good, "
+              "`memwarden run` exits with its status [default: always]")
 @click.option("--max-restarts", metavar="N",
               help="restarts allowed within --restart-window, every kind "
               "counted [default: 5]")
@@ -105,10 +109,14 @@ def run(command: tuple[str, ...], config_path: str | None, control_socket: str |
 
 
 def _ask(control_socket: str | None, payload: dict[str, Any]) -> dict[str, Any]:
-    from memwarden.supervisor.control import ControlError, request
+    from memwarden.supervisor.control import ControlError, UnsafeControlPath, request
 
+    path, private_dir = _control_location(control_socket)
     try:
-        return request(_control_path(control_socket), payload)
+        return request(path, payload, private_dir=private_dir)
+    except UnsafeControlPath as err:
+        click.echo(f"memwarden: error: {err}", err=True)
+        sys.exit(EXIT_USAGE)
     except ControlError as err:
         click.echo(f"memwarden: {err}", err=True)
         sys.exit(EXIT_FAILURE)

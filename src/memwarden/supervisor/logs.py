@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from memwarden.files import LOG_MODE, open_append
+
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ class RotatingFile:
         self.path = path
         self.max_bytes = max_bytes
         self.backups = backups
-        self._file = open(path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+        self._file = open_append(path, LOG_MODE, errors="replace")
         self._size = self._file.tell()
 
     def write(self, text: str) -> None:
@@ -54,7 +56,7 @@ class RotatingFile:
             os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
         else:
             self.path.unlink(missing_ok=True)
-        self._file = open(self.path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+        self._file = open_append(self.path, LOG_MODE, errors="replace")
         self._size = 0
 
     def close(self) -> None:

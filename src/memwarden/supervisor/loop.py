@@ -19,9 +19,13 @@ Design (so cgroup ownership, sockets and watchdog plug in without changing it):
   group, `grace`, then SIGKILL for everything left of the tree; the program starts again
   once its whole tree is gone.
 - **Signals** are handled by `handle_<name>` methods: SIGTERM/SIGINT stop every program
-  gracefully and exit (a second one kills at once), SIGHUP/SIGUSR1/SIGUSR2/SIGWINCH are
+  gracefully and exit; more SIGTERMs never cut the shutdown hooks short, a second SIGINT
+  (Ctrl-C twice) or a SIGQUIT kills what is left at once. SIGHUP/SIGUSR1/SIGUSR2/SIGWINCH are
   forwarded to every program's process group, SIGCHLD reaps every exited child, including
   orphans re-parented to us (we are a child subreaper, or PID 1).
+- **Guarded.** Every handler runs through `Guard.call`: an exception is logged with its
+  traceback and the loop goes on; only a loop that cannot wait any more stops every program
+  gracefully and exits 70.
 """
 
 from __future__ import annotations
@@ -34,8 +38,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from memwarden.exitcodes import EXIT_OK, EXIT_SOFTWARE
 from memwarden.supervisor import pid1
 from memwarden.supervisor.config import ProgramConfig, SupervisorConfig
+from memwarden.supervisor.escapes import EscapeWatch
+from memwarden.supervisor.guard import Guard, Unrecoverable
 from memwarden.supervisor.handoff import SocketWiring
 from memwarden.supervisor.leaks import LeakEvents
 from memwarden.supervisor.liveness import Liveness
@@ -47,6 +54,7 @@ from memwarden.supervisor.process import SpawnHook, set_child_subreaper
 from memwarden.supervisor.program import TERMINAL_STATES, ProgramRun, new_run
 from memwarden.supervisor.runner import Runner
 from memwarden.supervisor.sentinel import Sentinel, start_sentinel
+from memwarden.supervisor.stopping import emergency_stop
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
@@ -54,7 +62,6 @@ if TYPE_CHECKING:
     from typing import Any
 
 Reader = Callable[[selectors.BaseSelector], None]
-DUPLICATE_SIGTERM_S = 1.0  # a second SIGTERM sooner than this is the same stop, not "kill now"
 SpawnHooks = Callable[[ProgramConfig], Sequence[SpawnHook]]
 
 
@@ -69,7 +76,8 @@ class Supervisor:
         self.selector = selectors.DefaultSelector()
         self._signals: deque[int] = deque()
         self.shutting_down = False
-        self._first_stop_signal: tuple[int, float] | None = None  # (signum, monotonic s)
+        self._repeats_logged: set[int] = set()  # signals whose repeat was already logged
+        self.guard = Guard(self.sink)
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._extra_hooks = spawn_hooks
         self.pressure = PressureWiring(self)
@@ -79,6 +87,7 @@ class Supervisor:
         self.leaks = LeakEvents(self)
         self.runner = Runner(self, self.spawn_hooks)
         self.memory = MemoryMonitor(self)
+        self.escapes = EscapeWatch(self)
         self.control: Any = None
         self.sentinel: Sentinel | None = None
         self.started_s = time.monotonic()
@@ -126,41 +135,53 @@ class Supervisor:
         while self._signals:
             signum = self._signals.popleft()
             if signum == signal.SIGCHLD:
-                self.handle_sigchld()
+                self.guard.call("SIGCHLD", self.handle_sigchld)
+            elif signum in pid1.FORCE:
+                self.guard.call(signal.Signals(signum).name, self.handle_force, signum)
             elif signum in pid1.SHUTDOWN:
-                self.handle_sigterm(signum)
+                self.guard.call(signal.Signals(signum).name, self.handle_sigterm, signum)
             else:
-                self.handle_forward(signum)
+                self.guard.call(signal.Signals(signum).name, self.handle_forward, signum)
 
     def handle_sigchld(self) -> None:
         for pid, status in pid1.reap_children():
-            self.runner.on_reaped(pid, status)
+            self.guard.call(f"the exit of pid {pid}", self.runner.on_reaped, pid, status)
 
     def handle_sigterm(self, signum: int) -> None:
-        now_s = time.monotonic()
-        first = self._first_stop_signal
-        if (first is not None and signum == signal.SIGTERM == first[0]
-                and now_s - first[1] < DUPLICATE_SIGTERM_S):
-            # One stop, delivered twice: a parent's PR_SET_PDEATHSIG fires per exiting thread,
-            # and a group-wide kill can reach us twice. Only a later SIGTERM means "kill now".
-            self.sink.event("info", "SIGTERM again within "
-                            f"{DUPLICATE_SIGTERM_S:g}s: taken as the same stop request")
+        name = signal.Signals(signum).name
+        if self.shutting_down and signum == signal.SIGINT:
+            self.handle_force(signum)  # Ctrl-C twice: the person at the terminal insists
             return
-        if first is None:
-            self._first_stop_signal = (signum, now_s)
-        self.shutdown(f"{signal.Signals(signum).name} received (pid {os.getpid()})")
+        if self.shutting_down:
+            # One stop, delivered again (a parent's PR_SET_PDEATHSIG fires per exiting
+            # thread, `kill` retried by a script, a storm): never cuts shutdown hooks short.
+            if signum not in self._repeats_logged:
+                self._repeats_logged.add(signum)
+                self.sink.event("info", f"{name} again (pid {os.getpid()}): already stopping "
+                                "gracefully; SIGINT twice or SIGQUIT kills at once")
+            return
+        self.shutdown(f"{name} received (pid {os.getpid()})")
+
+    def handle_force(self, signum: int) -> None:
+        """SIGQUIT, or SIGINT during a stop: SIGKILL every program's tree now, then exit."""
+        why = f"{signal.Signals(signum).name} received (pid {os.getpid()})"
+        if signum == signal.SIGINT:
+            why = f"SIGINT again (pid {os.getpid()}) during the graceful stop"
+        self.shutting_down = True
+        self.sink.event("warning", f"{why}: killing every program now")
+        for run in self.runs.values():
+            self.runner.kill_now(run, why)
 
     def shutdown(self, why: str) -> None:
-        """Stop every program gracefully, then exit; a second call kills what is left now."""
+        """Stop every program gracefully, then exit; asking again changes nothing."""
         if self.shutting_down:
-            self.sink.event("warning", f"{why} again: killing every program now")
-            for run in self.runs.values():
-                self.runner.kill_now(run)
+            self.sink.event("info", f"{why}: already stopping gracefully")
             return
         self.shutting_down = True
         self.sink.event("info", f"{why}: stopping every program")
         for run in self.runs.values():
-            self.runner.stop(run, after="stop", reason=why)
+            self.guard.call(f"stopping {run.name}", self.runner.stop, run, after="stop",
+                            reason=why)
 
     def handle_forward(self, signum: int) -> None:
         for run in self.runs.values():
@@ -209,26 +230,70 @@ class Supervisor:
         self.sink.event("info", f"supervisor pid {os.getpid()} {mode}starting "
                         f"{len(self.runs)} program(s), sampling every {self.config.tick_s:g}s")
         for run in self.runs.values():
-            self.runner.start(run)
+            self.guard.call(f"starting {run.name}", self.runner.start, run)
         _give_back_startup_memory()
         try:
             while not self._finished():
-                timeout_s = max(0.0, self._next_deadline_s() - time.monotonic())
-                for key, _mask in self.selector.select(timeout_s):
-                    key.data(self.selector)
-                self._dispatch_signals()
-                self.handle_sigchld()  # cheap; covers a SIGCHLD coalesced with another signal
-                self._timers(time.monotonic())
+                self._iterate()
             self._drain_output()
+        except Unrecoverable as err:
+            return self._give_up(str(err))
+        except Exception as err:
+            self.guard.report("the loop", err)
+            return self._give_up(f"{type(err).__name__}: {err}")
         finally:
             self._close()
+        return self._exit_status()
+
+    def _iterate(self) -> None:
+        """One turn of the loop: wait, run what is ready, signals, reaping, timers."""
+        try:
+            timeout_s = max(0.0, self._next_deadline_s() - time.monotonic())
+        except Exception as err:
+            self.guard.report("the timers' deadlines", err)
+            timeout_s = 0.1
+        try:
+            ready = self.selector.select(min(timeout_s, 3600.0))
+        except Exception as err:
+            self.guard.loop_failed(err)
+            return
+        self.guard.loop_ok()
+        for key, _mask in ready:
+            self.guard.call(f"the reader of fd {key.fd}", key.data, self.selector)
+        self._dispatch_signals()
+        # Cheap; covers a SIGCHLD coalesced with another signal.
+        self.guard.call("reaping", self.handle_sigchld)
+        self._timers(time.monotonic())
+
+    def _exit_status(self) -> int:
+        """The first nonzero final status in program order, else 0 (see exit-codes docs)."""
+        for run in self.runs.values():
+            status = self.runner.final_status(run)
+            if status:
+                self.sink.event("error" if run.state == "errored" else "info",
+                                f"exiting with status {status}: {run.name} is {run.state} "
+                                f"({run.exit_description or 'no exit status'})")
+                return status
         errored = [r.name for r in self.runs.values() if r.state == "errored"]
-        if errored:
-            self.sink.event("error", f"exiting with status 1: errored program(s): "
-                            f"{', '.join(errored)}")
-            return 1
+        if errored:  # it ended for good with status 0 (e.g. max_restarts 0 and exit 0)
+            self.sink.event("info", f"exiting with status 0: {', '.join(errored)} errored "
+                            "after a last exit with status 0")
+            return EXIT_OK
         self.sink.event("info", "every program stopped; exiting")
-        return 0
+        return EXIT_OK
+
+    def _give_up(self, why: str) -> int:
+        """Unrecoverable: stop every program gracefully without the loop, exit 70."""
+        self.sink.event("error", f"cannot go on ({why}): stopping every program and "
+                        f"exiting with status {EXIT_SOFTWARE}")
+        self.shutting_down = True
+        runs = [r for r in self.runs.values() if r.state not in TERMINAL_STATES]
+        extras = {r.name: self.escapes.adopted().get(r.name, set()) | self.cgroups.members(r)
+                  for r in runs}
+        emergency_stop(runs, extras)
+        for run in runs:
+            self.guard.call(f"killing {run.name}'s cgroup", self.cgroups.kill, run)
+        return EXIT_SOFTWARE
 
     def _drain_output(self) -> None:
         """Pass on what the programs wrote just before they exited (it may still sit in the
@@ -246,6 +311,8 @@ class Supervisor:
     def _next_deadline_s(self) -> float:
         now_s = time.monotonic()
         deadlines = [now_s + 3600.0, *self.liveness.deadlines()]
+        if self.control is not None and self.control.deadline_s() is not None:
+            deadlines.append(self.control.deadline_s())
         for run in self.runs.values():
             deadlines.extend(d for d in self.runner.deadlines(run) if d is not None)
             if run.alive and run.state == "running":
@@ -253,29 +320,41 @@ class Supervisor:
         return min(deadlines)
 
     def _timers(self, now_s: float) -> None:
+        fresh: dict[str, set[int]] = {}
         for run in self.runs.values():
-            self.runner.on_timer(run, now_s)
-            if run.alive and run.state == "running" and now_s >= run.next_sample_s:
-                run.next_sample_s = now_s + run.config.memory.interval_s
-                self.memory.sample(run)
-                self.cgroups.tick(run)
-            elif run.state == "stopping":
-                self.cgroups.tick(run)
-        self.memory.check_totals()
-        self.liveness.check(now_s)
+            self.guard.call(f"{run.name}'s timers", self._program_timers, run, now_s, fresh)
+        if fresh:
+            self.guard.call("tracking escaped processes", self.escapes.scan, fresh)
+        self.guard.call("the memory budget", self.memory.check_totals)
+        self.guard.call("liveness", self.liveness.check, now_s)
+        if self.control is not None:
+            self.guard.call("the control socket", self.control.tick, now_s)
+
+    def _program_timers(self, run: ProgramRun, now_s: float,
+                        fresh: dict[str, set[int]]) -> None:
+        self.runner.on_timer(run, now_s)
+        if run.alive and run.state == "running" and now_s >= run.next_sample_s:
+            run.next_sample_s = now_s + run.config.memory.interval_s
+            self.memory.sample(run)
+            self.cgroups.tick(run)
+            tree = run.last_sample.tree if run.last_sample is not None else None
+            fresh[run.name] = set(tree.pids) if tree is not None else set()
+        elif run.state == "stopping":
+            self.cgroups.tick(run)
 
     def _close(self) -> None:
-        self.cgroups.close()
-        self.pressure.close()
-        self.liveness.close()
-        self.sockets.close()
-        if self.sentinel is not None:
-            self.sentinel.close()
+        # Each step guarded: a failing one must not keep the sentinel's pipe open.
+        self.guard.call("closing the cgroups", self.cgroups.close)
+        self.guard.call("closing pressure", self.pressure.close)
+        self.guard.call("closing liveness", self.liveness.close)
+        self.guard.call("closing the sockets", self.sockets.close)
+        if self.sentinel is not None:  # EOF: it kills whatever is still listed, then exits
+            self.guard.call("closing the sentinel", self.sentinel.close)
         signal.set_wakeup_fd(-1)
         for signum in pid1.HANDLED:
             signal.signal(signum, signal.SIG_DFL)
         if self.control is not None:
-            self.control.close(self.selector)
+            self.guard.call("closing the control socket", self.control.close, self.selector)
         self.remove_reader(self._wake_r)
         os.close(self._wake_r)
         os.close(self._wake_w)

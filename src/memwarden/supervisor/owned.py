@@ -109,6 +109,8 @@ class CgroupWiring:
         notifiers = self._arm(group, restart_bytes)
         entry = Owned(run.name, group, restart_bytes, notifiers)
         self.owned[run.name] = entry
+        if self.sup.sentinel is not None:  # its last act empties the group
+            self.sup.sentinel.add_cgroup(str(group.path))
         for notifier in notifiers:
             self.sup.add_reader(notifier.fileno(), self._callback(entry))
         return ""
@@ -136,7 +138,20 @@ class CgroupWiring:
                 entry.group.destroy()
             except cgroupctl.CgroupUnavailable as err:
                 self.sup.sink.event("warning", f"cleanup: {err}", program=entry.name)
+                continue  # still listed: the sentinel tries again when the supervisor exits
+            if self.sup.sentinel is not None:
+                self.sup.sentinel.remove_cgroup(str(entry.group.path))
         self.owned.clear()
+
+    def members(self, run: ProgramRun) -> set[int]:
+        """Every process in run's owned cgroup (none without one)."""
+        entry = self.owned.get(run.name)
+        return set(entry.group.pids()) if entry is not None else set()
+
+    def kill(self, run: ProgramRun) -> int:
+        """SIGKILL everything in run's owned cgroup; how many processes were listed."""
+        entry = self.owned.get(run.name)
+        return entry.group.kill() if entry is not None else 0
 
     # -- the loop's plug-in points ------------------------------------------------------------
     def spawn_hook(self, name: str) -> SpawnHook | None:

@@ -2,7 +2,7 @@
 forward signals to the programs, like tini.
 
 The kernel delivers to PID 1 only signals it has a handler for, so the loop installs handlers
-for all of FORWARDED and SHUTDOWN; their handlers only enqueue.
+for all of FORWARDED, SHUTDOWN and FORCE; their handlers only enqueue.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import os
 import signal
 
 SHUTDOWN = (signal.SIGTERM, signal.SIGINT)  # graceful stop of every program, then exit
+FORCE = (signal.SIGQUIT,)  # SIGKILL every program's tree now, then exit (so does SIGINT twice)
 FORWARDED = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)  # passed on as is
-HANDLED = (*SHUTDOWN, *FORWARDED, signal.SIGCHLD)
+HANDLED = (*SHUTDOWN, *FORCE, *FORWARDED, signal.SIGCHLD)
 
 
 def is_pid1() -> bool:

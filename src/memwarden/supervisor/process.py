@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from memwarden.exitcodes import EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, EXIT_SIGNAL_BASE
 from memwarden.readers.proc import PROC_ROOT
 from memwarden.readers.procinfo import list_pids, read_stat_or_none
 from memwarden.readers.tree import list_descendants
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
+_NOT_FOUND = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG})
 SUPERVISED_ENV = "MEMWARDEN_SUPERVISED"
 
 _prctl: Callable[..., int] | None = None
@@ -83,11 +86,13 @@ def fork_exec(
     """fork + exec in a new process group with fds as stdin/stdout/stderr; the child's pid.
 
     Hand-rolled rather than subprocess (~0.8 MB of imports for a long-lived supervisor).
-    Raises OSError (errno and message from the child) when the child cannot exec.
+    Raises ExecError when the command cannot be executed, OSError (errno and message from
+    the child) when an earlier step fails.
     """
     err_r, err_w = os.pipe()  # close-on-exec: EOF with no data means exec succeeded
     pid = os.fork()
     if pid == 0:  # the child: no return from here
+        stage = "setup"
         try:
             os.setpgid(0, 0)
             for target, fd in enumerate(fds):
@@ -108,12 +113,13 @@ def fork_exec(
                 preexec()
             if cwd is not None:
                 os.chdir(cwd)
+            stage = "exec"
             os.execvpe(argv[0], list(argv), dict(env))
         except BaseException as err:
             code = err.errno if isinstance(err, OSError) and err.errno else 0
             message = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
             with contextlib.suppress(OSError):
-                os.write(err_w, f"{code}\0{message}: {argv[0]!r}".encode())
+                os.write(err_w, f"{stage}\0{code}\0{message}: {argv[0]!r}".encode())
         finally:
             os._exit(127)
     os.close(err_w)
@@ -122,10 +128,31 @@ def fork_exec(
         report += chunk
     os.close(err_r)
     if report:
-        os.waitpid(pid, 0)
-        errno_text, _, message = report.decode(errors="replace").partition("\0")
-        raise OSError(int(errno_text or 0), message)
+        _wait_ignoring_signals(pid)
+        failed_stage, _, rest = report.decode(errors="replace").partition("\0")
+        errno_text, _, message = rest.partition("\0")
+        code = int(errno_text) if errno_text.isdigit() else 0
+        raise (ExecError if failed_stage == "exec" else OSError)(code, message)
     return pid
+
+
+class ExecError(OSError):
+    """The command itself cannot be executed (missing, not executable): retrying is futile."""
+
+    @property
+    def exit_status(self) -> int:
+        """As a shell reports it: 127 when the command is not found, else 126."""
+        return EXIT_NOT_FOUND if self.errno in _NOT_FOUND else EXIT_CANNOT_EXECUTE
+
+
+def _wait_ignoring_signals(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):  # a SIGCHLD-driven reap got it first
+        os.waitpid(pid, 0)
+
+
+def exit_status(returncode: int) -> int:
+    """A shell's exit status for a child's return code: 128+N when killed by signal N."""
+    return EXIT_SIGNAL_BASE - returncode if returncode < 0 else returncode
 
 
 def spawn(

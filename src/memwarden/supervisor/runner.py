@@ -7,13 +7,13 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 
-from memwarden.exitcodes import EXIT_MEMORY_RESTART
+from memwarden.exitcodes import EXIT_FAILURE, EXIT_MEMORY_RESTART
 from memwarden.policy import PolicyState
 from memwarden.supervisor import pid1
 from memwarden.supervisor.config import ProgramConfig
 from memwarden.supervisor.logs import LineBuffer
-from memwarden.supervisor.policy.restart import age_deadline_s
-from memwarden.supervisor.process import SpawnHook, signal_group, spawn
+from memwarden.supervisor.policy.restart import age_deadline_s, bounded_delay_s
+from memwarden.supervisor.process import ExecError, SpawnHook, exit_status, signal_group, spawn
 from memwarden.supervisor.program import TERMINAL_STATES, ProgramRun
 from memwarden.supervisor.stopping import kill_tree, terminate_tree, tree_left
 from memwarden.units import format_duration
@@ -32,6 +32,10 @@ class Runner:
                  spawn_hooks: Callable[[ProgramConfig], Sequence[SpawnHook]]) -> None:
         self.sup = supervisor
         self.spawn_hooks = spawn_hooks
+        # The exit status of a program's last run when it ended by itself (not stopped by us):
+        # what `memwarden run` exits with once the program ends for good.
+        self._ended: dict[str, int | None] = {}
+        self._kill_reasons: dict[str, str] = {}  # why a stop's SIGKILL came before its grace
 
     def _log(self, level: str, run: ProgramRun, message: str, **fields: Any) -> None:
         self.sup.sink.event(level, message, program=run.name, **fields)
@@ -42,9 +46,18 @@ class Runner:
         env = dict(os.environ)
         env.update(cfg.env)
         run.restart_due_s = None
+        self._ended[run.name] = None
         try:
             child = spawn(cfg.command, env=env, cwd=str(cfg.cwd) if cfg.cwd else None,
                           hooks=self.spawn_hooks(cfg))
+        except ExecError as err:
+            # Missing or not executable: every retry would fail the same way.
+            run.child, run.state = None, "errored"
+            self._ended[run.name] = err.exit_status
+            run.exit_description = f"cannot execute: {err.strerror}"
+            self._log("error", run, f"cannot start {' '.join(cfg.command)!r}: {err.strerror} "
+                      f"(exit status {err.exit_status}, not retried)", state="errored")
+            return
         except OSError as err:
             run.child = None
             run.exit_description = f"cannot start: {err}"
@@ -103,6 +116,8 @@ class Runner:
         run.child.returncode = os.waitstatus_to_exitcode(status)
         run.exit_description = description
         uptime_s = time.monotonic() - run.started_s
+        if run.state != "stopping":  # it ended by itself: its status is the program's verdict
+            self._ended[run.name] = exit_status(run.child.returncode)
         if run.state == "stopping":
             self._log("info", run, f"pid {pid} {description} after {format_duration(uptime_s)}")
             return  # the stop completes on the timer once nothing of the tree is left
@@ -154,6 +169,7 @@ class Runner:
 
     def restart(self, run: ProgramRun, reason: str, detail: str, figures: dict[str, Any]) -> bool:
         if run.state == "running" and run.alive:
+            self._ended[run.name] = None  # we stop it: how it exits is no verdict
             run.restart_delay_s = 0.0
             run.tracker.note_run(time.monotonic() - run.started_s)
             self.stop(run, after=self._decide(run, reason, detail, figures), reason=reason)
@@ -175,8 +191,10 @@ class Runner:
             return
         now_s = time.monotonic()
         run.state, run.after_stop = "stopping", after
-        run.stop_deadline_s, run.stop_killed = now_s + run.config.grace_s, False
-        signalled = terminate_tree(run)
+        run.stop_deadline_s = now_s + bounded_delay_s(run.config.grace_s)
+        run.stop_killed = False
+        self._kill_reasons.pop(run.name, None)
+        signalled = terminate_tree(run, self._beyond_tree(run))
         self.sup.after_sigterm(run)
         if signalled is None:
             return  # nothing of the tree is left (it exited by itself)
@@ -185,15 +203,33 @@ class Runner:
                   + (f" and {outside} process(es) outside it" if outside else "")
                   + f", grace {format_duration(run.config.grace_s)}")
 
-    def kill_now(self, run: ProgramRun) -> None:
+    def kill_now(self, run: ProgramRun, why: str) -> None:
+        """SIGKILL run's whole tree at the next timer, not after its grace; why is logged."""
         if run.state == "backoff":
             run.state = "stopped"
         if run.state not in ("running", "stopping"):
             return
         if run.state == "running":
-            self.stop(run, after="stop", reason="kill")
+            self.stop(run, after="stop", reason=why)
         run.after_stop = "stop"
         run.stop_deadline_s = time.monotonic()
+        self._kill_reasons[run.name] = why
+
+    def _beyond_tree(self, run: ProgramRun) -> set[int]:
+        """What a walk from run's main process misses: orphans re-parented to us, and the
+        rest of its owned cgroup."""
+        return self.sup.escapes.members(run) | self.sup.cgroups.members(run)
+
+    def final_status(self, run: ProgramRun) -> int:
+        """What `memwarden run` exits with for run: 0 when stopped on request; its own exit
+        status (128+N for signal N) when it ended by itself for good; 1 when it errored
+        after restarts the supervisor asked for."""
+        if run.state == "stopped":
+            return 0
+        ended = self._ended.get(run.name)
+        if ended is not None:
+            return ended
+        return EXIT_FAILURE if run.state == "errored" else 0
 
     def signal(self, run: ProgramRun, signum: int) -> None:
         if run.pid is not None:
@@ -201,16 +237,18 @@ class Runner:
 
     def on_timer(self, run: ProgramRun, now_s: float) -> None:
         if run.state == "stopping":
-            left = tree_left(run)
+            left = tree_left(run, self._beyond_tree(run))
             if not left and not run.alive:
                 self._finish_stop(run)
-            elif run.stop_deadline_s is not None and now_s >= run.stop_deadline_s \
-                    and not run.stop_killed:
-                run.stop_killed = True
-                killed = kill_tree(run, left)
-                self._log("warning", run, f"grace of {format_duration(run.config.grace_s)} "
-                          f"over: SIGKILL to {killed} process(es) of the tree "
-                          f"({', '.join(map(str, sorted(left)))})")
+            elif run.stop_deadline_s is not None and now_s >= run.stop_deadline_s:
+                # Again at every poll while anything is left: a fork can race one round.
+                killed = kill_tree(run, left) + self.sup.cgroups.kill(run)
+                if not run.stop_killed:
+                    run.stop_killed = True
+                    why = self._kill_reasons.get(run.name) or (
+                        f"grace of {format_duration(run.config.grace_s)} over")
+                    self._log("warning", run, f"{why}: SIGKILL to {killed} process(es) of "
+                              f"the tree ({', '.join(map(str, sorted(left)))})")
         elif run.state == "backoff" and run.restart_due_s is not None \
                 and now_s >= run.restart_due_s:
             self.start(run)
@@ -246,7 +284,7 @@ class Runner:
         now_s = time.monotonic()
         if run.state == "stopping":
             # Poll for leftovers of the tree at the sampling interval until the deadline.
-            poll_s = now_s + min(run.config.memory.interval_s, 0.1)
+            poll_s = now_s + min(bounded_delay_s(run.config.memory.interval_s), 0.1)
             return [poll_s, run.stop_deadline_s if not run.stop_killed else None]
         if run.state == "backoff":
             return [run.restart_due_s]

@@ -1,11 +1,20 @@
-"""A tiny /bin/sh watcher that kills the programs' process groups if the supervisor dies.
+"""A tiny /bin/sh watcher that kills everything the programs started if the supervisor dies.
 
 PR_SET_PDEATHSIG kills a program's main process when the supervisor dies, even by SIGKILL, but
 not its children: pdeathsig is not inherited across fork. The sentinel is a shell (~1 MB, not
-a second Python) reading a pipe whose write end only the supervisor holds; the supervisor
-writes `add PGID` / `del PGID` as programs start and stop. When the pipe reaches EOF without
-`exit` (the supervisor died, however), it SIGKILLs every group still listed. It ignores
-terminal signals and lives in its own process group.
+a second Python) reading a pipe whose write end only the supervisor holds. The supervisor
+tells it, as programs start and stop:
+
+- `add PGID` / `del PGID`: a program's process group;
+- `pid PID` / `unpid PID`: a process of a program's tree outside that group (it called
+  setsid, or a daemon re-parented to the supervisor), forgotten once it is gone;
+- `cg PATH` / `uncg PATH`: a program's owned cgroup directory.
+
+When the pipe reaches EOF (the supervisor exited or died, however), it kills whatever is
+still listed: every process of each cgroup (`cgroup.kill` where the kernel has it, and
+SIGKILL to each pid of `cgroup.procs` until it is empty), then the groups and the pids. At a
+clean exit nothing is listed any more, so EOF kills nothing. It ignores terminal signals and
+lives in its own process group.
 """
 
 from __future__ import annotations
@@ -15,17 +24,36 @@ import os
 
 from memwarden.supervisor.process import fork_exec
 
+# `while read` and `kill` are builtins: the last act needs no other binary (rmdir is a bonus).
 SCRIPT = r"""
 trap '' INT TERM HUP QUIT
-groups=""
+groups=""; pids=""; cgroups=""
+drop() { kept=""; for x in $1; do [ "$x" = "$2" ] || kept="$kept $x"; done; }
 while read -r op id; do
   case "$op" in
     add) groups="$groups $id" ;;
-    del) kept=""; for g in $groups; do [ "$g" = "$id" ] || kept="$kept $g"; done; groups=$kept ;;
-    exit) exit 0 ;;
+    del) drop "$groups" "$id"; groups=$kept ;;
+    pid) pids="$pids $id" ;;
+    unpid) drop "$pids" "$id"; pids=$kept ;;
+    cg) cgroups="$cgroups $id" ;;
+    uncg) drop "$cgroups" "$id"; cgroups=$kept ;;
   esac
 done
 for g in $groups; do kill -KILL "-$g" 2>/dev/null; done  # dash: no "--"
+for p in $pids; do kill -KILL "$p" 2>/dev/null; done
+for d in $cgroups; do
+  [ -e "$d/memory.oom_control" ] && echo 0 > "$d/memory.oom_control"
+  round=0
+  while [ -e "$d/cgroup.procs" ] && [ $round -lt 10000 ]; do
+    [ -e "$d/cgroup.kill" ] && echo 1 > "$d/cgroup.kill"
+    left=""
+    while read -r p; do left=1; kill -KILL "$p" 2>/dev/null; done < "$d/cgroup.procs"
+    [ -z "$left" ] && break
+    round=$((round + 1))
+  done
+  rmdir "$d" 2>/dev/null
+done
+exit 0
 """
 SHELL = "/bin/sh"
 
@@ -46,7 +74,7 @@ class Sentinel:
         return self._pid
 
     def _send(self, line: str) -> bool:
-        if self._pid is None:
+        if self._pid is None or self._write_fd < 0:
             return False
         try:
             os.write(self._write_fd, line.encode() + b"\n")
@@ -61,6 +89,18 @@ class Sentinel:
     def remove(self, pgid: int) -> bool:
         return self._send(f"del {pgid}")
 
+    def add_pid(self, pid: int) -> bool:
+        return self._send(f"pid {pid}")
+
+    def remove_pid(self, pid: int) -> bool:
+        return self._send(f"unpid {pid}")
+
+    def add_cgroup(self, path: str) -> bool:
+        return self._send(f"cg {path}")
+
+    def remove_cgroup(self, path: str) -> bool:
+        return self._send(f"uncg {path}")
+
     def gone(self, pid: int, returncode: int) -> bool:
         """The loop reaped pid: True (and forget the sentinel) when it was the sentinel."""
         if self._pid is None or pid != self._pid:
@@ -69,13 +109,17 @@ class Sentinel:
         return True
 
     def close(self) -> None:
-        """Normal exit: tell the sentinel to leave without killing anything, and reap it."""
+        """Close the pipe: the sentinel kills whatever is still listed (nothing after a clean
+        stop), then exits; reap it. Never a message that spares anything: an exit through an
+        internal error must not orphan a program's tree."""
         pid = self._pid
-        self._send("exit")
-        os.close(self._write_fd)
+        if self._write_fd >= 0:
+            os.close(self._write_fd)
+            self._write_fd = -1
         if pid is not None:
             with contextlib.suppress(ChildProcessError):  # already reaped by the loop
-                os.waitpid(pid, 0)  # it leaves at once on "exit"
+                os.waitpid(pid, 0)
+            self._pid = None
 
 
 def start_sentinel() -> Sentinel | None:

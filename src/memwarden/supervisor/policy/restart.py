@@ -12,6 +12,8 @@ import os
 from collections import deque
 from dataclasses import dataclass
 
+MAX_DOUBLINGS = 64
+MAX_DELAY_S = 366 * 86400.0  # a year: any later deadline is "never" for a supervisor
 RESTART_REASONS = ("memory", "crash", "oom-kill", "exit", "age", "cron", "manual", "watchdog")
 
 
@@ -59,8 +61,10 @@ class RestartTracker:
         """Delay before restarting after a crash: doubled per quick crash, reset once stable."""
         if uptime_s >= self.stable_after_s:
             self._quick_failures = 0
-        delay = min(self.backoff_s * 2.0**self._quick_failures, self.backoff_max_s)
-        self._quick_failures += 1
+        # 2.0 ** 1024 overflows: past MAX_DOUBLINGS the delay stops growing (it is capped anyway).
+        doublings = min(self._quick_failures, MAX_DOUBLINGS)
+        delay = bounded_delay_s(min(self.backoff_s * 2.0**doublings, self.backoff_max_s))
+        self._quick_failures = min(self._quick_failures + 1, MAX_DOUBLINGS)
         return delay
 
     def note_run(self, uptime_s: float) -> None:
@@ -77,6 +81,14 @@ class RestartTracker:
         return len(self._in_window)
 
 
+def bounded_delay_s(delay_s: float) -> float:
+    """A delay safe to add to a monotonic clock: within [0, MAX_DELAY_S], NaN as 0 (act now
+    rather than wait for ever)."""
+    if not delay_s > 0:  # NaN compares false
+        return 0.0
+    return min(delay_s, MAX_DELAY_S)
+
+
 def age_deadline_s(started_s: float, max_age_s: float | None, jitter: float,
                    draw: float | None = None) -> float | None:
     """When a run started at started_s is restarted for age: max_age less up to jitter of it.
@@ -87,4 +99,4 @@ def age_deadline_s(started_s: float, max_age_s: float | None, jitter: float,
         return None
     if draw is None:
         draw = int.from_bytes(os.urandom(4), "little") / 2**32
-    return started_s + max_age_s * (1.0 - jitter * draw)
+    return started_s + bounded_delay_s(max_age_s * (1.0 - jitter * draw))
