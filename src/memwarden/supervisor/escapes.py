@@ -93,11 +93,19 @@ class EscapeWatch:
                 self.pids[pid] = name
                 if self.sup.sentinel is not None:
                     self.sup.sentinel.add_pid(pid)
-            if pgid not in self.groups and pgid != os.getpgid(0):
+                self.sup.sink.event("info", f"pid {pid} runs outside process group {main} "
+                                    f"(in group {pgid}): tracked, it stops with the program",
+                                    program=name or None)
+            if pgid not in self.groups and pgid not in self._never_groups():
                 self.groups[pgid] = name
                 if self.sup.sentinel is not None:
                     self.sup.sentinel.add(pgid)
         self.forget_gone()
+
+    def _never_groups(self) -> set[int]:
+        """Groups the sentinel must never kill: the supervisor's own and the sentinel's."""
+        sentinel = self.sup.sentinel.pid if self.sup.sentinel is not None else None
+        return {os.getpgid(0), *([sentinel] if sentinel is not None else [])}
 
     def forget_gone(self) -> None:
         sentinel = self.sup.sentinel

@@ -197,7 +197,9 @@ class Runner:
         signalled = terminate_tree(run, self._beyond_tree(run))
         self.sup.after_sigterm(run)
         if signalled is None:
-            return  # nothing of the tree is left (it exited by itself)
+            if not run.alive:
+                self._finish_stop(run)  # it exited by itself and nothing of its tree is left
+            return
         outside = signalled[1]
         self._log("info", run, f"stopping ({reason}): SIGTERM to process group {run.pid}"
                   + (f" and {outside} process(es) outside it" if outside else "")
