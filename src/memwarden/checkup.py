@@ -84,10 +84,11 @@ def advise(checkup: Checkup) -> tuple[str, ...]:
     limit, source = sample.limit.limit_bytes, sample.limit.source
     headroom_bytes = sample.headroom_bytes
     if headroom_bytes is not None and limit and headroom_bytes < limit * LOW_HEADROOM_FRACTION:
+        where = (f"{format_bytes(-headroom_bytes)} over" if headroom_bytes < 0
+                 else f"only {format_bytes(headroom_bytes)} of headroom below")
         advice.append(
-            f"only {format_bytes(headroom_bytes)} of headroom below the {source} limit "
-            f"of {format_bytes(limit)}: raise the limit or find what grows "
-            "(memwarden monitor --out trace.jsonl, then memwarden report)"
+            f"{where} the {source} limit of {format_bytes(limit)}: raise the limit or find "
+            "what grows (memwarden monitor --out trace.jsonl, then memwarden report)"
         )
     if source == "system" and sample.cgroup is not None and sample.cgroup.limit_bytes is None:
         advice.append(

@@ -14,7 +14,8 @@ class ConfigError(MemwardenError):
         self.key = key
         self.value = value
         self.reason = reason
-        super().__init__(f"{key}={value!r}: {reason}")
+        # A missing value names only the key: "command: a program needs a command".
+        super().__init__(f"{key}: {reason}" if value is None else f"{key}={value!r}: {reason}")
 
 
 class ReaderError(MemwardenError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -37,8 +38,13 @@ def test_monitor_writes_a_trace_with_samples_and_tier_events(
     assert [(e["kind"], e["tier"]) for e in events] == [("tier", "warn")]
     # Not a terminal: one plain line per sample, transitions spelled out.
     lines = result.stdout.splitlines()
-    assert sum(line.startswith("WARN") for line in lines) == len(samples)
-    assert "tier ok -> warn" in result.stdout
+    assert lines[0].startswith(f"memwarden monitor: pid {pid} and its tree, tree_rss against")
+    assert lines[1].startswith("tiers: warn 84.0 MiB, critical 102.0 MiB, restart 114.0 MiB")
+    stamped = [line for line in lines[2:] if re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d ", line)]
+    assert len(stamped) == len(lines) - 2  # every line after the header has a timestamp
+    assert sum(line[20:].startswith("WARN ") for line in stamped) == len(samples)
+    assert sum(line[20:] == "tier ok -> warn" for line in stamped) == 1
+    assert all(len(line) <= 80 for line in lines[1:])
     json.dumps(records)  # every record is plain JSON
 
 

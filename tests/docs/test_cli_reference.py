@@ -20,4 +20,5 @@ def test_every_command_and_option_is_in_it() -> None:
     text = reference_markdown()
     for name in COMMANDS:
         assert f"## `memwarden {name}`" in text
-    assert "`--control-socket " in text and "`--json`" in text
+    assert "`--control-socket PATH`" in text and "`--json`" in text
+    assert " TEXT`" not in text and " T`" not in text  # every value has a named placeholder

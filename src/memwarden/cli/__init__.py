@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from memwarden import __version__
+from memwarden.exitcodes import EXIT_INTERRUPTED, EXIT_USAGE
 
 # name -> "module:attribute" of a click.Command; loaded only when invoked or listed in --help.
 COMMANDS: dict[str, str] = {
@@ -49,4 +50,13 @@ def cli() -> None:
 
 
 def main() -> None:
-    cli(prog_name="memwarden")
+    from memwarden.cli.common import click_error_message, fail
+
+    try:
+        code = cli.main(prog_name="memwarden", standalone_mode=False)
+    except click.ClickException as err:
+        fail(click_error_message(err), EXIT_USAGE if isinstance(err, click.UsageError)
+             else err.exit_code)
+    except click.Abort:
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

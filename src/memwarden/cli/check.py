@@ -1,4 +1,8 @@
-"""`memwarden check [PID] [--json]`: where am I, how close to the limit, what to do."""
+"""`memwarden check [PID] [--json]`: where am I, how close to the limit, what to do.
+
+The exit status is the tier of the figure it read, so scripts and monitoring can act on it:
+0 ok, 1 warn, 3 critical, 4 at the restart threshold or over the limit (2: bad input).
+"""
 
 from __future__ import annotations
 
@@ -7,40 +11,84 @@ from typing import Any
 
 import click
 
-from memwarden.cli.common import config_arguments, usage_errors
+from memwarden.cli.common import SIZE, THRESHOLD, config_arguments, styled, usage_errors
+from memwarden.exitcodes import (
+    EXIT_CHECK_CRITICAL,
+    EXIT_CHECK_RESTART,
+    EXIT_CHECK_WARN,
+    EXIT_OK,
+)
+from memwarden.policy import PolicyConfig, PolicyState, Tier, evaluate
 from memwarden.units import format_bytes
 
+EXIT_BY_TIER = {Tier.OK: EXIT_OK, Tier.WARN: EXIT_CHECK_WARN, Tier.CRITICAL: EXIT_CHECK_CRITICAL,
+                Tier.RESTART: EXIT_CHECK_RESTART}
+TIER_COLOURS = {Tier.OK: "green", Tier.WARN: "yellow", Tier.CRITICAL: "red",
+                Tier.RESTART: "magenta"}
 
-@click.command()
+
+@click.command(epilog="Exit status: 0 ok, 1 warn, 3 critical, 4 at the restart threshold or "
+               "over the limit, 2 bad input.")
 @click.argument("pid", type=int, required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--limit", default=None, help="Budget, e.g. 512M (the effective limit is the "
-              "smallest of this, the cgroup limit and the machine's memory).")
+@click.option("--limit", default=None, metavar=SIZE, help="Budget, e.g. 512M (the effective "
+              "limit is the smallest of this, the cgroup limit and the machine's memory).")
+@click.option("--warn", default=None, metavar=THRESHOLD,
+              help="Warn threshold: a size or a % of the limit.  [default: 70%]")
+@click.option("--critical", default=None, metavar=THRESHOLD,
+              help="Critical threshold.  [default: 85%]")
+@click.option("--restart", default=None, metavar=THRESHOLD,
+              help="Restart threshold.  [default: 95%]")
 @click.option("--metric", type=click.Choice(["auto", "tree_rss", "working_set"]), default=None,
               help="Figure compared with the limit.  [default: auto]")
 @usage_errors
-def check(pid: int | None, as_json: bool, limit: str | None, metric: str | None) -> None:
+def check(pid: int | None, as_json: bool, limit: str | None, warn: str | None,
+          critical: str | None, restart: str | None, metric: str | None) -> None:
     """One-shot report: a process tree (PID) or the container/system as a whole."""
     from memwarden.checkup import checkup_json, run_checkup
     from memwarden.config import load_guard_config
     from memwarden.sample import Sampler
 
-    config = load_guard_config(config_arguments(limit=limit, metric=metric))
+    config = load_guard_config(config_arguments(
+        limit=limit, warn=warn, critical=critical, restart=restart, metric=metric))
     sampler = Sampler(pid=pid, budget_bytes=config.limit_bytes, metric=config.metric,
                       with_status=True)
-    checkup = run_checkup(sampler.sample(), with_top=pid is None)
-    if as_json:
-        click.echo(json.dumps(checkup_json(checkup), indent=2))
-        return
+    sample = sampler.sample()
+    checkup = run_checkup(sample, with_top=pid is None)
+    tier = tier_of(sample.measured_bytes, sample.limit.limit_bytes, config.policy())
     data = checkup_json(checkup)
-    _print_text(data)
+    data["tier"] = tier.label
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        _print_text(data, tier)
+    raise SystemExit(EXIT_BY_TIER[tier])
+
+
+def tier_of(measured_bytes: int | None, limit_bytes: int | None, policy: PolicyConfig) -> Tier:
+    """The tier of one reading (no hysteresis, no sustain: there is no history); over the
+    limit counts as the restart tier even when the ladder has no restart threshold."""
+    if measured_bytes is None:
+        return Tier.OK
+    if limit_bytes is not None and measured_bytes > limit_bytes:
+        return Tier.RESTART
+    plain = PolicyConfig(ladder=policy.ladder, hysteresis_fraction=policy.hysteresis_fraction)
+    state, _ = evaluate(PolicyState(), measured_bytes=measured_bytes, limit_bytes=limit_bytes,
+                        now_s=0.0, config=plain)
+    return state.tier
+
+
+def headroom_text(headroom_bytes: int | None) -> str:
+    if headroom_bytes is not None and headroom_bytes < 0:
+        return f"none: {format_bytes(-headroom_bytes)} over the limit"
+    return format_bytes(headroom_bytes)
 
 
 def _row(label: str, value: str) -> None:
     click.echo(f"  {label:<22} {value}")
 
 
-def _print_text(data: dict[str, Any]) -> None:
+def _print_text(data: dict[str, Any], tier: Tier) -> None:
     fb = format_bytes
     pid = data["pid"]
     click.echo(f"memwarden check {'pid ' + str(pid) if pid is not None else '(container/system)'}")
@@ -72,7 +120,8 @@ def _print_text(data: dict[str, Any]) -> None:
     _row("compared figure", f"{data['metric']} = {fb(data['measured_bytes'])}"
          + (f" ({ratio:.0%} of limit)" if isinstance(ratio, float) else ""))
     _row("effective limit", f"{fb(data['limit_bytes'])} ({data['limit_source'] or '-'})")
-    _row("headroom", fb(data["headroom_bytes"]))
+    _row("headroom", headroom_text(data["headroom_bytes"]))
+    _row("tier", styled(tier.label, fg=TIER_COLOURS[tier], bold=tier != Tier.OK))
     pressure = data["pressure"]
     if isinstance(pressure, dict):
         full = pressure["full_avg10"]

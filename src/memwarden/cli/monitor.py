@@ -6,13 +6,21 @@ import shutil
 import signal
 import sys
 import threading
+import time
 from collections import deque
 from pathlib import Path
 from types import FrameType
 
 import click
 
-from memwarden.cli.common import config_arguments, usage_errors
+from memwarden.cli.common import (
+    DURATION,
+    SIZE,
+    THRESHOLD,
+    config_arguments,
+    styled,
+    usage_errors,
+)
 from memwarden.config import load_guard_config
 from memwarden.errors import NoSuchProcessError
 from memwarden.events import Event
@@ -22,6 +30,8 @@ from memwarden.trace import TraceWriter, event_record, sample_record
 from memwarden.units import format_bytes, parse_duration
 
 SPARK_POINTS = 60
+MIN_SPARK = 10  # a shorter sparkline says nothing
+PLAIN_WIDTH = 80
 TIER_COLOURS = {
     Tier.OK: "green", Tier.WARN: "yellow", Tier.CRITICAL: "red", Tier.RESTART: "magenta",
 }
@@ -29,15 +39,18 @@ TIER_COLOURS = {
 
 @click.command()
 @click.argument("pid", type=int, required=False)
-@click.option("--interval", default="1s", show_default=True, help="Time between samples.")
-@click.option("--duration", default=None, help="Stop after this long (e.g. 2m); default: "
-              "until Ctrl-C or the process exits.")
+@click.option("--interval", default="1s", show_default=True, metavar=DURATION,
+              help="Time between samples.")
+@click.option("--duration", default=None, metavar=DURATION,
+              help="Stop after this long (e.g. 2m); default: until Ctrl-C or the process exits.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Append a JSONL trace (schema memwarden.trace/1) for `memwarden report`.")
-@click.option("--limit", default=None, help="Budget, e.g. 512M.")
-@click.option("--warn", default=None, help="Warn threshold (size or % of limit).  [default: 70%]")
-@click.option("--critical", default=None, help="Critical threshold.  [default: 85%]")
-@click.option("--restart", default=None,
+@click.option("--limit", default=None, metavar=SIZE, help="Budget, e.g. 512M.")
+@click.option("--warn", default=None, metavar=THRESHOLD,
+              help="Warn threshold (size or % of limit).  [default: 70%]")
+@click.option("--critical", default=None, metavar=THRESHOLD,
+              help="Critical threshold.  [default: 85%]")
+@click.option("--restart", default=None, metavar=THRESHOLD,
               help="Restart threshold (monitor only reports it).  [default: 95%]")
 @click.option("--metric", type=click.Choice(["auto", "tree_rss", "working_set"]), default=None,
               help="Figure compared with the limit.  [default: auto]")
@@ -65,6 +78,7 @@ def monitor(
     live = sys.stdout.isatty() and not plain
     history: deque[int] = deque(maxlen=SPARK_POINTS)
     state = PolicyState()
+    click.echo(_header(pid, sample, policy.thresholds_bytes(sample.limit.limit_bytes)))
     try:
         while True:
             transition = None
@@ -79,9 +93,13 @@ def monitor(
                 writer.write(sample_record(sample, state.tier, thresholds))
                 if transition is not None:
                     writer.write(event_record(_tier_event(transition, sample)))
-            click.echo(_render(sample, state.tier, history, live), nl=not live)
-            if transition is not None and not live:
-                click.echo(f"tier {transition.previous.label} -> {transition.current.label}")
+            if live:
+                click.echo(_live_line(sample, state.tier, history), nl=False)
+            else:
+                click.echo(_plain_line(sample, state.tier))
+                if transition is not None:
+                    click.echo(f"{_stamp(sample.time_s)} tier {transition.previous.label} -> "
+                               f"{transition.current.label}")
             elapsed_s = sample.monotonic_s - started_s
             if duration_s is not None and elapsed_s + config.interval_s > duration_s + 1e-6:
                 break
@@ -118,26 +136,61 @@ def _tier_event(transition: Transition, sample: Sample) -> Event:
     )
 
 
-def _render(sample: Sample, tier: Tier, history: deque[int], live: bool) -> str:
-    from memwarden.report.sparkline import sparkline
+def _stamp(time_s: float) -> str:
+    """Local time to the second, as in memwarden's other logs."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time_s))
 
+
+def _header(pid: int | None, sample: Sample, thresholds: dict[Tier, int | None]) -> str:
+    what = f"pid {pid} and its tree" if pid is not None else "the container/system"
+    ladder = ", ".join(f"{tier.label} {format_bytes(size)}" for tier, size in thresholds.items()
+                       if size is not None)
+    head = (f"memwarden monitor: {what}, {sample.metric} against "
+            f"{format_bytes(sample.limit.limit_bytes)} ({sample.limit.source or '-'})")
+    return head + (f"\ntiers: {ladder}" if ladder else "")
+
+
+def _parts(sample: Sample, tier: Tier) -> tuple[list[str], list[str]]:
+    """The line's parts: those always shown, and those shown while they fit."""
     ratio = sample.usage_ratio
-    parts = [
-        f"{tier.label.upper():<8}",
-        f"{sample.metric} {format_bytes(sample.measured_bytes):>10}",
-        f"limit {format_bytes(sample.limit.limit_bytes)} ({sample.limit.source or '-'})",
-        f"{ratio:6.1%}" if ratio is not None else "     -",
-        f"headroom {format_bytes(sample.headroom_bytes)}",
-    ]
+    headroom_bytes = sample.headroom_bytes
+    headroom = (f"over by {format_bytes(-headroom_bytes)}"
+                if headroom_bytes is not None and headroom_bytes < 0
+                else f"headroom {format_bytes(headroom_bytes)}")
+    figures = (f"{format_bytes(sample.measured_bytes)}/{format_bytes(sample.limit.limit_bytes)}"
+               + (f" {ratio:.0%}" if ratio is not None else ""))
+    core = [f"{tier.label.upper():<8} {figures}", headroom]
+    extra = []
     if sample.tree is not None:
-        parts.append(f"{len(sample.tree.processes)} proc")
+        extra.append(f"{len(sample.tree.processes)} proc")
     pressure = sample.cgroup_pressure or sample.pressure
     if pressure is not None:
-        parts.append(f"psi {pressure.some.avg10:.1f}%")
-    line = "  ".join(parts)
-    if not live:
-        return line
-    width = shutil.get_terminal_size((100, 20)).columns
-    spark = sparkline(list(history), width=min(SPARK_POINTS, max(10, width - len(line) - 4)))
-    text = f"{line}  {spark}"[: width - 1]
-    return "\r" + click.style(text, fg=TIER_COLOURS[tier]) + "\x1b[K"
+        extra.append(f"psi {pressure.some.avg10:.1f}%")
+    return core, extra
+
+
+def _fit(core: list[str], extra: list[str], width: int) -> str:
+    line = "  ".join(core)
+    for part in extra:
+        if len(line) + 2 + len(part) <= width:
+            line += "  " + part
+    return line
+
+
+def _plain_line(sample: Sample, tier: Tier) -> str:
+    """One line per sample for logs and pipes: a timestamp, at most 80 columns."""
+    core, extra = _parts(sample, tier)
+    first, *rest = core
+    return _fit([f"{_stamp(sample.time_s)} {first}", *rest], extra, PLAIN_WIDTH)
+
+
+def _live_line(sample: Sample, tier: Tier, history: deque[int]) -> str:
+    from memwarden.report.sparkline import sparkline
+
+    width = shutil.get_terminal_size((80, 20)).columns - 1
+    core, extra = _parts(sample, tier)
+    line = _fit(core, extra, width - MIN_SPARK - 2)
+    room = width - len(line) - 2
+    if room >= MIN_SPARK:
+        line += "  " + sparkline(list(history), width=min(SPARK_POINTS, room))
+    return "\r" + styled(line[:width], fg=TIER_COLOURS[tier]) + "\x1b[K"

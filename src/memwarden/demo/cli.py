@@ -26,7 +26,7 @@ MIN_DURATION_S = 20.0
               "demo runs on, up to a minute more, until the restart happened and the culprit "
               "was named.")
 @click.option("--out", "out_dir", default="memwarden-demo", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
+              type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Directory for the report, trace, config, logs and saved state "
               "(its previous demo files are replaced).")
 @click.option("--plain", is_flag=True, help="Plain lines, no redrawn status block "

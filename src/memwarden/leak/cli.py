@@ -37,12 +37,12 @@ def _target_directory(pid: int) -> Path:
 
 @click.command()
 @click.argument("pid", type=int)
-@click.option("--signal", "signal_name", default=None,
+@click.option("--signal", "signal_name", default=None, metavar="SIGNAL",
               help="Signal to send.  [default: $MEMWARDEN_SNAPSHOT_SIGNAL or SIGUSR2]")
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Directory the process writes snapshots to.  "
+              default=None, metavar="DIR", help="Directory the process writes snapshots to.  "
               "[default: its $MEMWARDEN_SNAPSHOT_DIR, else its working directory]")
-@click.option("--timeout", "timeout", default="30s", show_default=True,
+@click.option("--timeout", "timeout", default="30s", show_default=True, metavar="DURATION",
               help="How long to wait for the snapshot file.")
 @usage_errors
 def snapshot(pid: int, signal_name: str | None, directory: Path | None, timeout: str) -> None:
@@ -88,7 +88,7 @@ def snapshot(pid: int, signal_name: str | None, directory: Path | None, timeout:
 @click.command()
 @click.argument("a", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("b", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--top", default=10, show_default=True, type=click.IntRange(min=1),
+@click.option("--top", default=10, show_default=True, type=click.IntRange(min=1), metavar="N",
               help="Growers to show per kind (owners, types, sites).")
 @click.option("--json", "as_json", is_flag=True, help="Print the growers as JSON.")
 @usage_errors

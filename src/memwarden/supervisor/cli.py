@@ -17,8 +17,9 @@ CONTROL_HELP = "control socket path [default: $XDG_RUNTIME_DIR/memwarden/control
 
 
 def _usage_error(command: str, err: Exception) -> None:
-    click.echo(f"memwarden {command}: error: {err}", err=True)
-    sys.exit(EXIT_USAGE)
+    from memwarden.cli.common import fail
+
+    fail(str(err), EXIT_USAGE)
 
 
 def _control_location(option: str | None) -> tuple[Path, bool]:
@@ -31,12 +32,12 @@ def _control_location(option: str | None) -> tuple[Path, bool]:
 @click.option("--limit", metavar="SIZE",
               help="memory budget per program, e.g. 512M [default: the cgroup "
               "limit, else the machine's memory]")
-@click.option("--warn", metavar="T",
+@click.option("--warn", metavar="THRESHOLD",
               help="warn tier threshold: a percentage of the limit or a size "
               "[default: 70%]")
-@click.option("--critical", metavar="T",
+@click.option("--critical", metavar="THRESHOLD",
               help="critical tier threshold [default: 85%]")
-@click.option("--restart", metavar="T",
+@click.option("--restart", metavar="THRESHOLD",
               help="restart tier threshold: graceful restart [default: 95%]")
 @click.option("--interval", metavar="DURATION",
               help="sampling interval [default: 100ms]")
@@ -80,13 +81,14 @@ def _control_location(option: str | None) -> tuple[Path, bool]:
               "WATCHDOG=1 arrives on $NOTIFY_SOCKET for this long [default: off]")
 @click.option("--leak-window", metavar="DURATION", help="least history before a leak "
               "verdict (log lines with rate and ETA); 'off' disables [default: 5m]")
-@click.option("--log-dir", type=click.Path(file_okay=False), help="also write logs to "
+@click.option("--log-dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="also write logs to "
               "DIR/<program>.log and DIR/memwarden.log, rotated by size")
 @click.option("--json", "json_logs", is_flag=True, default=None, help="structured JSON logs")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="memwarden.toml or pyproject.toml [default: found from the current "
               "directory up]")
-@click.option("--control-socket", help=CONTROL_HELP)
+@click.option("--control-socket", metavar="PATH", help=CONTROL_HELP)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def run(command: tuple[str, ...], config_path: str | None, control_socket: str | None,
         **options: Any) -> None:
@@ -118,8 +120,10 @@ def _ask(control_socket: str | None, payload: dict[str, Any]) -> dict[str, Any]:
         click.echo(f"memwarden: error: {err}", err=True)
         sys.exit(EXIT_USAGE)
     except ControlError as err:
-        click.echo(f"memwarden: {err}", err=True)
-        sys.exit(EXIT_FAILURE)
+        from memwarden.cli.common import fail
+
+        fail(str(err), EXIT_FAILURE)
+        raise
 
 
 def _age(seconds: float | None) -> str:
@@ -155,7 +159,7 @@ def format_status(reply: dict[str, Any]) -> str:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="print the status as JSON")
-@click.option("--control-socket", help=CONTROL_HELP)
+@click.option("--control-socket", metavar="PATH", help=CONTROL_HELP)
 def status(as_json: bool, control_socket: str | None) -> None:
     """Each program's state, pid, uptime, restarts with reasons, memory and tier."""
     reply = _ask(control_socket, {"cmd": "status"})
@@ -165,8 +169,9 @@ def status(as_json: bool, control_socket: str | None) -> None:
 def _act(cmd: str, name: str | None, control_socket: str | None) -> None:
     reply = _ask(control_socket, {"cmd": cmd, "program": name})
     if not reply.get("ok"):
-        click.echo(f"memwarden {cmd}: {reply.get('error')}", err=True)
-        sys.exit(EXIT_USAGE)
+        from memwarden.cli.common import fail
+
+        fail(f"{cmd}: {reply.get('error')}", EXIT_USAGE)
     target = name if name is not None else "every program"
     click.echo(f"memwarden {cmd}: {target}: requested")
     sys.exit(EXIT_OK)
@@ -174,7 +179,7 @@ def _act(cmd: str, name: str | None, control_socket: str | None) -> None:
 
 @click.command()
 @click.argument("name")
-@click.option("--control-socket", help=CONTROL_HELP)
+@click.option("--control-socket", metavar="PATH", help=CONTROL_HELP)
 def restart(name: str, control_socket: str | None) -> None:
     """Restart program NAME gracefully (counts toward --max-restarts; revives an errored one)."""
     _act("restart", name, control_socket)
@@ -182,7 +187,7 @@ def restart(name: str, control_socket: str | None) -> None:
 
 @click.command()
 @click.argument("name", required=False)
-@click.option("--control-socket", help=CONTROL_HELP)
+@click.option("--control-socket", metavar="PATH", help=CONTROL_HELP)
 def stop(name: str | None, control_socket: str | None) -> None:
     """Stop program NAME gracefully; without NAME, stop every program and the supervisor."""
     _act("stop", name, control_socket)

@@ -64,7 +64,8 @@ class ControlServer:
         else:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if _answers(path):
-            raise ControlError(f"{path}: another memwarden supervisor is listening there")
+            raise ControlError(f"{path}: another memwarden supervisor is listening there; "
+                               "give this one its own --control-socket PATH")
         check_stale_socket(path)
         path.unlink(missing_ok=True)  # a stale socket from a supervisor that was killed
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -49,7 +49,7 @@ def launch(options: dict[str, Any], command: tuple[str, ...], table: dict[str, A
                                            private_dir=private_dir,
                                            on_error=supervisor.guard.report)
     except (ConfigError, ControlError, OSError) as err:
-        sys.stderr.write(f"memwarden run: error: {err}\n")
+        sys.stderr.write(f"memwarden: error: {err}\n")
         return EXIT_USAGE
     return supervisor.run()
 
