@@ -41,10 +41,3 @@ class ProcessAccessError(MemwardenError):
         self.pid = pid
         self.path = path
         super().__init__(f"pid {pid}: cannot read {path} (permission denied)")
-
-
-class UnsupportedPlatformError(MemwardenError):
-    """A Linux-only capability was asked for on another platform."""
-
-    def __init__(self, platform: str, feature: str) -> None:
-        super().__init__(f"{feature} is not supported on {platform}")

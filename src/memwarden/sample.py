@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -247,7 +246,3 @@ class Sampler:
         if self._usage_reader is not None:
             self._usage_reader.close()
             self._usage_reader = None
-
-
-def self_pid() -> int:
-    return os.getpid()

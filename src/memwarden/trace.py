@@ -15,7 +15,6 @@ Readers must ignore keys they do not know; new keys may be added without a versi
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sys
 import time
@@ -117,7 +116,3 @@ def read_trace(path: Path) -> Iterator[dict[str, Any]]:
                 continue
             if isinstance(record, dict):
                 yield record
-
-
-def is_trace_file(path: Path) -> bool:
-    return path.is_file() and os.path.getsize(path) > 0

@@ -14,7 +14,6 @@ from memwarden.leak.own import is_own_module, is_own_traceback, site_filename
 from memwarden.units import format_bytes
 
 GrowerKind = Literal["owner", "type", "site"]
-KIND_ORDER: dict[str, int] = {"owner": 0, "type": 1, "site": 2}
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,7 +106,3 @@ def install_snapshot_signal(
             _trigger.directory = directory
         signal.signal(number, _trigger.handle_signal)
     return number
-
-
-def current_trigger() -> SnapshotTrigger | None:
-    return _trigger

@@ -27,18 +27,6 @@ class CronSchedule:
     days_restricted: bool
     weekdays_restricted: bool
 
-    def matches(self, when: time.struct_time) -> bool:
-        if when.tm_min not in self.minutes or when.tm_hour not in self.hours:
-            return False
-        if when.tm_mon not in self.months:
-            return False
-        weekday = (when.tm_wday + 1) % 7  # struct_time: Monday = 0
-        day_ok = when.tm_mday in self.days
-        weekday_ok = weekday in self.weekdays
-        if self.days_restricted and self.weekdays_restricted:
-            return day_ok or weekday_ok
-        return day_ok and weekday_ok
-
     def next_after(self, now_s: float) -> float | None:
         """Unix time of the first matching minute strictly after now_s; None if none in 5 years."""
         minute_s = (int(now_s) // 60 + 1) * 60
