@@ -24,6 +24,7 @@ from pathlib import Path
 
 import compare_sandbox
 import compare_scenarios as scenarios
+from compare_headline import headline_block
 from compare_report import SCENARIOS, docs_block, document
 from compare_table import Figures, render
 from compare_tools import (
@@ -47,6 +48,9 @@ RUNNERS: dict[str, Callable[[Tool, Path, scenarios.Config], Figures | str]] = {
 TOOL_KEYS = ("memwarden", "pm2", "supervisord", "circus")
 DOC = REPO / "docs" / "benchmarks" / "comparison.md"  # ends with the generated block
 BLOCK = re.compile(r"(<!-- compare:table:start -->\n).*?(<!-- compare:table:end -->)", re.S)
+README = REPO / "README.md"  # its short table, from full runs only
+HEADLINE = re.compile(r"(<!-- compare:headline:start -->\n).*?(<!-- compare:headline:end -->)",
+                      re.S)
 
 
 def machine() -> dict[str, str]:
@@ -198,6 +202,13 @@ def main(argv: list[str]) -> int:
             DOC.write_text(BLOCK.sub(lambda m: m.group(1) + block + m.group(2),
                                      DOC.read_text()))
             print(f"[compare] updated {DOC.relative_to(REPO)}", file=sys.stderr)
+        full_run = set(args.scenarios) == set(RUNNERS) and set(args.tools) == set(TOOL_KEYS)
+        if full_run and not args.quick and HEADLINE.search(README.read_text()):
+            headline = headline_block(command=command, nproc=machine_info["nproc"],
+                                      results=results)
+            README.write_text(HEADLINE.sub(lambda m: m.group(1) + headline + "\n" + m.group(2),
+                                           README.read_text()))
+            print(f"[compare] updated {README.relative_to(REPO)}", file=sys.stderr)
     return 0
 
 

@@ -52,3 +52,25 @@ def test_document_names_machine_versions_and_every_scenario() -> None:
                                             "uname": "Linux x 6.1 #1"},
                          versions={"pm2": "7.0.4"}, command="c", results=results)
     assert "(6.1)" in block and "### 1. Slow leak" in block and "\n## " not in block
+
+
+def test_the_readme_headline_has_one_row_per_scenario_and_a_column_per_tool() -> None:
+    from compare_headline import headline_block
+
+    results: dict[str, dict[str, Figures | str]] = {
+        "leak": {"memwarden": {"delay_median_s": 0.036}, "circus": {"delay_median_s": 0.636}},
+        "spike": {"memwarden": {"oom": 0, "runs": 20}, "PM2 (fork)": {"oom": 20, "runs": 20}},
+        "load": {"memwarden": {"failed_fraction": 0.08}, "memwarden --socket":
+                 {"failed_fraction": 0.0}, "circus": {"failed_fraction": 0.0495}},
+        "footprint": {"memwarden": {"rss_bytes": 17.1 * 2**20}, "circus": "pending"},
+        "tree": {"memwarden": {"restarted": "yes, before the grandchild finished filling"},
+                 "circus": {"restarted": "no (not within 20 s)"}},
+    }
+    block = headline_block(command="python bench/compare/run.py", nproc="2", results=results)
+    lines = block.splitlines()
+    assert lines[2] == "| | memwarden | PM2 (fork) | supervisord + memmon | circus |"
+    assert "| 36 ms | — | — | 636 ms |" in lines[4]
+    assert "| 0/20 | 20/20 | — | — |" in lines[5]
+    assert "| 0.00 % (`--socket`) | — | — | 4.95 % |" in lines[6]
+    assert "| 17.1 MiB | — | — | — |" in lines[7]
+    assert lines[8].endswith("| yes | — | — | no |")
