@@ -96,6 +96,44 @@ def test_attribution_is_bounded() -> None:
     assert routes == {"/a": 2, "/b": 1, UNMATCHED: 1, OTHER: 2}
 
 
+def test_attribution_measures_one_request_in_every_and_scales() -> None:
+    attribution = Attribution(every=4)
+    held = []
+    for _ in range(8):
+        mark = attribution.begin()
+        held.append(b"\x01" * (4 * 2**20))  # 4 MiB, every page written: resident
+        attribution.end("/grow", mark)
+    (grow,) = attribution.top(10)
+    assert grow["requests"] == 8 and grow["measured_requests"] == 2
+    assert grow["max_rss_delta_bytes"] >= 3 * 2**20
+    # Two measured deltas of ~4 MiB, each standing for 4 requests: ~32 MiB for the 8.
+    assert 24 * 2**20 <= grow["net_rss_bytes"] <= 40 * 2**20
+    assert grow["grown_rss_bytes"] >= grow["net_rss_bytes"]
+    assert len(held) == 8
+
+
+def test_a_forked_worker_starts_its_own_guardian() -> None:
+    import os
+
+    from memwarden.web.core import Warden
+
+    warden = Warden(start_guardian=False)
+    warden.start_guardian()
+    assert warden.started
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: as a preloading server's worker would be
+        os.write(write_fd, b"1" if warden.started else b"0")
+        os._exit(0)
+    os.close(write_fd)
+    try:
+        assert os.read(read_fd, 1) == b"0"  # not started in the child
+    finally:
+        os.close(read_fd)
+        os.waitpid(pid, 0)
+    assert warden.started  # the parent's is unchanged
+
+
 def _asgi_get(app: Any, path: str) -> tuple[int, bytes]:
     """One GET through an ASGI app, as a server would call it (no test client needed)."""
     sent: list[dict[str, Any]] = []

@@ -8,7 +8,6 @@ starts the guardian once per worker process.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -48,12 +47,10 @@ class MemwardenMiddleware:
                  warden: Warden | None = None, **options: Any) -> None:
         self.app = app
         self.warden = warden if warden is not None else Warden(config, **options)
-        self._started_pid: int | None = None
 
     def _ensure_started(self) -> None:
-        if self._started_pid != os.getpid():
+        if not self.warden.started:
             self.warden.start_guardian()
-            self._started_pid = os.getpid()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -61,8 +58,9 @@ class MemwardenMiddleware:
             return await self.app(scope, receive, send)
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        self._ensure_started()
         warden = self.warden
+        if not warden.started:
+            warden.start_guardian()
         try:
             length = _content_length(scope)
         except BadRequest as err:
@@ -111,8 +109,8 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 def _content_length(scope: Scope) -> int | None:
     """Every Content-Length header, joined: two that differ are refused like one bad one."""
     found: str | None = None
-    for key, value in scope.get("headers", ()):
-        if key.lower() == b"content-length":
+    for key, value in scope["headers"]:  # lower-case names: the ASGI spec asks servers for it
+        if key == b"content-length":
             text = value.decode("latin-1")
             found = text if found is None else f"{found},{text}"
     return content_length(found)

@@ -34,6 +34,7 @@ class WebConfig:
     max_body_bytes: int | None = None  # 413 beyond this request body size
     exempt_paths: tuple[str, ...] = ()  # never shed (the health paths always are)
     attribution: bool = True  # per-route memory deltas in /memory
+    attribution_every: int = 16  # measure one request in this many (1: every request)
     top_routes: int = 10
     max_routes: int = 200  # distinct route templates kept; later ones go to "<other>"
     start_guardian: bool = True  # the ASGI lifespan / Flask / Django app start memwarden.start()
@@ -44,7 +45,7 @@ class WebConfig:
 
 _BOOL_KEYS = {"endpoints", "metrics", "public_details", "shed", "attribution", "start_guardian"}
 _PATH_KEYS = {"prefix", "health_path", "ready_path", "memory_path", "metrics_path"}
-_INT_KEYS = {"retry_after_s", "top_routes", "max_routes"}
+_INT_KEYS = {"retry_after_s", "top_routes", "max_routes", "attribution_every"}
 # TOML/env spelling -> field name, for the keys whose field carries a unit suffix.
 _ALIASES = {
     "retry_after": "retry_after_s",

@@ -7,6 +7,8 @@ adapters only translate their framework's request and response into these calls.
 from __future__ import annotations
 
 import logging
+import os
+import weakref
 from typing import Any
 
 from memwarden.web.attribution import Attribution
@@ -22,7 +24,8 @@ log = logging.getLogger("memwarden")
 class Warden:
     def __init__(self, config: WebConfig | None = None, **options: Any) -> None:
         self.config = config if config is not None else load_web_config(options)
-        self.attribution = Attribution(self.config.max_routes) if self.config.attribution else None
+        self.attribution = (Attribution(self.config.max_routes, self.config.attribution_every)
+                            if self.config.attribution else None)
         self.shedder = Shedder(self.config, on_shed=self._count_shed)
         self.endpoints = Endpoints(self)
         self._metrics: WebMetrics | None = None
@@ -34,8 +37,24 @@ class Warden:
 
             load_guard_config()
 
+        # Per worker process: a forked worker (gunicorn --preload) starts its own guardian.
+        # A fork hook, not os.getpid() per request (~0.4 µs on the hot path).
+        self.started = False
+        forked = weakref.WeakMethod(self._forked)
+
+        def after_fork() -> None:
+            method = forked()
+            if method is not None:
+                method()
+
+        os.register_at_fork(after_in_child=after_fork)
+
+    def _forked(self) -> None:
+        self.started = False
+
     def start_guardian(self) -> None:
-        """Once per worker process; memwarden.start() is idempotent."""
+        """Once per worker process (adapters call it while `started` is False)."""
+        self.started = True
         if self.config.start_guardian:
             import memwarden
 

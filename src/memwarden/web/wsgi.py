@@ -10,7 +10,6 @@ environ["memwarden.route"], which the Flask and Django integrations set, or rout
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -76,12 +75,10 @@ class MemwardenWSGIMiddleware:
         self.app = app
         self.warden = warden if warden is not None else Warden(config, **options)
         self.route_of = route_of
-        self._started_pid: int | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if self._started_pid != os.getpid():
+        if not self.warden.started:
             self.warden.start_guardian()
-            self._started_pid = os.getpid()
         warden = self.warden
         raw_length = environ.get("CONTENT_LENGTH")
         try:

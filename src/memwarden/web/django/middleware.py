@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -53,12 +52,10 @@ class MemwardenMiddleware:
     def __init__(self, get_response: Callable[[Any], Any]) -> None:
         self.get_response = get_response
         self.warden = get_warden()
-        self._started_pid: int | None = None
 
     def __call__(self, request: Any) -> Any:
-        if self._started_pid != os.getpid():
+        if not self.warden.started:
             self.warden.start_guardian()
-            self._started_pid = os.getpid()
         warden = self.warden
         try:
             length = content_length(request.META.get("CONTENT_LENGTH"))
