@@ -178,3 +178,20 @@ def test_a_second_run_on_the_same_socket_suggests_control_socket(
     assert second.stderr.startswith("memwarden: error: ")
     assert "another memwarden supervisor is listening there" in second.stderr
     assert "--control-socket PATH" in second.stderr
+
+
+def test_colour_is_for_terminals_only_and_no_color_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    from memwarden.cli.common import colour
+
+    primary, secondary = pty.openpty()
+    with open(secondary, "w") as terminal, open(os.devnull, "w") as devnull:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+        monkeypatch.setenv("TERM", "xterm")
+        assert colour(terminal) and not colour(devnull)
+        monkeypatch.setenv("NO_COLOR", "1")
+        assert not colour(terminal)
+        monkeypatch.setenv("NO_COLOR", "")  # set but empty: no effect, per no-color.org
+        assert colour(terminal)
+        monkeypatch.setenv("TERM", "dumb")
+        assert not colour(terminal)
+    os.close(primary)

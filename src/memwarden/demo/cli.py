@@ -13,7 +13,7 @@ import click
 if TYPE_CHECKING:
     from memwarden.demo.screen import Screen
 
-from memwarden.cli.common import fail, usage_errors
+from memwarden.cli.common import colour, fail, usage_errors
 from memwarden.exitcodes import EXIT_FAILURE
 from memwarden.units import format_bytes, parse_duration
 
@@ -54,7 +54,7 @@ def demo(duration: str, out_dir: Path, plain: bool) -> None:
     except OSError as err:
         fail(f"out={str(out_dir)!r}: cannot create the directory ({err.strerror})")
     live = sys.stdout.isatty() and not plain
-    screen = Screen(live=live, colour=sys.stdout.isatty())
+    screen = Screen(live=live, colour=colour())
     scenario = new_scenario(out_dir, duration_s)
     screen.line(screen.style("memwarden demo", bold=True) + ": a webhook service that keeps "
                 "every event it processed in a set, forever, under memwarden run --limit 256M, "
