@@ -73,7 +73,9 @@ def test_check_counts_a_grandchild_in_the_tree(
 
 
 def test_check_text_without_pid_lists_top_processes(run_cli: RunCli) -> None:
-    result = run_cli("check", "--limit", "100G")
+    # Thresholds off: the exit status must not depend on how full this machine is.
+    result = run_cli("check", "--limit", "100G", "--warn", "off", "--critical", "off",
+                     "--restart", "off")
     assert result.returncode == 0, result.stderr
     assert "top processes by RSS" in result.stdout
     assert "effective limit" in result.stdout
