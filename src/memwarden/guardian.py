@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from typing import Any
 
     from memwarden.actions import StepResult
+    from memwarden.alerts.config import AlertsConfig
+    from memwarden.leak.config import LeakConfig
+    from memwarden.settings import LoadedConfig
 
 
 class _Log:
@@ -124,6 +127,7 @@ class Guardian:
         self._checkpoints_due: dict[str, float] = {}
         self.leak_watch: Any = None  # memwarden.leak.watch.LeakWatch, attached by start()
         self.alerts: Any = None  # memwarden.alerts.AlertHandle when a webhook is configured
+        self.settings: LoadedConfig | None = None  # what configured it, read once by start()
         self._sample_listeners: list[Callable[[Sample], None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -378,8 +382,13 @@ def start(
     trace: str | Path | None = None,
     config_path: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    settings: LoadedConfig | None = None,
 ) -> Guardian:
-    """Start (once) the process's guardian; later calls return the running one."""
+    """Start (once) the process's guardian; later calls return the running one.
+
+    The config file and environment are read once (or `settings`, already read, is used) and
+    the same object configures the guardian, its leak watch and its alerts. Every bad value
+    raises ConfigError before anything starts."""
     global _current
     with _current_lock:
         if _current is not None and _current.running:
@@ -393,27 +402,34 @@ def start(
             "metric": metric,
             "trace": None if trace is None else str(trace),
         }
-        config = load_guard_config(arguments, environ=environ, config_path=config_path)
+        if settings is None:
+            from memwarden.settings import load
+
+            settings = load(config_path, environ)
+        config = settings.guard(arguments)
+        leak_config, alerts_config = settings.leak(), settings.alerts()
         _current = Guardian(config).start()
-        _attach_watchers(_current, environ)
-        if (os.environ if environ is None else environ).get(SUPERVISED_ENV) == "1":
+        _current.settings = settings
+        _attach_watchers(_current, leak_config, alerts_config)
+        if settings.environ.get(SUPERVISED_ENV) == "1":
             install_sigterm_hooks()
         return _current
 
 
-def _attach_watchers(guardian: Guardian, environ: Mapping[str, str] | None) -> None:
-    """The leak watch (and snapshot signal) and webhook alerts, as configured; a failure to set
-    one up is logged and never stops the guardian."""
+def _attach_watchers(guardian: Guardian, leak_config: LeakConfig,
+                     alerts_config: AlertsConfig) -> None:
+    """The leak watch (and snapshot signal) and webhook alerts, as configured (and already
+    validated); a failure to set one up is logged and never stops the guardian."""
     try:
         from memwarden.leak.watch import attach as attach_leak_watch
 
-        guardian.leak_watch = attach_leak_watch(guardian)
+        guardian.leak_watch = attach_leak_watch(guardian, leak_config)
     except Exception:
         log.exception("memwarden: leak watch not started")
     try:
         from memwarden.alerts import attach as attach_alerts  # the sender loads only if set up
 
-        guardian.alerts = attach_alerts(guardian.events, environ=environ)
+        guardian.alerts = attach_alerts(guardian.events, alerts_config)
     except Exception:
         log.exception("memwarden: webhook alerts not started")
 

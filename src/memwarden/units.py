@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -37,17 +38,29 @@ _DURATION_UNITS: dict[str, float] = {
     "h": 3600.0,
     "d": 86400.0,
 }
-_NUMBER_UNIT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*$")
+# At most 15 digits before and 9 after the point: a 400-digit value never reaches arithmetic.
+_NUMBER_UNIT = re.compile(r"^\s*([0-9]{1,15}(?:\.[0-9]{1,9})?)\s*([a-zA-Z]{0,3})\s*$")
+MAX_NUMBER = 10**15  # numbers given as TOML integers or floats are bounded the same way
+
+
+def _bounded(value: int | float, key: str, accepted: str) -> float:
+    """A TOML/Python number as a float, refusing nan, inf and anything of 16 digits or more."""
+    if not math.isfinite(value) or abs(value) >= MAX_NUMBER:
+        raise ConfigError(key, value, accepted)
+    return float(value)
 
 
 def parse_size(text: str | int, *, key: str = "size") -> int:
     """Bytes from `512M`, `1.5G`, `300MiB` or a plain integer; `key` names the setting in errors."""
     if isinstance(text, bool):
         raise ConfigError(key, text, "expected a size such as 512M or 1.5G")
-    if isinstance(text, int):
-        if text <= 0:
+    if isinstance(text, int | float):
+        if isinstance(text, float) and not float(text).is_integer():
+            raise ConfigError(key, text, "expected a whole number of bytes or a size such as 512M")
+        size_bytes = int(_bounded(text, key, "expected a size such as 512M or 1.5G"))
+        if size_bytes <= 0:
             raise ConfigError(key, text, "a size must be positive")
-        return text
+        return size_bytes
     match = _NUMBER_UNIT.match(str(text))
     unit = match.group(2).lower() if match else None
     if match is None or unit not in _SIZE_UNITS:
@@ -63,7 +76,7 @@ def parse_duration(text: str | float | int, *, key: str = "duration") -> float:
     if isinstance(text, bool):
         raise ConfigError(key, text, "expected a duration such as 100ms, 10s or 1h")
     if isinstance(text, int | float):
-        seconds = float(text)
+        seconds = _bounded(text, key, "expected a duration such as 100ms, 10s or 1h")
     else:
         match = _NUMBER_UNIT.match(str(text))
         unit = match.group(2).lower() if match else None
@@ -101,10 +114,10 @@ def parse_threshold(text: str | int, *, key: str = "threshold") -> Threshold:
     if isinstance(text, str) and text.strip().endswith("%"):
         number = text.strip()[:-1].strip()
         try:
-            percent = float(number)
+            percent = float(number) if len(number) <= 24 else math.nan
         except ValueError:
             raise ConfigError(key, text, "expected a percentage such as 85%") from None
-        if not 0 < percent <= 100:
+        if not 0 < percent <= 100:  # False for nan too
             raise ConfigError(key, text, "a percentage must be above 0% and at most 100%")
         return Threshold(fraction=percent / 100.0)
     return Threshold(size_bytes=parse_size(text, key=key))
@@ -112,18 +125,28 @@ def parse_threshold(text: str | int, *, key: str = "threshold") -> Threshold:
 
 def parse_fraction(value: object, *, key: str) -> float:
     """`0.05` or `5%`: a fraction at least 0 and below 1."""
+    if isinstance(value, bool):
+        raise ConfigError(key, value, "expected a fraction such as 0.05 or 5%")
     text = str(value).strip()
     try:
         fraction = float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
         raise ConfigError(key, value, "expected a fraction such as 0.05 or 5%") from None
-    if not 0 <= fraction < 1:
+    if not 0 <= fraction < 1:  # False for nan too
         raise ConfigError(key, value, "must be at least 0 and below 1 (100%)")
     return fraction
 
 
+# The one set of words that switch a setting off (a threshold, a duration, a signal, a
+# feature). "0" is not among them: `--limit 0` is refused, not read as "no limit".
+OFF_WORDS = frozenset({"off", "none", "false", "no"})
 TRUE_WORDS = frozenset({"on", "true", "yes", "1"})
-FALSE_WORDS = frozenset({"off", "false", "no", "0", "none", ""})
+FALSE_WORDS = OFF_WORDS | {"0"}
+
+
+def is_off(value: object) -> bool:
+    """True for an off word (any case) or TOML `false`."""
+    return value is False or (isinstance(value, str) and value.strip().lower() in OFF_WORDS)
 
 
 def parse_bool(value: object, *, key: str) -> bool:
@@ -139,10 +162,10 @@ def parse_bool(value: object, *, key: str) -> bool:
 
 
 def parse_optional_duration(value: object, *, key: str) -> float | None:
-    """A duration, or None for off: `off`/`none`/`0`/`false` (TOML false too) or 0 seconds."""
-    if value is False or str(value).strip().lower() in FALSE_WORDS:
+    """A duration, or None for an off word (TOML false too)."""
+    if is_off(value):
         return None
-    return parse_duration(value, key=key) or None  # type: ignore[arg-type]
+    return parse_duration(value, key=key)  # type: ignore[arg-type]
 
 
 def format_bytes(size_bytes: int | None) -> str:

@@ -129,4 +129,4 @@ def test_unknown_config_key_exits_2(run_cli: RunCli, tmp_path: Path) -> None:
     config.write_text('limt = "1G"\n')
     result = run_cli("check", MEMWARDEN_CONFIG=str(config))
     assert result.returncode == 2
-    assert "limt='1G': unknown config key" in result.stderr
+    assert "limt='1G': unknown key; did you mean limit?" in result.stderr

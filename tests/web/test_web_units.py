@@ -34,12 +34,12 @@ def test_config_from_toml_env_and_options(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("key", "value", "named"), [
-    ("max_concurrency", "many", "max_concurrency='many'"),
-    ("max_body", "lots", "max_body='lots'"),
-    ("prefix", "ops", "prefix='ops'"),
-    ("health_path", "/h?x", "health_path='/h?x'"),
-    ("shed", "maybe", "shed='maybe'"),
-    ("retry_after", "0", "retry_after='0'"),
+    ("max_concurrency", "many", "web.max_concurrency='many'"),
+    ("max_body", "lots", "web.max_body='lots'"),
+    ("prefix", "ops", "web.prefix='ops'"),
+    ("health_path", "/h?x", "web.health_path='/h?x'"),
+    ("shed", "maybe", "web.shed='maybe'"),
+    ("retry_after", "0", "web.retry_after='0'"),
     ("colour", "blue", "web.colour='blue'"),
 ])
 def test_config_errors_name_key_and_value(key: str, value: str, named: str) -> None:
@@ -210,6 +210,6 @@ def test_bad_guardian_settings_fail_at_app_start(monkeypatch: pytest.MonkeyPatch
     from memwarden.web.wsgi import MemwardenWSGIMiddleware
 
     monkeypatch.setenv("MEMWARDEN_CRITICAL", "120%")
-    with pytest.raises(ConfigError, match="critical='120%'"):
+    with pytest.raises(ConfigError, match="MEMWARDEN_CRITICAL='120%'"):
         MemwardenWSGIMiddleware(lambda environ, start_response: [])
     MemwardenWSGIMiddleware(lambda environ, start_response: [], start_guardian=False)

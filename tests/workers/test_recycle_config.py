@@ -39,7 +39,7 @@ def test_env_and_arguments() -> None:
 def test_bad_values(environ: dict[str, str], key: str, value: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_recycle_config(environ=environ)
-    assert info.value.key == key and info.value.value == value
+    assert info.value.key == "MEMWARDEN_" + key.upper() and info.value.value == value
 
 
 def test_meter_trips_once_and_honours_check_every() -> None:

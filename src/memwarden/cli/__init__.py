@@ -13,6 +13,7 @@ from memwarden.exitcodes import EXIT_INTERRUPTED, EXIT_USAGE
 # name -> "module:attribute" of a click.Command; loaded only when invoked or listed in --help.
 COMMANDS: dict[str, str] = {
     "check": "memwarden.cli.check:check",
+    "config": "memwarden.cli.config:config",
     "monitor": "memwarden.cli.monitor:monitor",
     "run": "memwarden.supervisor.cli:run",
     "status": "memwarden.supervisor.cli:status",

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from memwarden.cli.common import SIZE, THRESHOLD, config_arguments, styled, usage_errors
+from memwarden.cli.common import styled, usage_errors
 from memwarden.exitcodes import (
     EXIT_CHECK_CRITICAL,
     EXIT_CHECK_RESTART,
@@ -19,6 +19,8 @@ from memwarden.exitcodes import (
     EXIT_OK,
 )
 from memwarden.policy import PolicyConfig, PolicyState, Tier, evaluate
+from memwarden.settings.clickopts import given, setting_options
+from memwarden.settings.load import FLAG
 from memwarden.units import format_bytes
 
 EXIT_BY_TIER = {Tier.OK: EXIT_OK, Tier.WARN: EXIT_CHECK_WARN, Tier.CRITICAL: EXIT_CHECK_CRITICAL,
@@ -31,26 +33,15 @@ TIER_COLOURS = {Tier.OK: "green", Tier.WARN: "yellow", Tier.CRITICAL: "red",
                "over the limit, 2 bad input.")
 @click.argument("pid", type=int, required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--limit", default=None, metavar=SIZE, help="Budget, e.g. 512M (the effective "
-              "limit is the smallest of this, the cgroup limit and the machine's memory).")
-@click.option("--warn", default=None, metavar=THRESHOLD,
-              help="Warn threshold: a size or a % of the limit.  [default: 70%]")
-@click.option("--critical", default=None, metavar=THRESHOLD,
-              help="Critical threshold.  [default: 85%]")
-@click.option("--restart", default=None, metavar=THRESHOLD,
-              help="Restart threshold.  [default: 95%]")
-@click.option("--metric", type=click.Choice(["auto", "tree_rss", "working_set"]), default=None,
-              help="Figure compared with the limit.  [default: auto]")
+@setting_options("guard", ("limit", "warn", "critical", "restart", "metric"))
 @usage_errors
-def check(pid: int | None, as_json: bool, limit: str | None, warn: str | None,
-          critical: str | None, restart: str | None, metric: str | None) -> None:
+def check(pid: int | None, as_json: bool, **options: str | None) -> None:
     """One-shot report: a process tree (PID) or the container/system as a whole."""
     from memwarden.checkup import checkup_json, run_checkup
-    from memwarden.config import load_guard_config
     from memwarden.sample import Sampler
+    from memwarden.settings import load
 
-    config = load_guard_config(config_arguments(
-        limit=limit, warn=warn, critical=critical, restart=restart, metric=metric))
+    config = load().guard(given(options), source=FLAG)
     sampler = Sampler(pid=pid, budget_bytes=config.limit_bytes, metric=config.metric,
                       with_status=True)
     sample = sampler.sample()

@@ -69,8 +69,3 @@ def click_error_message(err: click.ClickException) -> str:
     if isinstance(err, click.UsageError) and ctx is not None:
         message += f" (see '{ctx.command_path} --help')"
     return message
-
-
-def config_arguments(**options: Any) -> dict[str, Any]:
-    """Drop options the user did not give, so env and TOML still apply."""
-    return {key: value for key, value in options.items() if value is not None}

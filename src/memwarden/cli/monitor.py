@@ -13,22 +13,19 @@ from types import FrameType
 
 import click
 
-from memwarden.cli.common import (
-    DURATION,
-    SIZE,
-    THRESHOLD,
-    config_arguments,
-    styled,
-    usage_errors,
-)
-from memwarden.config import load_guard_config
+from memwarden.cli.common import styled, usage_errors
 from memwarden.errors import NoSuchProcessError
 from memwarden.events import Event
 from memwarden.policy import PolicyState, Tier, Transition, evaluate
 from memwarden.sample import Sample, Sampler
+from memwarden.settings.clickopts import given, setting_options
+from memwarden.settings.load import FLAG
+from memwarden.settings.types import Duration, FilePath
 from memwarden.trace import TraceWriter, event_record, sample_record
-from memwarden.units import format_bytes, parse_duration
+from memwarden.units import format_bytes
 
+DURATION = Duration(0.01, 366 * 86400.0)
+OUT = FilePath("parent", empty_is_none=False)
 SPARK_POINTS = 60
 MIN_SPARK = 10  # a shorter sparkline says nothing
 PLAIN_WIDTH = 80
@@ -39,34 +36,21 @@ TIER_COLOURS = {
 
 @click.command()
 @click.argument("pid", type=int, required=False)
-@click.option("--interval", default="1s", show_default=True, metavar=DURATION,
-              help="Time between samples.")
-@click.option("--duration", default=None, metavar=DURATION,
-              help="Stop after this long (e.g. 2m); default: until Ctrl-C or the process exits.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@setting_options("guard", ("interval", "limit", "warn", "critical", "restart", "metric"))
+@click.option("--duration", default=None, metavar="DURATION", help="Stop after this long "
+              "(e.g. 2m); default: until Ctrl-C or the process exits.")
+@click.option("--out", "out", metavar="FILE", default=None,
               help="Append a JSONL trace (schema memwarden.trace/1) for `memwarden report`.")
-@click.option("--limit", default=None, metavar=SIZE, help="Budget, e.g. 512M.")
-@click.option("--warn", default=None, metavar=THRESHOLD,
-              help="Warn threshold (size or % of limit).  [default: 70%]")
-@click.option("--critical", default=None, metavar=THRESHOLD,
-              help="Critical threshold.  [default: 85%]")
-@click.option("--restart", default=None, metavar=THRESHOLD,
-              help="Restart threshold (monitor only reports it).  [default: 95%]")
-@click.option("--metric", type=click.Choice(["auto", "tree_rss", "working_set"]), default=None,
-              help="Figure compared with the limit.  [default: auto]")
 @click.option("--plain", is_flag=True, help="One line per sample even on a terminal.")
 @usage_errors
-def monitor(
-    pid: int | None, interval: str, duration: str | None, out_path: Path | None,
-    limit: str | None, warn: str | None, critical: str | None, restart: str | None,
-    metric: str | None, plain: bool,
-) -> None:
+def monitor(pid: int | None, duration: str | None, out: str | None, plain: bool,
+            **options: str | None) -> None:
     """Watch memory live: figures, tier and a sparkline; optionally record a trace."""
-    config = load_guard_config(config_arguments(
-        limit=limit, warn=warn, critical=critical, restart=restart, metric=metric,
-        interval=interval,
-    ))
-    duration_s = None if duration is None else parse_duration(duration, key="duration")
+    from memwarden.settings import load
+
+    config = load().guard(given(options), source=FLAG)
+    duration_s = None if duration is None else DURATION(duration, "--duration")
+    out_path: Path | None = None if out is None else OUT(out, "--out")
     policy = config.policy()
     sampler = Sampler(pid=pid, budget_bytes=config.limit_bytes, metric=config.metric,
                       with_status=True)  # the trace records swap

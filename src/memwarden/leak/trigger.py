@@ -15,18 +15,21 @@ from pathlib import Path
 from types import FrameType
 
 from memwarden.errors import ConfigError
+from memwarden.units import OFF_WORDS
 
 log = logging.getLogger("memwarden")
 
 SIGNAL_ENV = "MEMWARDEN_SNAPSHOT_SIGNAL"
 DEFAULT_SIGNAL = "SIGUSR2"
-OFF_WORDS = frozenset({"off", "none", "false", "no", "0", ""})
 
 
 def parse_signal(text: str | int, *, key: str = "snapshot_signal") -> int | None:
     """'SIGUSR2' / 'USR2' / '12' -> 12; 'off' -> None. ConfigError names the bad value."""
     if isinstance(text, int):
-        return int(signal.Signals(text))
+        try:
+            return int(signal.Signals(text))
+        except ValueError:
+            raise ConfigError(key, text, "expected a signal name such as SIGUSR2, or off") from None
     word = text.strip()
     if word.lower() in OFF_WORDS:
         return None
@@ -40,8 +43,9 @@ def parse_signal(text: str | int, *, key: str = "snapshot_signal") -> int | None
 
 
 def configured_signal(environ: Mapping[str, str] | None = None) -> int | None:
-    env = os.environ if environ is None else environ
-    return parse_signal(env.get(SIGNAL_ENV, DEFAULT_SIGNAL), key=SIGNAL_ENV)
+    from memwarden.settings import load
+
+    return parse_signal(load(environ=environ).leak().snapshot_signal)
 
 
 class SnapshotTrigger:

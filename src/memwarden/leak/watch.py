@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from memwarden.events import Event
-from memwarden.leak.config import LeakConfig, load_leak_config
+from memwarden.leak.config import LeakConfig
 from memwarden.leak.detector import LeakDetector
 from memwarden.leak.trend import Trend
 from memwarden.units import format_bytes, format_duration
@@ -212,10 +212,9 @@ def attach(guardian: Guardian, config: LeakConfig | None = None) -> LeakWatch | 
     """Start the leak watch on a guardian and install the snapshot signal; None when the
     leak watch is turned off (`[leak] enabled = false` / MEMWARDEN_LEAK_ENABLED=off)."""
     if config is None:
-        from memwarden.config import load_toml_table
+        from memwarden.settings import load
 
-        table = load_toml_table().get("leak", {})
-        config = load_leak_config(table if isinstance(table, dict) else {})
+        config = guardian.settings.leak() if guardian.settings is not None else load().leak()
     from memwarden.leak.trigger import install_snapshot_signal
 
     install_snapshot_signal(config.snapshot_signal)

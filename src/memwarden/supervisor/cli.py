@@ -9,17 +9,13 @@ from typing import Any
 
 import click
 
+from memwarden.cli.common import fail
 from memwarden.errors import ConfigError
 from memwarden.exitcodes import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from memwarden.settings.clickopts import given, setting_options
+from memwarden.settings.registry import find
 
-CONTROL_HELP = "control socket path [default: $XDG_RUNTIME_DIR/memwarden/control.sock, " \
-               "/run/memwarden/control.sock as root]"
-
-
-def _usage_error(command: str, err: Exception) -> None:
-    from memwarden.cli.common import fail
-
-    fail(str(err), EXIT_USAGE)
+CONTROL_HELP = find("supervisor.control_socket").help
 
 
 def _control_location(option: str | None) -> tuple[Path, bool]:
@@ -29,83 +25,32 @@ def _control_location(option: str | None) -> tuple[Path, bool]:
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
-@click.option("--limit", metavar="SIZE",
-              help="memory budget per program, e.g. 512M [default: the cgroup "
-              "limit, else the machine's memory]")
-@click.option("--warn", metavar="THRESHOLD",
-              help="warn tier threshold: a percentage of the limit or a size "
-              "[default: 70%]")
-@click.option("--critical", metavar="THRESHOLD",
-              help="critical tier threshold [default: 85%]")
-@click.option("--restart", metavar="THRESHOLD",
-              help="restart tier threshold: graceful restart [default: 95%]")
-@click.option("--interval", metavar="DURATION",
-              help="sampling interval [default: 100ms]")
-@click.option("--critical-timeout", metavar="DURATION",
-              help="restart (reason memory) a program that stayed at critical this long "
-              "[default: off]")
-@click.option("--grace", metavar="DURATION",
-              help="time between SIGTERM and SIGKILL [default: 10s]")
-@click.option("--autorestart", type=click.Choice(["always", "on-failure", "never"]),
-              help="when a program ends by itself: restart it always, only when it failed "
-              "(nonzero status or a signal), or never; once it ends for good, "
-              "`memwarden run` exits with its status [default: always]")
-@click.option("--max-restarts", metavar="N",
-              help="restarts allowed within --restart-window, every kind "
-              "counted [default: 5]")
-@click.option("--restart-window", metavar="DURATION",
-              help="window for --max-restarts [default: 1h]")
-@click.option("--max-age", metavar="DURATION",
-              help="restart a program after this long, less up to 10% jitter "
-              "[default: off]")
-@click.option("--restart-at", metavar="CRON",
-              help="cron expression (5 fields, local time) for scheduled "
-              "restarts, e.g. '0 4 * * *' [default: off]")
-@click.option("--no-cgroup", "no_cgroup", is_flag=True, default=False,
-              help="do not put programs in their own memory cgroup (detection: poll only)")
-@click.option("--psi", metavar="SPEC", help="PSI trigger that wakes the loop to sample "
-              "every program: 'some|full STALL WINDOW', or off [default: some 100ms 2s]")
-@click.option("--socket", "socket", multiple=True, metavar="ADDR",
-              help="tcp://HOST:PORT or unix:PATH to bind once and hand to every generation "
-              "(LISTEN_FDS, fd 3..); repeatable")
-@click.option("--health-url", metavar="URL", help="liveness probe: restart (reason "
-              "watchdog) after --health-failures failed GETs [default: off]")
-@click.option("--health-interval", metavar="DURATION", help="probe interval [default: 10s]")
-@click.option("--health-timeout", metavar="DURATION", help="probe timeout [default: 1s]")
-@click.option("--health-failures", metavar="N",
-              help="consecutive failures that restart [default: 3]")
-@click.option("--health-start-period", metavar="DURATION",
-              help="failures before the first success within this period do not count "
-              "[default: 0s]")
-@click.option("--watchdog", metavar="DURATION", help="sd_notify watchdog: restart when no "
-              "WATCHDOG=1 arrives on $NOTIFY_SOCKET for this long [default: off]")
-@click.option("--leak-window", metavar="DURATION", help="least history before a leak "
-              "verdict (log lines with rate and ETA); 'off' disables [default: 5m]")
-@click.option("--log-dir", type=click.Path(file_okay=False), metavar="DIR",
-              help="also write logs to "
-              "DIR/<program>.log and DIR/memwarden.log, rotated by size")
-@click.option("--json", "json_logs", is_flag=True, default=None, help="structured JSON logs")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="memwarden.toml or pyproject.toml [default: found from the current "
-              "directory up]")
-@click.option("--control-socket", metavar="PATH", help=CONTROL_HELP)
+@setting_options("program")
+@setting_options("supervisor")
+@click.option("--config", "config_path", metavar="FILE",
+              help="memwarden.toml or pyproject.toml [default: $MEMWARDEN_CONFIG, else found "
+              "from the current directory up]")
+@click.option("--print-config", is_flag=True,
+              help="print the effective settings of the programs with their sources, then exit")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def run(command: tuple[str, ...], config_path: str | None, control_socket: str | None,
+def run(command: tuple[str, ...], config_path: str | None, print_config: bool,
         **options: Any) -> None:
     """Supervise CMD (after --) or the [[program]] tables of the config file."""
     from memwarden.supervisor.config import load_supervisor_config
     from memwarden.supervisor.main import exec_lean, launch, load_table
 
-    options["control_socket"] = control_socket
-    options["cgroup"] = False if options.pop("no_cgroup") else None
-    options["socket"] = list(options["socket"]) or None
-    options["json"] = options.pop("json_logs")
+    options = given(options)
     try:
         table = load_table(config_path)
-        load_supervisor_config(options, tuple(command), table=table)  # exit 2 before any start
+        # Every value is checked here, before anything starts: exit 2 on the first bad one.
+        load_supervisor_config(options, tuple(command), table=table)
+        if print_config:
+            from memwarden.settings.show import print_run_config
+
+            print_run_config(options, tuple(command), table)
+            return
     except ConfigError as err:
-        _usage_error("run", err)
-        return
+        fail(str(err))
     exec_lean(options, tuple(command), table)
     sys.exit(launch(options, tuple(command), table))
 

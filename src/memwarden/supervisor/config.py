@@ -1,8 +1,9 @@
-"""Supervisor configuration: frozen dataclasses from CLI options and TOML `[[program]]` tables.
+"""Supervisor configuration: frozen dataclasses from the settings registry.
 
-Precedence per program: command-line options > its `[[program]]` table > the `[supervisor]`
-table (defaults for every program, plus the total budget) > built-in defaults. Every error is a
-ConfigError naming the key and the bad value; the CLI turns it into exit status 2.
+Precedence per program: command-line flags > `MEMWARDEN_SUPERVISOR_<KEY>` > its `[[program]]`
+table > the `[supervisor]` table (defaults for every program, plus the supervisor's own keys)
+> built-in defaults. Every error is a ConfigError naming the key as given and the bad value;
+the CLI turns it into exit status 2.
 """
 
 from __future__ import annotations
@@ -14,37 +15,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from memwarden.config import GUARD_KEYS, GuardConfig, build_guard_config, check_top_level_keys
+from memwarden.config import GuardConfig, check_ladder
 from memwarden.errors import ConfigError
-from memwarden.supervisor.policy.cron import CronSchedule, parse_cron
-from memwarden.units import (
-    parse_bool,
-    parse_duration,
-    parse_fraction,
-    parse_optional_duration,
-    parse_size,
-)
+from memwarden.settings.files import ConfigFile
+from memwarden.settings.load import FLAG, Layer, env_layer, file_layer, given_layer, resolve
+from memwarden.settings.registry import section as section_settings
+from memwarden.units import is_off, parse_duration
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-# Keys valid in a [[program]] table and, as defaults, in [supervisor].
-PROGRAM_KEYS = frozenset(
-    {
-        "name", "command", "cwd", "env", "limit", "warn", "critical", "restart", "interval",
-        "critical_timeout",
-        "grace", "max_restarts", "restart_window", "max_age", "max_age_jitter", "restart_at",
-        "backoff", "backoff_max", "stable_after", "autorestart", "log_max_size", "log_backups",
-        # owned cgroup, socket hand-off, watchdog
-        "cgroup", "socket", "health_url", "health_interval", "health_timeout", "health_failures",
-        "health_start_period", "watchdog", "leak_window",
-    }
-)
-SUPERVISOR_ONLY_KEYS = frozenset({"budget", "log_dir", "json", "control_socket", "psi"})
+    from memwarden.settings import LoadedConfig
+    from memwarden.settings.load import Resolved
+    from memwarden.supervisor.policy.cron import CronSchedule
+
 MEMORY_KEYS = ("limit", "warn", "critical", "restart", "interval", "critical_timeout")
-AUTORESTART = ("always", "on-failure", "never")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -91,27 +78,32 @@ class PsiSpec:
 PSI_HELP = "expected 'some|full STALL WINDOW', e.g. 'some 100ms 2s' (window 500ms-10s), or off"
 
 
-def parse_psi(value: Any) -> PsiSpec | None:
-    """`some 100ms 2s` -> PsiSpec; off/none/false -> None. Limits are the kernel's."""
-    if value is None or value is False:
+def parse_psi(value: Any, key: str = "psi") -> PsiSpec | None:
+    """`some 100ms 2s` -> PsiSpec; an off word -> None. Limits are the kernel's."""
+    if value is None or is_off(value):
         return None
     text = str(value).strip()
-    if text.lower() in ("off", "none", "false", "0", ""):
-        return None
     parts = text.split()
     if len(parts) != 3 or parts[0] not in ("some", "full"):
-        raise ConfigError("psi", value, PSI_HELP)
+        raise ConfigError(key, value, PSI_HELP)
     try:
-        stall_s = parse_duration(parts[1], key="psi")
-        window_s = parse_duration(parts[2], key="psi")
+        stall_s = parse_duration(parts[1], key=key)
+        window_s = parse_duration(parts[2], key=key)
     except ConfigError:
-        raise ConfigError("psi", value, PSI_HELP) from None
+        raise ConfigError(key, value, PSI_HELP) from None
     stall_us, window_us = round(stall_s * 1e6), round(window_s * 1e6)
     if not 500_000 <= window_us <= 10_000_000:
-        raise ConfigError("psi", value, "the window must be within 500ms..10s (kernel limit)")
+        raise ConfigError(key, value, "the window must be within 500ms..10s (kernel limit)")
     if not 0 < stall_us <= window_us:
-        raise ConfigError("psi", value, "the stall time must be above 0 and within the window")
+        raise ConfigError(key, value, "the stall time must be above 0 and within the window")
     return PsiSpec(parts[0], stall_us, window_us)
+
+
+def show_psi(spec: PsiSpec) -> str:
+    from memwarden.settings.types import Converter
+
+    return (f"{spec.kind} {Converter.short_duration(spec.stall_us / 1e6)} "
+            f"{Converter.short_duration(spec.window_us / 1e6)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,31 +120,44 @@ class SupervisorConfig:
         return min(p.memory.interval_s for p in self.programs)
 
 
-def _int(key: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool):
-        raise ConfigError(key, value, "expected a whole number")
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise ConfigError(key, value, "expected a whole number") from None
-    if number < minimum:
-        raise ConfigError(key, value, f"must be at least {minimum}")
-    return number
-
-
-def _command(value: Any) -> tuple[str, ...]:
+def parse_command(value: Any, key: str = "command") -> tuple[str, ...]:
     if isinstance(value, str):
         try:
             parts = shlex.split(value)
         except ValueError as err:
-            raise ConfigError("command", value, str(err)) from None
+            raise ConfigError(key, value, str(err)) from None
     elif isinstance(value, list | tuple) and all(isinstance(p, str) for p in value):
         parts = list(value)
     else:
-        raise ConfigError("command", value, "expected a string or a list of strings")
-    if not parts:
-        raise ConfigError("command", value, "the command is empty")
+        raise ConfigError(key, value, "expected a string or a list of strings")
+    if not parts or any("\0" in p for p in parts):
+        raise ConfigError(key, value, "expected a non-empty command")
     return tuple(parts)
+
+
+def check_name(value: Any, key: str = "name") -> str:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise ConfigError(key, value, "use 1-64 letters, digits, '.', '_' or '-'")
+    return value
+
+
+def parse_env_table(value: Any, key: str = "env") -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, Mapping) or not all(isinstance(v, str | int | float | bool)
+                                                 for v in value.values()):
+        raise ConfigError(key, value, 'expected a table of NAME = "value"')
+    for name in value:
+        if not name or "=" in name or "\0" in name:
+            raise ConfigError(key, name, "expected variable names without '=' or NUL")
+    return tuple((str(k), str(v)) for k, v in value.items())
+
+
+def parse_sockets(value: Any, key: str = "socket") -> tuple[str, ...]:
+    from memwarden.supervisor.sockets import parse_socket
+
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ConfigError(key, value, "expected tcp://HOST:PORT, unix:PATH or a list")
+    return tuple(parse_socket(item).text for item in items)
 
 
 def default_name(command: tuple[str, ...]) -> str:
@@ -167,93 +172,40 @@ def default_name(command: tuple[str, ...]) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", base)[:64] or "program"
 
 
+def program_from(resolved: Resolved) -> ProgramConfig:
+    """A ProgramConfig from resolved program settings (memory ladder checked)."""
+    values = resolved.values
+    if values["command"] is None:
+        raise ConfigError("command", None, "a program needs a command")
+    name = values["name"] or default_name(values["command"])
+    memory = GuardConfig(**resolved.fields(MEMORY_KEYS))
+    check_ladder(memory, resolved.name)
+    fields = resolved.fields(k for k in values if k not in MEMORY_KEYS)
+    fields.update(name=name, memory=memory, cwd=values["cwd"], env=values["env"] or (),
+                  sockets=values["socket"] or ())
+    return ProgramConfig(**fields)
+
+
 def build_program(values: Mapping[str, Any]) -> ProgramConfig:
-    """Validate one program's merged keys (defaults, table, options) into a ProgramConfig."""
-    for key, value in values.items():
-        if key not in PROGRAM_KEYS:
-            raise ConfigError(key, value, "unknown program key")
-    if values.get("command") is None:
-        raise ConfigError("command", values.get("command"), "a program needs a command")
-    command = _command(values["command"])
-    name = str(values.get("name") or default_name(command))
-    if not _NAME.match(name):
-        raise ConfigError("name", name, "use 1-64 letters, digits, '.', '_' or '-'")
-    memory = build_guard_config(
-        {k: values.get(k) for k in MEMORY_KEYS}, base=GuardConfig(interval_s=0.1)
-    )
-    changes: dict[str, Any] = {"name": name, "command": command, "memory": memory}
-    for key, value in values.items():
-        if value is None or key in MEMORY_KEYS or key in ("name", "command"):
-            continue
-        if key == "cwd":
-            changes["cwd"] = Path(str(value))
-        elif key == "env":
-            if not isinstance(value, Mapping):
-                raise ConfigError(key, value, "expected a table of NAME = \"value\"")
-            changes["env"] = tuple((str(k), str(v)) for k, v in value.items())
-        elif key == "grace":
-            changes["grace_s"] = parse_duration(value, key=key)
-        elif key == "max_restarts":
-            changes["max_restarts"] = _int(key, value, 0)
-        elif key == "restart_window":
-            changes["restart_window_s"] = parse_duration(value, key=key)
-        elif key == "max_age":
-            changes["max_age_s"] = parse_optional_duration(value, key=key)
-        elif key == "max_age_jitter":
-            jitter = parse_fraction(value, key=key)
-            changes["max_age_jitter"] = jitter
-        elif key == "restart_at":
-            changes["restart_at"] = parse_cron(str(value), key=key)
-        elif key == "backoff":
-            changes["backoff_s"] = parse_duration(value, key=key)
-        elif key == "backoff_max":
-            changes["backoff_max_s"] = parse_duration(value, key=key)
-        elif key == "stable_after":
-            changes["stable_after_s"] = parse_duration(value, key=key)
-        elif key == "autorestart":
-            if value not in AUTORESTART:
-                raise ConfigError(key, value, f"expected one of {', '.join(AUTORESTART)}")
-            changes["autorestart"] = value
-        elif key == "log_max_size":
-            changes["log_max_bytes"] = parse_size(value, key=key)
-        elif key == "log_backups":
-            changes["log_backups"] = _int(key, value, 0)
-        elif key == "cgroup":
-            changes["cgroup"] = parse_bool(value, key=key)
-        elif key == "socket":
-            changes["sockets"] = _sockets(value)
-        elif key == "health_url":
-            changes["health_url"] = _health_url(str(value))
-        elif key in ("health_interval", "health_timeout", "health_start_period"):
-            seconds = parse_duration(value, key=key)
-            if seconds <= 0 and key != "health_start_period":
-                raise ConfigError(key, value, "must be above 0")
-            changes[f"{key}_s"] = seconds
-        elif key == "health_failures":
-            changes["health_failures"] = _int(key, value, 1)
-        elif key == "watchdog":
-            changes["watchdog_s"] = parse_optional_duration(value, key=key)
-        elif key == "leak_window":
-            changes["leak_window_s"] = parse_optional_duration(value, key=key)
-    return ProgramConfig(**changes)
+    """One program from a mapping of program keys (as a [[program]] table)."""
+    return program_from(resolve("program", [file_layer("program", values, "")]))
 
 
-def _sockets(value: Any) -> tuple[str, ...]:
-    from memwarden.supervisor.sockets import parse_socket
+def split_supervisor_table(table: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A [supervisor] table -> (program defaults, supervisor-only keys)."""
+    program, own = section_settings("program"), section_settings("supervisor")
+    defaults: dict[str, Any] = {}
+    only: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in own:
+            only[key] = value
+        elif key in program and key not in ("name", "command"):
+            defaults[key] = value
+        else:
+            from memwarden.settings.load import unknown
 
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-        raise ConfigError("socket", value, "expected tcp://HOST:PORT, unix:PATH or a list")
-    return tuple(parse_socket(item).text for item in items)
-
-
-def _health_url(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError("health_url", url, "expected http://HOST[:PORT]/PATH")
-    return url
+            raise unknown("supervisor." + key, key, value, [*program, *own])
+    return defaults, only
 
 
 def load_supervisor_config(
@@ -261,53 +213,49 @@ def load_supervisor_config(
     command: tuple[str, ...] = (),
     *,
     table: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> SupervisorConfig:
-    """Options use program keys (None = not given) plus log_dir/json/control_socket/budget.
-
-    `table` is the memwarden TOML table (see memwarden.config.load_toml_table).
-    """
-    table = dict(table or {})
-    check_top_level_keys(table, GUARD_KEYS)
-    section = table.get("supervisor", {})
-    if not isinstance(section, Mapping):
-        raise ConfigError("supervisor", section, "expected a [supervisor] table")
-    for key, value in section.items():
-        known = key in PROGRAM_KEYS or key in SUPERVISOR_ONLY_KEYS
-        if not known or key in ("name", "command"):
-            raise ConfigError(f"supervisor.{key}", value, "unknown supervisor key")
-    defaults = {k: v for k, v in section.items() if k in PROGRAM_KEYS}
-    given = {k: v for k, v in options.items() if v is not None and k in PROGRAM_KEYS}
+    """Options are flags by key (None = not given); `table` is the config file's top-level
+    table (memwarden.settings.files), `environ` the environment (os.environ)."""
+    file = ConfigFile(dict(table or {}))
+    environ = os.environ if environ is None else environ
+    defaults, only = split_supervisor_table(file.section("supervisor"))
+    program_keys, own_keys = section_settings("program"), section_settings("supervisor")
+    flags = {k: v for k, v in options.items() if k in program_keys}
+    base = [file_layer("program", defaults, "supervisor."), env_layer("program", environ)]
+    given = given_layer("program", flags, FLAG)
     programs: list[ProgramConfig] = []
     if command:
-        programs.append(build_program({**defaults, **given, "command": list(command)}))
+        argv = Layer(FLAG, {"command": list(command)}, {"command": "command"})
+        programs.append(program_from(resolve("program", [*base, argv, given])))
     else:
-        tables = table.get("program", [])
-        if not isinstance(tables, list) or not all(isinstance(t, Mapping) for t in tables):
-            raise ConfigError("program", tables, "expected [[program]] tables")
-        for entry in tables:
-            programs.append(build_program({**defaults, **entry, **given}))
+        for index, table in enumerate(file.programs()):
+            where = f"program[{table.get('name', index)}]."
+            own = file_layer("program", table, where)
+            programs.append(program_from(resolve("program", [base[0], own, base[1], given])))
     if not programs:
         raise ConfigError("command", None, "give a command after -- or [[program]] tables")
     names = [p.name for p in programs]
     for name in names:
         if names.count(name) > 1:
             raise ConfigError("name", name, "program names must be unique")
-    merged = {**section, **{k: v for k, v in options.items() if v is not None}}
+    sup = resolve("supervisor", [file_layer("supervisor", only, "supervisor."),
+                                 env_layer("supervisor", environ),
+                                 given_layer("supervisor", {k: v for k, v in options.items()
+                                                            if k in own_keys}, FLAG)])
     budget = None
-    if merged.get("budget") is not None:
-        budget_bytes = parse_size(merged["budget"], key="budget")
-        budget = build_guard_config(
-            {"limit": budget_bytes, **{k: defaults.get(k) for k in ("warn", "critical",
-                                                                       "restart")}},
-            base=GuardConfig(),
-        )
-    log_dir = merged.get("log_dir")
-    control = merged.get("control_socket")
-    return SupervisorConfig(
-        programs=tuple(programs),
-        budget=budget,
-        log_dir=Path(str(log_dir)) if log_dir else None,
-        json_logs=parse_bool(merged.get("json", False), key="json"),
-        control_path=Path(str(control)) if control else None,
-        psi=parse_psi(merged["psi"]) if "psi" in merged else PsiSpec(),
-    )
+    if sup.values["budget"] is not None:
+        ladder = resolve("program", [*base, given], keys=("warn", "critical", "restart"))
+        budget = GuardConfig(limit_bytes=sup.values["budget"], **ladder.fields())
+        check_ladder(budget, lambda key: "budget" if key == "limit" else ladder.name(key))
+    fields = sup.fields(k for k in own_keys if k != "budget")
+    return SupervisorConfig(programs=tuple(programs), budget=budget, **fields)
+
+
+def check_supervisor_settings(loaded: LoadedConfig) -> None:
+    """The [supervisor] table and MEMWARDEN_SUPERVISOR_* variables, without a command."""
+    table = loaded.file.table
+    if table.get("program"):
+        load_supervisor_config({}, table=table, environ=loaded.environ)
+    else:
+        load_supervisor_config({}, ("true",), table=table, environ=loaded.environ)

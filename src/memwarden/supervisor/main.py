@@ -27,11 +27,9 @@ PAYLOAD_ENV = "MEMWARDEN_SUPERVISOR_PAYLOAD"
 
 def load_table(config_path: str | None) -> dict[str, Any]:
     """The memwarden TOML table (--config, $MEMWARDEN_CONFIG, or found from the cwd up)."""
-    from memwarden.config import ENV_PREFIX, load_toml_table
+    from memwarden.settings.files import read_config
 
-    if config_path is None and os.environ.get(ENV_PREFIX + "CONFIG"):
-        config_path = os.environ[ENV_PREFIX + "CONFIG"]
-    return load_toml_table(Path(config_path) if config_path else None)
+    return read_config(config_path, flag="--config").table
 
 
 def launch(options: dict[str, Any], command: tuple[str, ...], table: dict[str, Any]) -> int:

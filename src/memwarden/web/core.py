@@ -12,7 +12,7 @@ import weakref
 from typing import Any
 
 from memwarden.web.attribution import Attribution
-from memwarden.web.config import WebConfig, load_web_config
+from memwarden.web.config import WebConfig
 from memwarden.web.endpoints import Endpoints
 from memwarden.web.http import Response
 from memwarden.web.metrics import WebMetrics
@@ -23,7 +23,11 @@ log = logging.getLogger("memwarden")
 
 class Warden:
     def __init__(self, config: WebConfig | None = None, **options: Any) -> None:
-        self.config = config if config is not None else load_web_config(options)
+        from memwarden.settings import load
+
+        # Read once: the same settings configure the web layer and the guardian it starts.
+        self.settings = load()
+        self.config = config if config is not None else self.settings.web(options)
         self.attribution = (Attribution(self.config.max_routes, self.config.attribution_every)
                             if self.config.attribution else None)
         self.shedder = Shedder(self.config, on_shed=self._count_shed)
@@ -33,9 +37,9 @@ class Warden:
         if self.config.start_guardian:
             # Bad MEMWARDEN_* settings fail here, at app start-up, not on the first request
             # (WSGI servers start the guardian lazily, after the fork).
-            from memwarden.config import load_guard_config
-
-            load_guard_config()
+            self.settings.guard()
+            self.settings.leak()
+            self.settings.alerts()
 
         # Per worker process: a forked worker (gunicorn --preload) starts its own guardian.
         # A fork hook, not os.getpid() per request (~0.4 µs on the hot path).
@@ -58,7 +62,7 @@ class Warden:
         if self.config.start_guardian:
             import memwarden
 
-            memwarden.start()
+            memwarden.start(settings=self.settings)
 
     def metrics(self) -> WebMetrics | None:
         if not self.config.metrics:

@@ -3,8 +3,9 @@
 A worker measures its *own* process tree (itself and anything it spawned: a headless browser, a
 subprocess) with memwarden's /proc readers — tens of microseconds with the kernel's children
 files — and, once over its threshold, asks its server to replace it *after* the work in hand.
-Config: `MEMWARDEN_WORKER_MAX_MEMORY` (a size such as 300M, or a percentage of the effective
-limit, e.g. 40%) and `MEMWARDEN_WORKER_CHECK_EVERY` (measure after every Nth request/task).
+Config: the [worker] table or `MEMWARDEN_WORKER_MAX_MEMORY` (a size such as 300M, or a percentage
+of the effective limit, e.g. 40%) and `MEMWARDEN_WORKER_CHECK_EVERY` (measure after every Nth
+request/task).
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from memwarden.errors import ConfigError, MemwardenError
-from memwarden.units import Threshold, format_bytes, parse_threshold
+from memwarden.errors import MemwardenError
+from memwarden.units import Threshold, format_bytes
+
+if TYPE_CHECKING:
+    from memwarden.settings.load import Resolved
 
 log = logging.getLogger("memwarden")
-ENV_MAX_MEMORY = "MEMWARDEN_WORKER_MAX_MEMORY"
-ENV_CHECK_EVERY = "MEMWARDEN_WORKER_CHECK_EVERY"
-ENV_CHECK_INTERVAL = "MEMWARDEN_WORKER_CHECK_INTERVAL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,12 @@ class RecycleConfig:
     interval_s: float = 1.0  # background watcher period, where no per-request hook exists
 
 
+def recycle_from(resolved: Resolved) -> RecycleConfig | None:
+    """None when no max memory is configured (recycling off)."""
+    fields = resolved.fields()
+    return None if fields["max_memory"] is None else RecycleConfig(**fields)
+
+
 def load_recycle_config(
     max_memory: str | int | None = None,
     *,
@@ -39,26 +47,12 @@ def load_recycle_config(
     interval: str | float | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> RecycleConfig | None:
-    """Arguments over env; None when no max memory is configured (recycling off)."""
-    from memwarden.units import parse_duration
+    """Arguments > MEMWARDEN_WORKER_<KEY> > the [worker] table; None when recycling is off."""
+    from memwarden.settings import load
 
-    environ = os.environ if environ is None else environ
-    raw = max_memory if max_memory is not None else environ.get(ENV_MAX_MEMORY)
-    if raw is None or str(raw).strip().lower() in ("", "off", "none", "0"):
-        return None
-    threshold = parse_threshold(raw, key="worker_max_memory")
-    every_raw = check_every if check_every is not None else environ.get(ENV_CHECK_EVERY, "1")
-    try:
-        every = int(str(every_raw))
-    except ValueError:
-        raise ConfigError("worker_check_every", every_raw, "expected a whole number") from None
-    if every < 1:
-        raise ConfigError("worker_check_every", every_raw, "must be at least 1")
-    interval_raw = interval if interval is not None else environ.get(ENV_CHECK_INTERVAL, "1s")
-    interval_s = parse_duration(interval_raw, key="worker_check_interval")
-    if interval_s <= 0:
-        raise ConfigError("worker_check_interval", interval_raw, "must be above 0")
-    return RecycleConfig(threshold, every, interval_s)
+    arguments = {"max_memory": max_memory, "check_every": check_every,
+                 "check_interval": interval}
+    return load(environ=environ).worker(arguments)
 
 
 def _effective_limit_bytes() -> int | None:

@@ -86,7 +86,8 @@ def test_parse_optional_duration() -> None:
 
     assert parse_optional_duration("5m", key="k") == 300.0
     assert parse_optional_duration(2, key="k") == 2.0
-    for off in ("off", "none", "0", "", False, 0):
+    for off in ("off", "none", "No", "false", False):
         assert parse_optional_duration(off, key="k") is None
+    assert parse_optional_duration("0", key="k") == 0.0  # "0" is a number, never "off"
     with pytest.raises(ConfigError, match="k='soon'"):
         parse_optional_duration("soon", key="k")

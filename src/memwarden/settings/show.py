@@ -1,0 +1,109 @@
+"""The effective settings with the source of each: `memwarden config` and `run --print-config`.
+
+A row is (table, key, value as a user would write it, source, where): the source is default,
+file, env or flag, and `where` names the file key, variable or flag it came from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from memwarden.settings import LoadedConfig
+from memwarden.settings.load import (
+    DEFAULT,
+    FLAG,
+    Layer,
+    Resolved,
+    env_layer,
+    file_layer,
+    given_layer,
+)
+from memwarden.settings.load import resolve as resolve_layers
+from memwarden.settings.registry import SECTIONS, section
+
+Row = dict[str, str]
+
+
+def rows_of(table: str, resolved: Resolved) -> list[Row]:
+    rows = []
+    for key, value in resolved.values.items():
+        source, where, _raw = resolved.origins[key]
+        rows.append({"table": table, "key": key, "value": resolved.settings[key].show(value),
+                     "source": source, "from": "" if source == DEFAULT else where})
+    return rows
+
+
+def _flags(section_name: str, flags: Mapping[str, Any]) -> Layer:
+    keys = section(section_name)
+    return given_layer(section_name, {k: v for k, v in flags.items() if k in keys}, FLAG)
+
+
+def program_rows(loaded: LoadedConfig, flags: Mapping[str, Any] | None = None,
+                 command: tuple[str, ...] = ()) -> list[Row]:
+    """Each program's settings (or, without any, the [supervisor] defaults), then the
+    supervisor's own; the same layers as load_supervisor_config."""
+    from memwarden.supervisor.config import split_supervisor_table
+
+    flags = flags or {}
+    defaults, only = split_supervisor_table(loaded.file.section("supervisor"))
+    table = file_layer("program", defaults, "supervisor.")
+    env = env_layer("program", loaded.environ)
+    given = _flags("program", flags)
+    entries: list[tuple[str, list[Layer]]] = []
+    if command:
+        argv = Layer(FLAG, {"command": list(command)}, {"command": "command"})
+        entries.append(("program", [table, env, argv, given]))
+    for index, entry in enumerate([] if command else loaded.file.programs()):
+        where = f"program[{entry.get('name', index)}]"
+        entries.append((where, [table, file_layer("program", entry, where + "."), env, given]))
+    if not entries:
+        entries.append(("supervisor", [table, env, given]))
+    rows: list[Row] = []
+    for name, layers in entries:
+        resolved = resolve_layers("program", layers)
+        rows.extend(row for row in rows_of(name, resolved)
+                    if name != "supervisor" or row["key"] not in ("name", "command"))
+    own = resolve_layers("supervisor", [file_layer("supervisor", only, "supervisor."),
+                                        env_layer("supervisor", loaded.environ),
+                                        _flags("supervisor", flags)])
+    return rows + rows_of("supervisor", own)
+
+
+def effective_rows(loaded: LoadedConfig) -> list[Row]:
+    """Every setting: the guardian's, the programs' and supervisor's, then each table."""
+    rows = rows_of("", loaded.resolve("guard")) + program_rows(loaded)
+    for name in SECTIONS:
+        if name not in ("guard", "program", "supervisor"):
+            rows += rows_of(name, loaded.resolve(name))
+    return rows
+
+
+def render_text(rows: list[Row], path: str | None) -> str:
+    lines = [f"# config file: {path or 'none found'}"]
+    table = None
+    width = max(len(r["key"]) + len(r["value"]) for r in rows) + 4
+    for row in rows:
+        if row["table"] != table:
+            table = row["table"]
+            lines.append(f"\n[{table}]" if table else "")
+        text = f"{row['key']} = {row['value']}"
+        origin = row["source"] + (f" {row['from']}" if row["from"] else "")
+        lines.append(f"{text.ljust(width)}# {origin}")
+    return "\n".join(line for line in lines if line != "" or len(lines) > 1)
+
+
+def render_json(rows: list[Row], path: str | None) -> str:
+    return json.dumps({"config_file": path, "settings": rows}, indent=2)
+
+
+def print_run_config(options: Mapping[str, Any], command: tuple[str, ...],
+                     table: dict[str, Any]) -> None:
+    """`memwarden run --print-config`: the programs' and supervisor's settings only."""
+    import os
+
+    from memwarden.settings.files import ConfigFile
+
+    loaded = LoadedConfig(ConfigFile(table), os.environ)
+    print(render_text(program_rows(loaded, options, command), None))

@@ -1,0 +1,320 @@
+"""The converters every setting uses: raw text (flag, env, TOML value) -> a checked value.
+
+Each converter knows what it accepts, in words (`accepts`), which is both the end of the
+error line (`interval='1ms': expected a duration from 10ms to 1s`) and the reference's range
+column. Numbers are bounded by `units` before any arithmetic; "off" is `units.OFF_WORDS`.
+Kept free of typing, click and tomllib: the lean supervisor imports it.
+"""
+
+from __future__ import annotations
+
+from memwarden.errors import ConfigError
+from memwarden.units import (
+    FALSE_WORDS,
+    TRUE_WORDS,
+    format_bytes,
+    format_duration,
+    is_off,
+    parse_duration,
+    parse_fraction,
+    parse_size,
+    parse_threshold,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+MiB = 1024**2
+MAX_SIZE_BYTES = 1024**5  # 1 PiB: above any machine's memory, far below float trouble
+MAX_DURATION_S = 366 * 86400.0
+
+
+def _short_size(size_bytes: int) -> str:
+    for unit, factor in (("P", 1024**5), ("T", 1024**4), ("G", 1024**3), ("M", MiB), ("K", 1024)):
+        if size_bytes >= factor and size_bytes % factor == 0:
+            return f"{size_bytes // factor}{unit}"
+    return format_bytes(size_bytes)
+
+
+def _short_duration(seconds: float) -> str:
+    if seconds == 0:
+        return "0s"
+    for unit, factor in (("d", 86400.0), ("h", 3600.0), ("m", 60.0), ("s", 1.0)):
+        if seconds >= factor and (seconds / factor).is_integer():
+            return f"{int(seconds / factor)}{unit}"
+    return format_duration(seconds)
+
+
+class Converter:
+    """Base: `off=True` lets an off word (or TOML false) mean None."""
+
+    metavar = "VALUE"
+    what = "a value"
+
+    def __init__(self, *, off: bool = False) -> None:
+        self.off = off
+
+    def __call__(self, value: Any, key: str) -> Any:
+        if self.off and is_off(value):
+            return None
+        try:
+            return self.parse(value, key)
+        except ConfigError as err:
+            if err.key == key and err.value is value:
+                raise
+            raise ConfigError(key, value, err.reason) from None
+
+    def parse(self, value: Any, key: str) -> Any:
+        return value
+
+    @property
+    def accepts(self) -> str:
+        return self.what + (", or off" if self.off else "")
+
+    def refuse(self, key: str, value: Any) -> ConfigError:
+        return ConfigError(key, value, "expected " + self.accepts)
+
+    def show(self, value: Any) -> str:
+        """A typed value as a user would write it (for `memwarden config` and the reference)."""
+        if value is None:
+            return "off" if self.off else "-"
+        return str(value) if value != "" else '""'
+
+    @staticmethod
+    def short_duration(seconds: float) -> str:
+        return _short_duration(seconds)
+
+
+class Size(Converter):
+    metavar = "SIZE"
+
+    def __init__(self, minimum: int = MiB, maximum: int = MAX_SIZE_BYTES, *,
+                 off: bool = False) -> None:
+        super().__init__(off=off)
+        self.minimum, self.maximum = minimum, maximum
+        self.what = f"a size from {_short_size(minimum)} to {_short_size(maximum)} (e.g. 512M)"
+
+    def parse(self, value: Any, key: str) -> int:
+        try:
+            size_bytes = parse_size(value, key=key)
+        except ConfigError:
+            raise self.refuse(key, value) from None
+        if size_bytes < self.minimum:
+            plain = isinstance(value, int) or str(value).strip().isdigit()
+            if plain and self.minimum >= MiB:
+                raise ConfigError(key, value, f"{value} bytes is below {_short_size(self.minimum)}"
+                                              f"; did you mean {str(value).strip()}M?")
+            raise self.refuse(key, value)
+        if size_bytes > self.maximum:
+            raise self.refuse(key, value)
+        return size_bytes
+
+    def show(self, value: Any) -> str:
+        return "off" if value is None else _short_size(int(value))
+
+
+class Duration(Converter):
+    metavar = "DURATION"
+
+    def __init__(self, minimum: float = 0.0, maximum: float = MAX_DURATION_S, *,
+                 off: bool = False) -> None:
+        super().__init__(off=off)
+        self.minimum, self.maximum = minimum, maximum
+        low = "0s" if minimum == 0 else _short_duration(minimum)
+        self.what = f"a duration from {low} to {_short_duration(maximum)} (e.g. 100ms, 10s, 1h)"
+
+    def parse(self, value: Any, key: str) -> float:
+        try:
+            seconds = parse_duration(value, key=key)
+        except ConfigError:
+            raise self.refuse(key, value) from None
+        if not self.minimum <= seconds <= self.maximum:
+            raise self.refuse(key, value)
+        return seconds
+
+    def show(self, value: Any) -> str:
+        return "off" if value is None else _short_duration(float(value))
+
+
+class Fraction(Converter):
+    metavar = "FRACTION"
+    what = "a fraction from 0 to below 1, such as 0.05 or 5%"
+
+    def parse(self, value: Any, key: str) -> float:
+        try:
+            return parse_fraction(value, key=key)
+        except ConfigError:
+            raise self.refuse(key, value) from None
+
+    def show(self, value: Any) -> str:
+        return f"{float(value):g}"
+
+
+class Threshold(Converter):
+    """`85%` of the effective limit, or a size; off by default allowed."""
+
+    metavar = "THRESHOLD"
+    what = "a percentage above 0% and at most 100%, or a size of at least 1M"
+
+    def __init__(self, *, off: bool = True) -> None:
+        super().__init__(off=off)
+
+    def parse(self, value: Any, key: str) -> Any:
+        if isinstance(value, str) and value.strip().endswith("%"):
+            try:
+                return parse_threshold(value, key=key)
+            except ConfigError:
+                raise self.refuse(key, value) from None
+        from memwarden.units import Threshold as Level
+
+        return Level(size_bytes=Size().parse(value, key))
+
+
+class Int(Converter):
+    metavar = "N"
+
+    def __init__(self, minimum: int = 0, maximum: int = 1_000_000, *, off: bool = False) -> None:
+        super().__init__(off=off)
+        self.minimum, self.maximum = minimum, maximum
+        self.what = f"a whole number from {minimum} to {maximum}"
+
+    def parse(self, value: Any, key: str) -> int:
+        text = str(value).strip()
+        if isinstance(value, bool) or not (text.isdigit() or (text[1:].isdigit() and
+                                           text[0] == "-")) or len(text) > 12:
+            raise self.refuse(key, value)
+        number = int(text)
+        if not self.minimum <= number <= self.maximum:
+            raise self.refuse(key, value)
+        return number
+
+
+class Bool(Converter):
+    metavar = "BOOL"
+    what = "true or false (on/off, yes/no, 1/0)"
+
+    def parse(self, value: Any, key: str) -> bool:
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise self.refuse(key, value)
+
+    def show(self, value: Any) -> str:
+        return "true" if value else "false"
+
+
+class Choice(Converter):
+    metavar = "CHOICE"
+
+    def __init__(self, *choices: str) -> None:
+        super().__init__()
+        self.choices = choices
+        self.what = "one of " + ", ".join(choices)
+
+    def parse(self, value: Any, key: str) -> str:
+        text = str(value).strip().lower()
+        if text in self.choices:
+            return text
+        if text.replace("-", "_") in self.choices:
+            return text.replace("-", "_")
+        raise self.refuse(key, value)
+
+
+class Text(Converter):
+    """A string; `empty_is_none` lets "" mean unset (a token, a URL)."""
+
+    metavar = "TEXT"
+
+    def __init__(self, what: str = "a text", *, max_length: int = 4096,
+                 empty_is_none: bool = False) -> None:
+        super().__init__()
+        self.what, self.max_length, self.empty_is_none = what, max_length, empty_is_none
+
+    def parse(self, value: Any, key: str) -> str | None:
+        if not isinstance(value, str) or len(value) > self.max_length or "\0" in value:
+            raise self.refuse(key, value)
+        if self.empty_is_none and not value.strip():
+            return None
+        return value
+
+class Url(Text):
+    metavar = "URL"
+
+    def __init__(self) -> None:
+        super().__init__("an http:// or https:// URL", empty_is_none=True)
+
+    def parse(self, value: Any, key: str) -> str | None:
+        text = super().parse(value, key)
+        if text is None:
+            return None
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(text.strip())
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            ok = False
+        if not ok:
+            raise self.refuse(key, value)
+        return text.strip()
+
+
+class FilePath(Converter):
+    """A path; `need` is "file" (must be a file when it exists), "dir", or "parent" (its
+    directory must exist, for files memwarden creates)."""
+
+    metavar = "PATH"
+
+    def __init__(self, need: str = "parent", *, empty_is_none: bool = True) -> None:
+        super().__init__()
+        self.need, self.empty_is_none = need, empty_is_none
+        self.metavar = {"dir": "DIR", "any": "PATH"}.get(need, "FILE")
+        self.what = {"file": "a path to a file", "dir": "a path to a directory",
+                     "parent": "a path in an existing directory", "any": "a path"}[need]
+
+    def parse(self, value: Any, key: str) -> Any:
+        import os
+        from pathlib import Path
+
+        if not isinstance(value, str) or "\0" in value or len(value) > 4096:
+            raise self.refuse(key, value)
+        if not value.strip():
+            if self.empty_is_none:
+                return None
+            raise self.refuse(key, value)
+        path = Path(os.path.expanduser(value))
+        if self.need == "file" and path.is_dir():
+            raise ConfigError(key, value, "expected a file, found a directory")
+        if self.need == "dir" and path.exists() and not path.is_dir():
+            raise ConfigError(key, value, "expected a directory, found a file")
+        if self.need == "parent":
+            if path.is_dir():
+                raise ConfigError(key, value, "expected a file path, found a directory")
+            if not path.parent.is_dir():
+                raise ConfigError(key, value, f"no such directory: {path.parent}")
+        return path
+
+
+class Custom(Converter):
+    """A parser defined next to the code that uses it (a cron line, a PSI trigger, a signal):
+    `parse(value, key)` raising ConfigError; `accepts` words what it takes."""
+
+    def __init__(self, parse: Callable[[Any, str], Any], accepts: str, *, metavar: str = "VALUE",
+                 off: bool = False, show: Callable[[Any], str] | None = None) -> None:
+        super().__init__(off=off)
+        self._parse, self.what, self.metavar, self._show = parse, accepts, metavar, show
+
+    def parse(self, value: Any, key: str) -> Any:
+        return self._parse(value, key)
+
+    def show(self, value: Any) -> str:
+        if value is None:
+            return "off" if self.off else "-"
+        return self._show(value) if self._show is not None else str(value)
