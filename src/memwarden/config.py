@@ -62,26 +62,30 @@ def guard_from(resolved: Resolved) -> GuardConfig:
     """A GuardConfig from resolved guard (or program memory) settings, ladder checked."""
     fields = set(GuardConfig.__slots__)
     config = GuardConfig(**{k: v for k, v in resolved.fields().items() if k in fields})
-    check_ladder(config, resolved.name)
+    check_ladder(config, resolved.given)
     return config
 
 
-def check_ladder(config: GuardConfig, name_of: Callable[[str], str] = str) -> None:
+def check_ladder(config: GuardConfig,
+                 given: Callable[[str], tuple[str, Any]] | None = None) -> None:
     """Thresholds of the same kind rise warn < critical < restart; sizes stay within the
-    limit. `name_of` spells a key as the user gave it (`--restart`, `MEMWARDEN_RESTART`)."""
+    limit. `given(key)` is (the key as the user spelled it, the value as given)."""
+    def refuse(key: str, reason: str) -> ConfigError:
+        name, raw = given(key) if given is not None else (key, str(getattr(config, key)))
+        return ConfigError(name, raw, reason)
+
     present = [(key, t) for key in LADDER if (t := getattr(config, key)) is not None]
     limit = config.limit_bytes
     for key, threshold in present:
         if limit is not None and threshold.size_bytes is not None and threshold.size_bytes > limit:
-            raise ConfigError(name_of(key), str(threshold),
-                              f"must not be above the limit ({Threshold(size_bytes=limit)})")
+            raise refuse(key, f"must not be above the limit ({Threshold(size_bytes=limit)})")
     for (low_name, low), (high_name, high) in itertools.pairwise(present):
         low_value = low.fraction if low.fraction is not None else low.size_bytes
         high_value = high.fraction if high.fraction is not None else high.size_bytes
         same_kind = (low.fraction is None) == (high.fraction is None)
         known = low_value is not None and high_value is not None
         if same_kind and known and low_value >= high_value:
-            raise ConfigError(name_of(high_name), str(high), f"must be above {low_name} ({low})")
+            raise refuse(high_name, f"must be above {low_name} ({low})")
 
 
 def load_guard_config(

@@ -44,6 +44,11 @@ class Resolved:
     def name(self, key: str) -> str:
         return self.origins[key][1]
 
+    def given(self, key: str) -> tuple[str, Any]:
+        """(the key as the user spelled it, the value as given) for error lines."""
+        _source, name, raw = self.origins[key]
+        return name, raw
+
     def fields(self, keys: Iterable[str] | None = None) -> dict[str, Any]:
         """{field: value} for the typed config object."""
         wanted = self.values if keys is None else keys
@@ -101,9 +106,9 @@ def given_layer(section: str, given: Mapping[str, Any], source: str = ARGUMENT,
         where = "" if section == "guard" else section + "."
         if key not in settings:
             raise unknown(where + raw_key, raw_key, value, settings)
-        flag = settings[key].flag
+        flag = settings[key].flag or "--" + key.replace("_", "-")
         values[key] = value
-        names[key] = flag if source == FLAG and flag else where + raw_key
+        names[key] = flag if source == FLAG else where + raw_key
     return Layer(source, values, names)
 
 

@@ -179,7 +179,7 @@ def program_from(resolved: Resolved) -> ProgramConfig:
         raise ConfigError("command", None, "a program needs a command")
     name = values["name"] or default_name(values["command"])
     memory = GuardConfig(**resolved.fields(MEMORY_KEYS))
-    check_ladder(memory, resolved.name)
+    check_ladder(memory, resolved.given)
     fields = resolved.fields(k for k in values if k not in MEMORY_KEYS)
     fields.update(name=name, memory=memory, cwd=values["cwd"], env=values["env"] or (),
                   sockets=values["socket"] or ())
@@ -204,7 +204,8 @@ def split_supervisor_table(table: Mapping[str, Any]) -> tuple[dict[str, Any], di
         else:
             from memwarden.settings.load import unknown
 
-            raise unknown("supervisor." + key, key, value, [*program, *own])
+            known = [k for k in [*program, *own] if k not in ("name", "command")]
+            raise unknown("supervisor." + key, key, value, known)
     return defaults, only
 
 
@@ -247,7 +248,7 @@ def load_supervisor_config(
     if sup.values["budget"] is not None:
         ladder = resolve("program", [*base, given], keys=("warn", "critical", "restart"))
         budget = GuardConfig(limit_bytes=sup.values["budget"], **ladder.fields())
-        check_ladder(budget, lambda key: "budget" if key == "limit" else ladder.name(key))
+        check_ladder(budget, ladder.given)
     fields = sup.fields(k for k in own_keys if k != "budget")
     return SupervisorConfig(programs=tuple(programs), budget=budget, **fields)
 
