@@ -114,7 +114,7 @@ def parse_threshold(text: str | int, *, key: str = "threshold") -> Threshold:
     if isinstance(text, str) and text.strip().endswith("%"):
         number = text.strip()[:-1].strip()
         try:
-            percent = float(number) if len(number) <= 24 else math.nan
+            percent = float(number) if len(number) <= 24 and number.isascii() else math.nan
         except ValueError:
             raise ConfigError(key, text, "expected a percentage such as 85%") from None
         if not 0 < percent <= 100:  # False for nan too
@@ -128,6 +128,8 @@ def parse_fraction(value: object, *, key: str) -> float:
     if isinstance(value, bool):
         raise ConfigError(key, value, "expected a fraction such as 0.05 or 5%")
     text = str(value).strip()
+    if len(text) > 24 or not text.isascii():
+        raise ConfigError(key, value, "expected a fraction such as 0.05 or 5%")
     try:
         fraction = float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:

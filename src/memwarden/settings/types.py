@@ -182,8 +182,10 @@ class Int(Converter):
 
     def parse(self, value: Any, key: str) -> int:
         text = str(value).strip()
-        if isinstance(value, bool) or not (text.isdigit() or (text[1:].isdigit() and
-                                           text[0] == "-")) or len(text) > 12:
+        # ASCII digits and a length cap: int() also takes "١٢", and str.isdigit() takes "²".
+        digits = text[1:] if text.startswith("-") else text
+        if (isinstance(value, bool) or not isinstance(value, int | str) or not digits.isascii()
+                or not digits.isdigit() or len(text) > 12):
             raise self.refuse(key, value)
         number = int(text)
         if not self.minimum <= number <= self.maximum:
