@@ -59,10 +59,10 @@ def run_on_terminal(args: list[str], columns: int = 80, timeout_s: float = 60,
         (["check", "--bogus"], "memwarden: error: no such option '--bogus' "
                                "(see 'memwarden check --help')"),
         (["nosuch"], "memwarden: error: no such command 'nosuch'"),
-        (["check", "--metric", "peak"], "memwarden: error: invalid value for '--metric'"),
+        (["check", "--metric", "peak"], "memwarden: error: --metric='peak': expected one of"),
         (["check", "notapid"], "memwarden: error: invalid value for '[PID]'"),
-        (["check", "--limit", "lots"], "memwarden: error: limit='lots'"),
-        (["run", "--warn", "150%", "--", "true"], "memwarden: error: warn='150%'"),
+        (["check", "--limit", "lots"], "memwarden: error: --limit='lots'"),
+        (["run", "--warn", "150%", "--", "true"], "memwarden: error: --warn='150%'"),
         (["run", "--no-cgroup"], "memwarden: error: command: give a command after --"),
         (["restart", "--control-socket"], "memwarden: error: option '--control-socket' requires"),
         (["report", "/nonexistent/trace.jsonl"], "memwarden: error: "),
@@ -90,10 +90,10 @@ def test_no_supervisor_is_exit_1_in_the_same_voice(run_cli: RunCli, tmp_path: Pa
 def test_errors_are_red_on_a_terminal_unless_no_color() -> None:
     code, text = run_on_terminal(["check", "--limit", "lots"])
     assert code == 2 and "\x1b[" in text and "memwarden: " in text
-    assert ANSI.sub("", text).strip().startswith("memwarden: error: limit='lots'")
+    assert ANSI.sub("", text).strip().startswith("memwarden: error: --limit='lots'")
     code, text = run_on_terminal(["check", "--limit", "lots"], NO_COLOR="1")
     assert code == 2 and "\x1b[" not in text
-    assert text.strip().startswith("memwarden: error: limit='lots'")
+    assert text.strip().startswith("memwarden: error: --limit='lots'")
 
 
 def test_no_colour_when_piped(run_cli: RunCli) -> None:
