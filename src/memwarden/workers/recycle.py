@@ -55,6 +55,17 @@ def load_recycle_config(
     return load(environ=environ).worker(arguments)
 
 
+def _configured() -> RecycleConfig | None:
+    """From the running guardian's settings (read once by memwarden.start()), else a fresh
+    read of the config file and environment."""
+    from memwarden import guardian
+
+    running = guardian.current()
+    if running is not None and running.settings is not None:
+        return running.settings.worker()
+    return load_recycle_config()
+
+
 def _effective_limit_bytes() -> int | None:
     from memwarden.sample import Sampler
 
@@ -141,6 +152,6 @@ def process_meter(kind: str, config: RecycleConfig | None = None) -> WorkerMeter
     global _meter
     with _meter_lock:
         if _meter is None or _meter.pid != os.getpid():
-            config = config or load_recycle_config()
+            config = config or _configured()
             _meter = None if config is None else WorkerMeter(config, kind=kind)
         return _meter
