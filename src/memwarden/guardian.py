@@ -322,8 +322,8 @@ class Guardian:
     # -- queries -----------------------------------------------------------------------------
     @property
     def tier(self) -> Tier:
-        with self._lock:
-            return self._state.tier
+        # No lock: one attribute read is atomic, and the web middleware asks on every request.
+        return self._state.tier
 
     def status(self) -> GuardianStatus:
         with self._lock:

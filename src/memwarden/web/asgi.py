@@ -113,7 +113,7 @@ def _content_length(scope: Scope) -> int | None:
         if key == b"content-length":
             text = value.decode("latin-1")
             found = text if found is None else f"{found},{text}"
-    return content_length(found)
+    return None if found is None else content_length(found)
 
 
 async def _read_body(receive: Receive, max_bytes: int) -> bytes:

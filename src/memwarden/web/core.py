@@ -33,7 +33,7 @@ class Warden:
         self.shedder = Shedder(self.config, on_shed=self._count_shed)
         self.endpoints = Endpoints(self)
         self._metrics: WebMetrics | None = None
-        self._metrics_tried = False
+        self._metrics_tried = not self.config.metrics  # off: nothing to try per request
         if self.config.start_guardian:
             # Bad MEMWARDEN_* settings fail here, at app start-up, not on the first request
             # (WSGI servers start the guardian lazily, after the fork).
@@ -58,11 +58,12 @@ class Warden:
 
     def start_guardian(self) -> None:
         """Once per worker process (adapters call it while `started` is False)."""
-        self.started = True
         if self.config.start_guardian:
             import memwarden
 
+            # Idempotent: two threads racing here start one guardian.
             memwarden.start(settings=self.settings)
+        self.started = True
 
     def metrics(self) -> WebMetrics | None:
         if not self.config.metrics:

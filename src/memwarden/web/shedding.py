@@ -43,7 +43,10 @@ class Shedder:
         config = self.config
         if config.shed:
             tier = self._tier_source()
-            if self._track_memory_shedding(tier is not None and tier >= Tier.CRITICAL, tier):
+            critical = tier is not None and tier >= Tier.CRITICAL
+            if critical != (self._shedding_since_s is not None):  # a change: publish it
+                self._track_memory_shedding(critical, tier)
+            if critical:
                 return self._reject("memory", 503, "memory is critical: retry later")
         if (config.max_body_bytes is not None and content_length is not None
                 and content_length > config.max_body_bytes):
@@ -72,13 +75,11 @@ class Shedder:
         headers = self._retry_after if status == 503 else ()
         return error_response(status, message, headers=headers)
 
-    def _track_memory_shedding(self, critical: bool, tier: Tier | None) -> bool:
+    def _track_memory_shedding(self, critical: bool, tier: Tier | None) -> None:
         """Publish a `shed` event when shedding starts and when it ends (transitions only)."""
-        if critical == (self._shedding_since_s is not None):
-            return critical
         with self._lock:
             if critical == (self._shedding_since_s is not None):
-                return critical  # another thread saw the transition first
+                return  # another thread saw the transition first
             now_s = time.time()
             if critical:
                 self._shedding_since_s = now_s
@@ -93,7 +94,6 @@ class Shedder:
         _publish(Event(kind="shed", time_s=now_s, message=message,
                        tier=tier.label if tier is not None else None, source="web",
                        figures=figures))
-        return critical
 
 
 def _publish(event: Event) -> None:
