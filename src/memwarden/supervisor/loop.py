@@ -274,12 +274,12 @@ class Supervisor:
                                 f"exiting with status {status}: {run.name} is {run.state} "
                                 f"({run.exit_description or 'no exit status'})")
                 return status
-        errored = [r.name for r in self.runs.values() if r.state == "errored"]
-        if errored:  # it ended for good with status 0 (e.g. max_restarts 0 and exit 0)
-            self.sink.event("info", f"exiting with status 0: {', '.join(errored)} errored "
-                            "after a last exit with status 0")
+        ended = [f"{r.name} is {r.state}" for r in self.runs.values() if r.state != "stopped"]
+        if ended:  # it ended for good with status 0 (e.g. max_restarts 0 and exit 0)
+            self.sink.event("info", f"exiting with status 0: {', '.join(ended)} (last exit "
+                            "with status 0)")
             return EXIT_OK
-        self.sink.event("info", "every program stopped; exiting")
+        self.sink.event("info", "every program stopped; exiting with status 0")
         return EXIT_OK
 
     def _give_up(self, why: str) -> int:
