@@ -179,3 +179,19 @@ def test_kill9_of_pid1_takes_the_whole_namespace(
     os.kill(pid1, signal.SIGKILL)
     assert sup.exit_code() != 0
     assert_nothing_left(sup, supervisor_pid=pid1)
+
+
+def test_a_killed_sentinel_is_replaced_and_told_everything(
+    supervise: Callable[..., Running], script: Callable[[str, str], list[str]],
+    tmp_path: Path,
+) -> None:
+    ready = tmp_path / "ready"
+    sup = supervise("--no-cgroup", command=[*script("escaper", ESCAPER), str(ready)])
+    program = set(_escaped(sup, ready))  # the daemon is a child of the supervisor too
+    (sentinel,) = _children(sup.proc.pid) - program
+    os.kill(sentinel, signal.SIGKILL)
+    sup.wait_log(f"sentinel pid {sentinel} killed by SIGKILL: starting another one")
+    wait_for(lambda: len(_children(sup.proc.pid) - program) == 1, what="a new sentinel")
+    sup.proc.send_signal(signal.SIGKILL)
+    assert sup.exit_code() == -signal.SIGKILL
+    assert_nothing_left(sup)

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 Reader = Callable[[selectors.BaseSelector], None]
+MAX_SENTINEL_STARTS = 20  # a sentinel killed this often is not coming back
 SpawnHooks = Callable[[ProgramConfig], Sequence[SpawnHook]]
 
 
@@ -77,6 +78,7 @@ class Supervisor:
         self._signals: deque[int] = deque()
         self.shutting_down = False
         self._repeats_logged: set[int] = set()  # signals whose repeat was already logged
+        self._sentinel_starts = 0
         self.guard = Guard(self.sink)
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._extra_hooks = spawn_hooks
@@ -108,6 +110,25 @@ class Supervisor:
             if hook is not None:
                 hooks.append(hook)
         return hooks
+
+    def restart_sentinel(self) -> None:
+        """A new sentinel, told everything the old one knew (someone killed it)."""
+        self._sentinel_starts += 1
+        sentinel = start_sentinel() if self._sentinel_starts <= MAX_SENTINEL_STARTS else None
+        self.sentinel = sentinel
+        if sentinel is None:
+            self.sink.event("warning", "no sentinel: if the supervisor is SIGKILLed, "
+                            "grandchildren may outlive it")
+            return
+        for run in self.runs.values():
+            if run.alive and run.pid is not None:
+                sentinel.add(run.pid)
+        for pid in self.escapes.pids:
+            sentinel.add_pid(pid)
+        for pgid in self.escapes.groups:
+            sentinel.add(pgid)
+        for path in self.cgroups.paths():
+            sentinel.add_cgroup(path)
 
     def after_sigterm(self, run: ProgramRun) -> None:
         """SIGTERM went to run's group (any stop): a program paused at its wall needs room."""
@@ -212,10 +233,7 @@ class Supervisor:
         if not set_child_subreaper() and not pid1.is_pid1():
             self.sink.event("warning", "cannot become a child subreaper: orphans go to init")
         self._install_signals()
-        self.sentinel = start_sentinel()
-        if self.sentinel is None:
-            self.sink.event("warning", "no /bin/sh for the sentinel: if the supervisor is "
-                            "SIGKILLed, grandchildren may outlive it")
+        self.restart_sentinel()
         if self.control is not None:
             self.control.register(self.selector)
         self.pressure.setup()  # before the cgroups: their detection line names it

@@ -143,6 +143,10 @@ class CgroupWiring:
                 self.sup.sentinel.remove_cgroup(str(entry.group.path))
         self.owned.clear()
 
+    def paths(self) -> list[str]:
+        """Every owned cgroup's directory (for the sentinel)."""
+        return [str(entry.group.path) for entry in self.owned.values()]
+
     def members(self, run: ProgramRun) -> set[int]:
         """Every process in run's owned cgroup (none without one)."""
         entry = self.owned.get(run.name)

@@ -106,8 +106,9 @@ class Runner:
         description = pid1.describe_status(status)
         sentinel = self.sup.sentinel
         if sentinel is not None and sentinel.gone(pid, os.waitstatus_to_exitcode(status)):
-            self.sup.sink.event("warning", f"sentinel pid {pid} {description}: if the "
-                                "supervisor is SIGKILLed now, grandchildren may outlive it")
+            self.sup.sink.event("warning", f"sentinel pid {pid} {description}: starting "
+                                "another one")
+            self.sup.restart_sentinel()
             return
         if run is None:
             self.sup.sink.event("info", f"reaped orphan pid {pid} ({description})")
