@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from memwarden.leak.detector import LeakDetector
@@ -26,7 +28,12 @@ NON_LEAKS: dict[str, Shape] = {
     "flat": linear(BASE, 0.0),
     "sawtooth": add(linear(BASE, 0.0), sawtooth(60.0, 40 * MiB)),
     "warmup_plateau": add(linear(BASE, 0.0), plateau(80 * MiB, 60.0), sawtooth(45.0, 20 * MiB)),
-    "bounded_cache": add(linear(BASE, 0.0), bounded(MiB / 2, 60 * MiB), sawtooth(30.0, 10 * MiB)),
+    # Fills in 40 s: within the start-up grace (min_window), so never judged while it rises.
+    "bounded_cache": add(linear(BASE, 0.0), bounded(MiB, 40 * MiB), sawtooth(30.0, 10 * MiB)),
+    # Fill rates that decay (random keys hit more often as the cache fills): ~95 % warm after
+    # 60 s and after 240 s.
+    "cache_warm_60s": add(linear(BASE, 0.0), plateau(30 * MiB, 20.0)),
+    "cache_warm_240s": add(linear(BASE, 0.0), plateau(60 * MiB, 80.0), sawtooth(20.0, 5 * MiB)),
     "batch_spikes": add(linear(BASE, 0.0), spikes(120.0, 20.0, 100 * MiB)),
 }
 
@@ -34,7 +41,7 @@ NON_LEAKS: dict[str, Shape] = {
 def first_detection(shape: Shape, seed: int, duration_s: float = 2400.0) -> float | None:
     times, values = series(shape, duration_s=duration_s, interval_s=2.0, noise_bytes=MiB,
                            seed=seed)
-    detector = LeakDetector(min_window_s=300.0, limit_bytes=1024 * MiB)
+    detector = LeakDetector(limit_bytes=1024 * MiB)  # the guardian's defaults
     for t, v in zip(times, values, strict=True):
         flip = detector.add(t, v)
         if flip is not None and flip.leaking:
@@ -105,6 +112,33 @@ def test_one_mib_per_minute_found_well_within_15_minutes(seed: int) -> None:
     detected_at = first_detection(shape, seed)
     assert detected_at is not None
     assert detected_at < 12 * 60  # simulated seconds, not wall time
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_ten_mib_per_minute_found_within_a_minute_of_its_start(seed: int) -> None:
+    def shape(t: float) -> float:  # healthy for 5 minutes, then 10 MiB/min
+        return BASE + max(0.0, t - 300.0) * 10 * MiB / 60
+
+    times, values = series(shape, duration_s=900, interval_s=1.0, noise_bytes=MiB / 2,
+                           seed=seed)
+    detector = LeakDetector(min_window_s=60.0)
+    found = next((t for t, v in zip(times, values, strict=True)
+                  if (flip := detector.add(t, v)) is not None and flip.leaking), None)
+    assert found is not None and 300 < found <= 360  # simulated seconds
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_one_mib_per_minute_under_20_mib_of_noise_within_15_minutes(seed: int) -> None:
+    rng = random.Random(seed)
+    times, values = series(linear(BASE, MiB / 60), duration_s=1800, interval_s=1.0)
+    noisy = [v + rng.uniform(-20 * MiB, 20 * MiB) for v in values]
+    detector = LeakDetector(min_window_s=60.0)
+    found = next((t for t, v in zip(times, noisy, strict=True)
+                  if (flip := detector.add(t, v)) is not None and flip.leaking), None)
+    assert found is not None and found <= 900
+    trend = detector.trend
+    assert trend is not None
+    assert trend.rate_low_bytes_per_h <= MiB * 60 <= trend.rate_high_bytes_per_h * 1.5
 
 
 @pytest.mark.parametrize("name", sorted(NON_LEAKS))

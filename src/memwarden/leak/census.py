@@ -66,8 +66,9 @@ class Census:
     get_objects_s: float = 0.0  # the one unsliced call (0 when types=False)
     slices: int = 0
     slice_pauses_s: list[float] = field(default_factory=list)  # each slice's GIL-holding time
-    modules: list[str] = field(default_factory=list)  # the modules walked (a later diff tells
-    # a lazy import's new globals from growth by it)
+    # The modules there were, in import order: a later diff tells a lazy import's new globals
+    # from growth, and the last extension loaded is a suspect for memory held from C.
+    modules: list[str] = field(default_factory=list)
 
 
 def instance_dict(value: Any) -> dict[str, Any] | None:
@@ -236,7 +237,7 @@ def take_census(*, types: bool = True, slice_s: float = 0.002) -> Census:
     slicer = Slicer(slice_s)
     modules = [(name, module) for name, module in sorted(list(sys.modules.items()))
                if module is not None and not is_own_module(name)]
-    census.modules = [name for name, _ in modules]
+    census.modules = [name for name in list(sys.modules) if not is_own_module(name)]
     for found in _walk(modules):
         if found is not None:
             census.containers.append(found)

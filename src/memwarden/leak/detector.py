@@ -8,20 +8,16 @@ doubles, so hours of history fit in a few hundred points.
 
 from __future__ import annotations
 
+import bisect
+from array import array
 from dataclasses import dataclass, field
 
 from memwarden.leak.trend import Trend, fit_trend
 
 MiB = 1024 * 1024
+EVALS_PER_WINDOW = 12  # a fit costs ~1-3 ms: at most one per min_window / 12 (5 s by default)
+SUFFIX_FACTORS = (1, 2, 4)  # recent stretches tried, in units of min_window
 CLEAR_ALPHA = 0.05  # a leaking verdict is cleared only when the rise is no longer this clear
-
-
-@dataclass(slots=True)
-class _Bucket:
-    start_s: float
-    min_time_s: float
-    min_value: float
-    max_value: float
 
 
 @dataclass(slots=True)
@@ -31,18 +27,26 @@ class LeakDetector:
     resolution_s: float = 2.0  # initial bucket width; doubles as history grows
     max_points: int = 240
     max_window_s: float = 6 * 3600.0  # older history is forgotten
-    min_window_s: float = 300.0  # no verdict on less history than this
+    min_window_s: float = 60.0  # no verdict on less history (the start-up grace)
+    warmup_s: float = 0.0  # samples this soon after the first are start-up, not judged
     confirm: int = 3
     limit_bytes: int | None = None
     alpha: float = 0.01
     min_growth_bytes: float = MiB
     min_growth_fraction: float = 0.01
-    _buckets: list[_Bucket] = field(default_factory=list)
-    _current: _Bucket | None = None
+    # Closed buckets: start, time of the minimum, minimum. Flat arrays, not an object per
+    # bucket: small objects made each second between a fit's temporaries pin pymalloc pools,
+    # and the guardian's RSS crept ~0.2 MiB/min that way.
+    _starts: array[float] = field(default_factory=lambda: array("d"))
+    _min_times: array[float] = field(default_factory=lambda: array("d"))
+    _mins: array[float] = field(default_factory=lambda: array("d"))
+    _current: list[float] = field(default_factory=list)  # the open bucket, same three
     _leaking: bool = False
     _streak: int = 0
     _trend: Trend | None = None
     _samples: int = 0
+    _first_s: float | None = None
+    _evaluated_s: float = float("-inf")
 
     @property
     def leaking(self) -> bool:
@@ -62,24 +66,37 @@ class LeakDetector:
         self._samples += 1
         if limit_bytes is not None:
             self.limit_bytes = limit_bytes
+        if self._first_s is None:
+            self._first_s = time_s
+        if time_s < self._first_s + self.warmup_s:
+            return None  # imports, pools and caches filling at start-up
         current = self._current
-        if current is not None and time_s < current.start_s + self.resolution_s:
-            if value < current.min_value:
-                current.min_value, current.min_time_s = value, time_s
-            current.max_value = max(current.max_value, value)
+        if current and time_s < current[0] + self.resolution_s:
+            if value < current[2]:
+                current[1], current[2] = time_s, value
             return None
-        if current is not None:
-            self._buckets.append(current)
-        self._current = _Bucket(time_s, time_s, value, value)
-        if current is None:
+        if not current:
+            current.extend((time_s, time_s, value))
             return None
+        self._starts.append(current[0])
+        self._min_times.append(current[1])
+        self._mins.append(current[2])
+        current[0] = current[1] = time_s
+        current[2] = value
         self._compact(time_s)
+        every_s = max(self.resolution_s, self.min_window_s / EVALS_PER_WINDOW)
+        if time_s - self._evaluated_s < every_s:
+            return None
+        self._evaluated_s = time_s
         return self._evaluate()
 
     def series(self) -> tuple[list[float], list[float]]:
         """The decimated history (time of each bucket's minimum, the minimum)."""
-        buckets = [*self._buckets, *([self._current] if self._current else [])]
-        return [b.min_time_s for b in buckets], [b.min_value for b in buckets]
+        times, values = self._min_times.tolist(), self._mins.tolist()
+        if self._current:
+            times.append(self._current[1])
+            values.append(self._current[2])
+        return times, values
 
     def evaluate(self) -> Trend | None:
         """Fit now on everything recorded (without touching the verdict state)."""
@@ -87,6 +104,28 @@ class LeakDetector:
         return self._fit(times, values)
 
     def _fit(self, times: list[float], values: list[float]) -> Trend | None:
+        """The whole history, then its recent stretches (min_window, 2x, 4x): a leak that began
+        after a long flat past shows in a recent stretch long before it tilts the whole. Not
+        when the history falls now and then (a sawtooth, batches): a stretch shorter than its
+        cycles would see a ramp."""
+        trend = self._fit_one(times, values)
+        if trend is None or trend.leaking or trend.drops:
+            return trend
+        span_s = times[-1] - times[0]
+        for factor in SUFFIX_FACTORS:
+            length_s = self.min_window_s * factor
+            if length_s >= span_s:
+                break
+            start = bisect.bisect_left(times, times[-1] - length_s)
+            recent = self._fit_one(times[start:], values[start:])
+            # Only a change of pace counts: a warm-up that slows down rises more slowly in
+            # any recent stretch than over its whole history.
+            if (recent is not None and recent.leaking
+                    and recent.rate_bytes_per_h > trend.rate_bytes_per_h):
+                return recent
+        return trend
+
+    def _fit_one(self, times: list[float], values: list[float]) -> Trend | None:
         return fit_trend(
             times,
             [int(v) for v in values],
@@ -99,25 +138,27 @@ class LeakDetector:
 
     def _compact(self, now_s: float) -> None:
         horizon_s = now_s - self.max_window_s
-        while self._buckets and self._buckets[0].start_s < horizon_s:
-            self._buckets.pop(0)
-        if len(self._buckets) <= self.max_points:
+        old = bisect.bisect_left(self._starts, horizon_s)
+        if old:
+            del self._starts[:old], self._min_times[:old], self._mins[:old]
+        count = len(self._starts)
+        if count <= self.max_points:
             return
-        merged: list[_Bucket] = []
-        for i in range(0, len(self._buckets) - 1, 2):
-            a, b = self._buckets[i], self._buckets[i + 1]
-            low = a if a.min_value <= b.min_value else b
-            merged.append(
-                _Bucket(a.start_s, low.min_time_s, low.min_value, max(a.max_value, b.max_value))
-            )
-        if len(self._buckets) % 2:
-            merged.append(self._buckets[-1])
-        self._buckets = merged
+        starts, times, mins = array("d"), array("d"), array("d")
+        for i in range(0, count - 1, 2):
+            low = i if self._mins[i] <= self._mins[i + 1] else i + 1
+            starts.append(self._starts[i])
+            times.append(self._min_times[low])
+            mins.append(self._mins[low])
+        if count % 2:
+            starts.append(self._starts[-1])
+            times.append(self._min_times[-1])
+            mins.append(self._mins[-1])
+        self._starts, self._min_times, self._mins = starts, times, mins
         self.resolution_s *= 2
 
     def _evaluate(self) -> Trend | None:
-        times = [b.min_time_s for b in self._buckets]
-        values = [b.min_value for b in self._buckets]
+        times, values = self._min_times.tolist(), self._mins.tolist()
         trend = self._fit(times, values)
         if trend is None:
             return None

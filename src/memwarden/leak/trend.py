@@ -30,7 +30,7 @@ DROP_RANGE_FRACTION = 0.3  # a drop: a fall of this share of the series' range (
 DROP_NOISE_FACTOR = 6.0  # ... and of this many typical sample-to-sample steps
 SNR_MIN = 2.0  # growth over the window vs the floor's scatter around the fitted line
 RECENT_ALPHA = 0.05
-RECENT_MIN_SLOPE_RATIO = 0.4  # recent-half slope vs early-half slope: below it, levelling off
+RECENT_MIN_SLOPE_RATIO = 0.7  # recent-half slope vs early-half slope: below it, levelling off
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,7 @@ class Trend:
     eta_peak_s: float | None = None  # like eta_s, but for the peaks (floor + swing)
     reason: str = ""  # one line: why leaking or not
     recent_rate_bytes_per_h: float | None = None  # slope of the recent half of the floor
+    drops: int = 0  # sudden falls seen (sawtooth cycles, batches released)
 
     def to_json(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -213,6 +214,7 @@ def fit_trend(
         eta_peak_s=_eta(limit_bytes, floor_now + swing, sen.slope),
         reason=reason,
         recent_rate_bytes_per_h=None if recent_rate is None else recent_rate * 3600.0,
+        drops=drops,
     )
 
 

@@ -167,7 +167,7 @@ PROGRAM = [
     Setting("program", "watchdog", Duration(10 * MS, DAY, off=True), None,
             "sd_notify watchdog: restart when no WATCHDOG=1 arrives for this long",
             field="watchdog_s", flag=True),
-    Setting("program", "leak_window", Duration(1, 30 * DAY, off=True), "5m",
+    Setting("program", "leak_window", Duration(1, 30 * DAY, off=True), "1m",
             "least history before a leak verdict (log lines with rate and ETA)",
             field="leak_window_s", flag=True),
 ]

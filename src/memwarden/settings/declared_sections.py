@@ -149,9 +149,10 @@ ALERTS = [
 
 LEAK = [
     Setting("leak", "enabled", Bool(), "true", "run the leak watch in the guardian"),
-    Setting("leak", "min_window", Duration(1, 30 * DAY), "5m",
-            "no leak verdict on less history than this", field="min_window_s"),
-    Setting("leak", "trace_window", Duration(10 * MS, HOUR, off=True), "1m",
+    Setting("leak", "min_window", Duration(1, 30 * DAY), "1m",
+            "no leak verdict on less history than this (the start-up grace)",
+            field="min_window_s"),
+    Setting("leak", "trace_window", Duration(10 * MS, HOUR, off=True), "20s",
             "tracemalloc window after a detection", field="trace_window_s"),
     Setting("leak", "restart_before_oom", Bool(), "false",
             "restart at a quiet moment before the peaks reach the limit"),

@@ -63,7 +63,7 @@ class ProgramConfig:
     health_failures: int = 3
     health_start_period_s: float = 0.0
     watchdog_s: float | None = None  # sd_notify WATCHDOG_USEC for the program
-    leak_window_s: float | None = 300.0  # least history for a leak verdict; None: off
+    leak_window_s: float | None = 60.0  # least history for a leak verdict; None: off
 
 
 @dataclass(frozen=True, slots=True)
