@@ -60,7 +60,10 @@ def test_cli_diff_text_order(tmp_path: Path, run_cli: Any) -> None:
     a, b = write(tmp_path)
     result = run_cli("diff", str(a), str(b))
     assert result.returncode == 0, result.stderr
-    out = result.stdout
+    culprit, _, out = result.stdout.partition("\n")
+    assert culprit.startswith("Likely culprit: myapp.sync:SyncService.processed_records (set)")
+    assert "growing type str (+2,010,000 objects" in culprit
+    assert "allocated at myapp/sync.py:88" in culprit
     positions = [out.index(text) for text in (
         "Growing containers", "myapp.sync:SyncService.processed_records", "myapp.web:_requests",
         "Growing types", "str +2,010,000 objects", "Growing allocation sites",

@@ -48,6 +48,6 @@ def test_leaking_child_gets_leak_events(tmp_path: Path,
     detected = [line for line in text.splitlines() if "floor rising" in line]
     assert len(detected) == 2, text  # "detected", then "attributed"
     assert "reaches the limit in" in detected[0]
-    assert "top grower __main__:service.processed_records (set)" in detected[1], text
+    assert "culprit: __main__:service.processed_records (set)" in detected[1], text
     assert "python_heap" in detected[1], text
     assert "done" in text

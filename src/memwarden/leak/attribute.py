@@ -11,6 +11,7 @@ from typing import Any
 
 from memwarden.leak.census import census_json, take_census
 from memwarden.leak.classify import Classification, classify_growth
+from memwarden.leak.culprit import Culprit, find_culprit
 from memwarden.leak.diff import Grower, diff_snapshots
 from memwarden.leak.tracewindow import TraceWindow, WindowResult
 from memwarden.leak.trend import Trend
@@ -37,6 +38,7 @@ class Attribution:
     growers: list[Grower] = field(default_factory=list)
     window: WindowResult | None = None
     classification: Classification | None = None
+    culprit: Culprit | None = None
     _tracer: TraceWindow | None = None
     _rss_start: int | None = None
 
@@ -83,6 +85,11 @@ class Attribution:
         )
         if tracer is not None:
             self.window = tracer.finish()
+        self.culprit = find_culprit(
+            self.growers, self.window.sites if self.window else [],
+            owner_growth=self.top_owner(),
+            modules_before=list((self.before or {}).get("modules") or []),
+        )
 
     def top_owner(self) -> Grower | None:
         """The owner that grew most, if it grew enough to matter (not a lazy import's dict)."""
@@ -96,7 +103,12 @@ class Attribution:
     def figures(self) -> dict[str, Any]:
         owner = self.top_owner()
         c = self.classification
+        culprit = self.culprit.to_json() if self.culprit else {}
         return {
+            "culprit": culprit.get("line"),
+            "owner_path": culprit.get("owner_path"),
+            "held_by_c": culprit.get("held_by_c"),
+            "growing_type": culprit.get("growing_type"),
             "top_owner": owner.name if owner else None,
             "top_owner_growth": owner.describe() if owner else None,
             "growers": [g.describe() for g in self.growers[:5]],

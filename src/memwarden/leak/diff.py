@@ -147,4 +147,8 @@ def format_growers(growers: list[Grower]) -> str:
         lines.append(f"  {grower.describe()}")
         for frame in grower.traceback[-3:] if grower.kind == "site" else ():
             lines.append(f"      {frame}")
-    return "\n".join(lines) if lines else "no growth between the two snapshots"
+    if not lines:
+        return "no growth between the two snapshots"
+    from memwarden.leak.culprit import from_diff
+
+    return "\n".join([f"Likely culprit: {from_diff(growers).line()}", *lines])

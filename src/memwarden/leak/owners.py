@@ -26,6 +26,7 @@ from memwarden.leak.own import is_own_module
 
 MAX_DEPTH = 10  # levels of referrers searched
 MAX_FRONTIER = 48  # objects carried from one level to the next
+EXTRA_DEPTH = 5  # levels searched past the first root found, for a more canonical one
 SKIPPED_ROOTS = ("sys", "gc", "builtins", "importlib", "_frozen_importlib")
 CONTAINERS = (dict, list, tuple, set, frozenset)
 STDLIB_DIR = sysconfig.get_paths()["stdlib"]
@@ -75,6 +76,8 @@ def find_owner(targets: list[Any], *, extension_hint: str | None = None) -> Owne
     seen = set(frontier)
     own = {id(frontier), id(child_of), id(seen), id(targets), id(roots)}
     holder_module = _module_of(type(targets[0]))
+    candidates: list[tuple[tuple[int, int, str], int, Any]] = []
+    first_found = MAX_DEPTH
     for depth in range(MAX_DEPTH):
         referrers = gc.get_referrers(*frontier.values())
         own.add(id(referrers))
@@ -100,15 +103,23 @@ def find_owner(targets: list[Any], *, extension_hint: str | None = None) -> Owne
             # Most of them have no Python referrer at all: something in C holds them.
             return OwnerPath("", extension_hint or _extension_of(type(targets[0])) or "?",
                              held_by_c=True)
-        if found:
-            found.sort(key=lambda item: item[0])
-            root = found[0][1]
-            return OwnerPath(_name_path(roots[id(root)], root, child_of), roots[id(root)])
+        candidates.extend((rank, depth, holder) for rank, holder in found)
+        if candidates and (depth >= first_found + EXTRA_DEPTH or candidates[0][0][0] == 0
+                           or not following):
+            break
+        if found and first_found > depth:
+            first_found = depth
         if not following:
             return None
         own.add(id(following))
+        if found:  # a root's own module object is not followed further
+            following = {k: v for k, v in following.items() if id(v) not in roots}
         frontier = following
-    return None
+    if not candidates:
+        return None
+    # The defining module's path first, then the shallowest, then the standard library.
+    _, _, root = min(candidates, key=lambda c: (c[0][0], c[1], c[0][1], c[0][2]))
+    return OwnerPath(_name_path(roots[id(root)], root, child_of), roots[id(root)])
 
 
 def _held(holder: Any, frontier: dict[int, Any]) -> Any:

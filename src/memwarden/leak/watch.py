@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("memwarden")
 SUSPECT_P = 0.05  # a baseline census is taken once the rise is this likely
+BASELINE_MAX_AGE_S = 600.0  # an older baseline is taken again while the rise is suspected
 QUIET_FRACTION = 0.25  # "quiet": within the lowest quarter of the sawtooth swing
 # A tracemalloc window costs memory in proportion to the heap: its traces, then the snapshot
 # pair diffed at the end (seen: RSS 181 -> 254 MiB, +40 %, when the window closed). It is only
@@ -85,6 +86,8 @@ class LeakWatch:
         self._stop = threading.Event()
         self._unsubscribe: Any = None
         self._restarting = False
+        self._first_s: float | None = None
+        self._baseline_s: float | None = None
 
     def start(self) -> LeakWatch:
         self._unsubscribe = self.guardian.on_sample(self.on_sample)
@@ -114,13 +117,25 @@ class LeakWatch:
         flip = self.detector.add(now_s, sample.measured_bytes,
                                  limit_bytes=sample.limit.limit_bytes)
         trend = self.detector.trend
-        if (self.baseline is None and trend is not None and trend.rate_bytes_per_h > 0
+        if (self._baseline_due(now_s) and trend is not None and trend.rate_bytes_per_h > 0
                 and trend.p_value is not None and trend.p_value < SUSPECT_P):
+            self._baseline_s = now_s
             self._spawn(self._take_baseline)
         if flip is not None:
             self._on_flip(flip, sample)
         if self.config.restart_before_oom and self.detector.leaking and trend is not None:
             self._maybe_restart(trend, sample)
+
+    def _baseline_due(self, now_s: float) -> bool:
+        """Not during start-up (a picture of caches warming up would blame them), and again
+        when the last one is old: the diff must span the leak, not the warm-up."""
+        if self.detector.leaking:
+            return False
+        if self._first_s is None:
+            self._first_s = now_s
+        if now_s - self._first_s < self.config.min_window_s / 2:
+            return False
+        return self._baseline_s is None or now_s - self._baseline_s > BASELINE_MAX_AGE_S
 
     def _on_flip(self, trend: Trend, sample: Sample) -> None:
         if not trend.leaking:
@@ -192,8 +207,7 @@ class LeakWatch:
         attribution.finish(heap_trend=self.heap.trend, expected_growth_bytes=int(expected))
         self.attribution = attribution
         figures = attribution.figures()
-        owner = figures["top_owner_growth"] or "no growing container found"
-        message = (f"{describe_trend(trend, sample.metric)}; top grower {owner}; "
+        message = (f"{describe_trend(trend, sample.metric)}; culprit: {figures['culprit']}; "
                    f"{figures['classification']}: {figures['advice']}")
         log.warning("memwarden: pid %s %s", sample.pid, message)
         self._publish(message, {**trend_figures(trend), **figures, "phase": "attributed"},

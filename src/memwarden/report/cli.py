@@ -52,6 +52,10 @@ def report(trace_path: Path, snapshot_paths: tuple[Path, ...], out_path: Path | 
                 trend.rate_bytes_per_h)
         lines.append(f"{name}peak {fmt.size(s.peak_bytes)} of limit {fmt.size(s.limit_bytes)}, "
                      f"{s.restarts} restarts, {s.oom_kills} OOM kills, {verdict}")
+        culprits = [e.figures["culprit"] for e in s.leak_events
+                    if isinstance(e.figures.get("culprit"), str)]
+        if culprits:  # the latest attribution names what leaks
+            lines.append(f"{name}leak culprit: {culprits[-1]}")
     click.echo("\n".join(lines))
 
 
