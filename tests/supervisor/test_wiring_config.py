@@ -30,7 +30,7 @@ def test_toml_keys_build_the_program() -> None:
 def test_defaults() -> None:
     program = build_program({"command": "python app.py"})
     assert program.cgroup is True and program.sockets == () and program.health_url is None
-    assert program.watchdog_s is None and program.leak_window_s == 300.0
+    assert program.watchdog_s is None and program.leak_window_s == 60.0
 
 
 def test_cli_options_win_and_one_socket_string_is_accepted() -> None:
