@@ -3,7 +3,9 @@
     python bench/import_bench.py [--runs 15]
 
 Each run starts a fresh `python` for every variant (interleaved, so drift hits all alike), in
-an empty directory (no memwarden.toml or pyproject.toml to parse), with MEMWARDEN_LIMIT=1G.
+an empty directory (no memwarden.toml or pyproject.toml to parse), with MEMWARDEN_LIMIT=1G,
+and with bytecode compiled once by a warm-up run (into a temporary PYTHONPYCACHEPREFIX, even
+when PYTHONDONTWRITEBYTECODE is set), as an installed package has it.
 The child times its own code (import and start) with perf_counter, waits for two guardian
 ticks (the steady state: the leak watch and the guardian thread have done their first work),
 then reads its own VmRSS and the modules it holds. The baseline is `python -c pass` doing the
@@ -48,7 +50,9 @@ VARIANTS = {
 
 
 def run_once(code: str, cwd: str) -> tuple[float, int, int]:
-    env = dict(os.environ, PYTHONPATH=str(SRC), MEMWARDEN_LIMIT="1G")
+    env = dict(os.environ, PYTHONPATH=str(SRC), MEMWARDEN_LIMIT="1G",
+               PYTHONPYCACHEPREFIX=os.path.join(cwd, "pycache"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     probe = PROBE.format(code=code, settle_s=2.5 * INTERVAL_S)
     out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=cwd, check=True,
                          capture_output=True, text=True).stdout.split()

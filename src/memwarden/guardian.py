@@ -474,6 +474,12 @@ def current() -> Guardian | None:
     return _current
 
 
+def current_tier() -> Tier | None:
+    """The running guardian's tier, None without one: the web middleware asks per request."""
+    running = _current
+    return None if running is None else running._state.tier  # one read, atomic: no lock
+
+
 def stop() -> None:
     global _current
     with _current_lock:

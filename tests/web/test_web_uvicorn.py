@@ -19,7 +19,8 @@ def test_uvicorn_sheds_under_critical_memory(serve: Callable[..., Server]) -> No
 
 def test_uvicorn_endpoints_admin_and_hostile_input(serve: Callable[..., Server]) -> None:
     server = serve(uvicorn_argv("asgi_app:app"), **CALM, MEMWARDEN_ADMIN_TOKEN=TOKEN,
-                   MEMWARDEN_WEB_MAX_BODY="1K", WEBTEST_SLOW_CHECK="1")
+                   MEMWARDEN_WEB_MAX_BODY="1K", WEBTEST_SLOW_CHECK="1",
+                   MEMWARDEN_WEB_ATTRIBUTION_EVERY="1")  # every request measured and counted
     health = server.get("/health")
     assert health.status == 200
     assert health.headers["content-type"] == "application/health+json"

@@ -24,6 +24,7 @@ def test_werkzeug_flask_sheds_under_critical_memory(serve: Callable[..., Server]
 
 def test_werkzeug_flask_endpoints(serve: Callable[..., Server]) -> None:
     server = serve(WERKZEUG, **CALM, **PUBLIC, MEMWARDEN_WEB_MAX_BODY="1K",
+                   MEMWARDEN_WEB_ATTRIBUTION_EVERY="1",  # every request measured and counted
                    MEMWARDEN_WEB_PREFIX="/ops")
     assert server.get("/health").status == 404  # the endpoints moved under the prefix
     health = server.get("/ops/health")

@@ -29,8 +29,8 @@ def route_template(scope: Scope, root_path: str) -> str | None:
     path = getattr(scope.get("route"), "path", None)
     if not isinstance(path, str):
         return None
-    mounted = str(scope.get("root_path", ""))[len(root_path):]
-    return mounted + path
+    now = scope.get("root_path", "")
+    return path if now == root_path else str(now)[len(root_path):] + path
 
 
 async def send_response(send: Send, response: Response) -> None:
@@ -53,18 +53,20 @@ class MemwardenMiddleware:
             self.warden.start_guardian()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            self._ensure_started()
-            return await self.app(scope, receive, send)
         if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                self._ensure_started()
             return await self.app(scope, receive, send)
         warden = self.warden
         if not warden.started:
             warden.start_guardian()
-        try:
-            length = _content_length(scope)
-        except BadRequest as err:
-            return await send_response(send, err.response())
+        length = None
+        # dict() of the header list runs in C; the full scan runs only when there is a length.
+        if b"content-length" in dict(scope["headers"]):
+            try:
+                length = _content_length(scope)
+            except BadRequest as err:
+                return await send_response(send, err.response())
         path: str = scope["path"]
         name = warden.endpoints.match(path)
         if name is not None:
@@ -77,8 +79,8 @@ class MemwardenMiddleware:
         rejection = warden.admit(path, length)
         if rejection is not None:
             return await send_response(send, rejection)
-        root_path = str(scope.get("root_path", ""))
-        mark = warden.begin()
+        mark = warden.begin()  # not None: this request is measured, and needs its route
+        root_path = scope.get("root_path", "") if mark is not None else ""
         try:
             max_body = warden.config.max_body_bytes
             if max_body is not None and length is None and scope["method"] not in ("GET", "HEAD"):
@@ -90,7 +92,8 @@ class MemwardenMiddleware:
                 receive = _replay(body, receive)
             await self.app(scope, receive, send)
         finally:
-            warden.finish(path, route_template(scope, root_path), mark)
+            route = route_template(scope, str(root_path)) if mark is not None else None
+            warden.finish(path, route, mark)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -1,13 +1,13 @@
 """Per-route memory attribution: RSS deltas of requests, summed per route TEMPLATE.
 
-Every request is counted; one in `every` (16 by default) is measured, by a read of a kept
-`/proc/self/statm` fd before and after it (~5 µs each), and its delta is counted `every` times:
-each request has the same chance to be measured, so the sums estimate the whole traffic's
-without its cost. Route keys are templates ("/items/{item_id}"), never raw paths; unmatched
-requests share one bucket and the table is capped, so a scanner cannot grow it. With
-concurrent requests a delta also holds what the others allocated meanwhile: the figures rank
-routes, they are not exact. (sys.getallocatedblocks() walks every arena, ~50 µs at 3 M
-objects: too slow per request.)
+One request in `every` (16 by default) is measured: its route is looked up and RSS is read
+before and after it (a kept `/proc/self/statm` fd, ~5 µs a read), and it counts for `every`
+requests, its delta too. Each request has the same chance to be measured, so the sums estimate
+the whole traffic's; the other requests cost a decrement. Route keys are templates
+("/items/{item_id}"), never raw paths; unmatched requests share one bucket and the table is
+capped, so a scanner cannot grow it. With concurrent requests a delta also holds what the
+others allocated meanwhile: the figures rank routes, they are not exact.
+(sys.getallocatedblocks() walks every arena, ~50 µs at 3 M objects: too slow per request.)
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from memwarden.readers.proc import self_rss_bytes
 
 UNMATCHED = "<unmatched>"
 OTHER = "<other>"
+UNREAD = -1  # a measured request whose RSS could not be read (not Linux): counted, no delta
 
 
 @dataclass(slots=True)
 class RouteStats:
-    requests: int = 0
-    measured_requests: int = 0  # the ones whose RSS was read before and after
+    requests: int = 0  # estimated: each measured request stands for `every`
+    measured_requests: int = 0
     net_rss_bytes: int = 0  # estimated sum of RSS deltas (growth minus what was given back)
     grown_rss_bytes: int = 0  # estimated sum of the positive deltas only
     max_rss_delta_bytes: int = 0  # the largest delta measured
@@ -50,17 +51,19 @@ class Attribution:
         self._lock = threading.Lock()
 
     def begin(self) -> int | None:
-        """RSS before the request when it is one of those measured, else None."""
+        """None: not measured. Else RSS before the request (UNREAD when unknown): then call
+        end() with it when the request is done."""
         # Unlocked: a race between threads only shifts which request is measured.
         self._countdown -= 1
         if self._countdown > 0:
             return None
         self._countdown = self.every
-        return self_rss_bytes()
+        rss_bytes = self_rss_bytes()
+        return UNREAD if rss_bytes is None else rss_bytes
 
-    def end(self, route: str | None, rss_before: int | None) -> None:
-        rss_after = self_rss_bytes() if rss_before is not None else None
-        delta = None if rss_before is None or rss_after is None else rss_after - rss_before
+    def end(self, route: str | None, rss_before: int) -> None:
+        rss_after = self_rss_bytes() if rss_before != UNREAD else None
+        delta = None if rss_after is None else rss_after - rss_before
         key = route or UNMATCHED
         with self._lock:
             stats = self._routes.get(key)
@@ -68,10 +71,10 @@ class Attribution:
                 if len(self._routes) >= self.max_routes:
                     key = OTHER
                 stats = self._routes.setdefault(key, RouteStats())
-            stats.requests += 1
+            stats.requests += self.every
+            stats.measured_requests += 1
             if delta is None:
                 return
-            stats.measured_requests += 1
             stats.net_rss_bytes += delta * self.every
             if delta > 0:
                 stats.grown_rss_bytes += delta * self.every

@@ -14,7 +14,6 @@ from typing import Any
 from memwarden.web.attribution import Attribution
 from memwarden.web.config import WebConfig
 from memwarden.web.endpoints import Endpoints
-from memwarden.web.http import Response
 from memwarden.web.metrics import WebMetrics
 from memwarden.web.shedding import Shedder
 
@@ -31,6 +30,9 @@ class Warden:
         self.attribution = (Attribution(self.config.max_routes, self.config.attribution_every)
                             if self.config.attribution else None)
         self.shedder = Shedder(self.config, on_shed=self._count_shed)
+        # Per request: None, serve it (then begin() and finish()); else the 503/413 to send
+        # instead. Our endpoints never come here (adapters answer them first): never shed.
+        self.admit = self.shedder.admit  # bound once: no wrapper frame on the hot path
         self.endpoints = Endpoints(self)
         self._metrics: WebMetrics | None = None
         self._metrics_tried = not self.config.metrics  # off: nothing to try per request
@@ -76,11 +78,6 @@ class Warden:
         return self._metrics
 
     # -- per request ----------------------------------------------------------------------------
-    def admit(self, path: str, content_length: int | None) -> Response | None:
-        """None: serve it (then call finish()); else the 503/413 to send instead. Our own
-        endpoints never come here (adapters answer them first), so they are never shed."""
-        return self.shedder.admit(path, content_length)
-
     def begin(self) -> int | None:
         metrics = self._metrics if self._metrics_tried else self.metrics()
         if metrics is not None:
@@ -88,9 +85,10 @@ class Warden:
         return self.attribution.begin() if self.attribution is not None else None
 
     def finish(self, path: str, route: str | None, mark: int | None) -> None:
+        """After begin(): route matters only when mark is not None (a measured request)."""
         if path not in self.shedder.exempt:
             self.shedder.release()
-        if self.attribution is not None:
+        if mark is not None and self.attribution is not None:
             self.attribution.end(route, mark)
 
     def top_routes(self) -> list[dict[str, Any]]:

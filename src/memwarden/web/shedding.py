@@ -17,10 +17,9 @@ from memwarden.web.http import Response, error_response
 SHED_REASONS = ("memory", "concurrency", "body_size")
 
 
-def current_tier() -> Tier | None:
-    """The running guardian's tier; None without one (then nothing is shed for memory)."""
-    running = _guardian_module.current()
-    return running.tier if running is not None else None
+# The running guardian's tier; None without one (then nothing is shed for memory).
+current_tier = _guardian_module.current_tier
+CRITICAL = Tier.CRITICAL
 
 
 class Shedder:
@@ -34,26 +33,30 @@ class Shedder:
         self.in_flight = 0
         self.shed_counts = dict.fromkeys(SHED_REASONS, 0)
         self._shedding_since_s: float | None = None
+        self._shedding = False  # _shedding_since_s is not None, as one cheap read
+        # Read per request: plain attributes, not config lookups.
+        self._shed = config.shed
+        self._max_body_bytes = config.max_body_bytes
+        self._max_concurrency = config.max_concurrency
         self._retry_after = (("retry-after", str(config.retry_after_s)),)
 
     def admit(self, path: str, content_length: int | None) -> Response | None:
         """None: go ahead (call release() when done). Otherwise the response to send instead."""
         if path in self.exempt:
             return None  # exempt requests are not counted: release() must not be called
-        config = self.config
-        if config.shed:
+        if self._shed:
             tier = self._tier_source()
-            critical = tier is not None and tier >= Tier.CRITICAL
-            if critical != (self._shedding_since_s is not None):  # a change: publish it
+            critical = tier is not None and tier >= CRITICAL
+            if critical is not self._shedding:  # a change: publish it
                 self._track_memory_shedding(critical, tier)
             if critical:
                 return self._reject("memory", 503, "memory is critical: retry later")
-        if (config.max_body_bytes is not None and content_length is not None
-                and content_length > config.max_body_bytes):
-            return self._reject("body_size", 413,
-                                f"request body above {config.max_body_bytes} bytes")
+        max_body = self._max_body_bytes
+        if content_length is not None and max_body is not None and content_length > max_body:
+            return self._reject("body_size", 413, f"request body above {max_body} bytes")
+        cap = self._max_concurrency
         with self._lock:
-            if config.max_concurrency is None or self.in_flight < config.max_concurrency:
+            if cap is None or self.in_flight < cap:
                 self.in_flight += 1
                 return None
         return self._reject("concurrency", 503, "too many requests in flight: retry later")
@@ -81,6 +84,7 @@ class Shedder:
             if critical == (self._shedding_since_s is not None):
                 return  # another thread saw the transition first
             now_s = time.time()
+            self._shedding = critical
             if critical:
                 self._shedding_since_s = now_s
                 message = "load shedding on: memory critical, new requests get 503"

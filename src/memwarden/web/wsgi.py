@@ -103,7 +103,7 @@ class MemwardenWSGIMiddleware:
 
         def finish() -> None:
             route = environ.get(ROUTE_KEY)
-            if route is None and self.route_of is not None:
+            if route is None and self.route_of is not None and mark is not None:
                 route = self.route_of(environ)
             warden.finish(path, route, mark)
 

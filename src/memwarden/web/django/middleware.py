@@ -77,4 +77,4 @@ class MemwardenMiddleware:
         try:
             return self.get_response(request)
         finally:
-            warden.finish(path, _route(request), mark)
+            warden.finish(path, _route(request) if mark is not None else None, mark)
