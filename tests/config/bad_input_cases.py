@@ -126,6 +126,8 @@ ENV: list[Case] = [
      "MEMWARDEN_SNAPSHOT_SIGNAL", "SIGNOPE"),
     ("env-leak-signal-number", "env", {"MEMWARDEN_LEAK_SNAPSHOT_SIGNAL": "99"},
      "MEMWARDEN_LEAK_SNAPSHOT_SIGNAL", "99"),
+    ("env-snapshot-dir-file", "env", {"MEMWARDEN_SNAPSHOT_DIR": "/dev/null"},
+     "MEMWARDEN_SNAPSHOT_DIR", "/dev/null"),
     ("env-worker-memory", "env", {"MEMWARDEN_WORKER_MAX_MEMORY": "3OOM"},
      "MEMWARDEN_WORKER_MAX_MEMORY", "3OOM"),
     ("env-worker-every", "env", {"MEMWARDEN_WORKER_CHECK_EVERY": "0"},

@@ -23,12 +23,15 @@ def _catches(pid: int, signum: int) -> bool | None:
 
 
 def _target_directory(pid: int) -> Path:
-    """Where the target writes: its MEMWARDEN_SNAPSHOT_DIR, else its working directory."""
-    from memwarden.leak.snapshot import DIR_ENV
+    """Where the target writes: its MEMWARDEN_LEAK_SNAPSHOT_DIR (or older
+    MEMWARDEN_SNAPSHOT_DIR), else its working directory."""
+    from memwarden.leak.snapshot import dir_env_names
     from memwarden.readers.procinfo import read_cwd, read_environ
 
     try:
-        directory = Path(read_environ(pid).get(DIR_ENV) or ".")
+        environ = read_environ(pid)
+        directory = Path(next((environ[n] for n in dir_env_names()
+                               if environ.get(n, "").strip()), "."))
         return directory if directory.is_absolute() else read_cwd(pid) / directory
     except MemwardenError as err:
         raise click.UsageError(

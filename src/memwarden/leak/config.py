@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ class LeakConfig:
     restart_before_oom: bool = False  # opt-in: restart at a quiet moment before the ETA
     restart_margin_s: float = 600.0  # ... when the peaks would reach the limit within this
     snapshot_signal: str = "SIGUSR2"  # or "off"
+    snapshot_dir: Path | None = None  # None: the current directory
 
 
 def leak_from(resolved: Resolved) -> LeakConfig:

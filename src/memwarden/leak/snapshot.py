@@ -24,14 +24,22 @@ from memwarden.readers.proc import self_rss_bytes
 
 SCHEMA = "memwarden.snapshot/1"
 FILE_PREFIX = "memwarden-snapshot-"
-DIR_ENV = "MEMWARDEN_SNAPSHOT_DIR"
 TRACEMALLOC_TOP = 25
 TRACEBACK_FRAMES = 5
 
 
+def dir_env_names() -> tuple[str, ...]:
+    """MEMWARDEN_LEAK_SNAPSHOT_DIR, then the older MEMWARDEN_SNAPSHOT_DIR."""
+    from memwarden.settings.registry import find
+
+    setting = find("leak.snapshot_dir")
+    return tuple(n for n in (setting.env, *setting.aliases) if n)
+
+
 def default_directory(environ: dict[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
-    return Path(env.get(DIR_ENV) or os.getcwd())
+    named = next((env[n] for n in dir_env_names() if env.get(n, "").strip()), None)
+    return Path(named or os.getcwd())
 
 
 def snapshot_name(pid: int, time_s: float) -> str:

@@ -231,7 +231,7 @@ def attach(guardian: Guardian, config: LeakConfig | None = None) -> LeakWatch | 
         config = guardian.settings.leak() if guardian.settings is not None else load().leak()
     from memwarden.leak.trigger import install_snapshot_signal
 
-    install_snapshot_signal(config.snapshot_signal)
+    install_snapshot_signal(config.snapshot_signal, directory=config.snapshot_dir)
     if not config.enabled:
         return None
     return LeakWatch(guardian, config).start()

@@ -9,6 +9,7 @@ from memwarden.settings.types import (
     Choice,
     Custom,
     Duration,
+    FilePath,
     Int,
     Size,
     Text,
@@ -162,6 +163,9 @@ LEAK = [
             Custom(_signal, "a signal name such as SIGUSR2, or off", metavar="SIGNAL"),
             "SIGUSR2", "the signal that writes a heap snapshot",
             aliases=("MEMWARDEN_SNAPSHOT_SIGNAL",)),
+    Setting("leak", "snapshot_dir", FilePath("dir"), None,
+            "where heap snapshots are written (default: the current directory)",
+            aliases=("MEMWARDEN_SNAPSHOT_DIR",)),
 ]
 
 WORKER = [

@@ -19,8 +19,6 @@ from pathlib import Path
 
 from memwarden.errors import MemwardenError
 
-SOCKET_ENV = "MEMWARDEN_CONTROL_SOCKET"
-
 
 class ControlError(MemwardenError):
     """No supervisor answers on the socket, or it answered with an error."""
@@ -28,6 +26,14 @@ class ControlError(MemwardenError):
 
 class UnsafeControlPath(ControlError):
     """The control directory or socket belongs to someone else, or others may use it."""
+
+
+def socket_env_names() -> tuple[str, ...]:
+    """MEMWARDEN_SUPERVISOR_CONTROL_SOCKET, then the older MEMWARDEN_CONTROL_SOCKET."""
+    from memwarden.settings.registry import find
+
+    setting = find("supervisor.control_socket")
+    return tuple(n for n in (setting.env, *setting.aliases) if n)
 
 
 def default_control_path(environ: dict[str, str] | None = None) -> Path:
@@ -42,8 +48,9 @@ def control_location(option: str | os.PathLike[str] | None,
     env = dict(os.environ if environ is None else environ)
     if option:
         return Path(option), False
-    if env.get(SOCKET_ENV):
-        return Path(env[SOCKET_ENV]), False
+    for name in socket_env_names():
+        if env.get(name, "").strip():
+            return Path(env[name]), False
     if env.get("XDG_RUNTIME_DIR"):
         base = Path(env["XDG_RUNTIME_DIR"]) / "memwarden"
     elif os.geteuid() == 0:
