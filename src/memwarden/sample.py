@@ -128,9 +128,10 @@ class Sampler:
     def sample(self, *, refresh: bool = True) -> Sample:
         """Raise NoSuchProcessError when the watched pid is gone.
 
-        `refresh=False` after a first sample: re-read only the tree (kept fds) and, when the
-        metric is the working set, the cgroup's usage (one pread); the limit, memory.stat,
-        meminfo and PSI are the last full sample's. Drivers refresh when a decision needs them.
+        `refresh=False` after a first sample: re-read only the tree and the cgroup's usage
+        (kept fds, one pread each); the working set is that usage less the last full
+        sample's inactive_file, and the limit, the rest of memory.stat, meminfo and PSI are
+        the last full sample's. Drivers refresh when a decision needs them.
         """
         last = self._last
         if not refresh and last is not None:
@@ -145,15 +146,16 @@ class Sampler:
         """None when the figure compared needs a full read (a working set without a cgroup)."""
         tree = self._read_tree()
         cgroup = last.cgroup
-        if last.metric == "working_set":
-            if cgroup is None or cgroup.inactive_file_bytes is None:
-                return None
-            usage = self._usage_bytes()
-            if usage is None:
-                return None
-            working_set = max(0, usage - cgroup.inactive_file_bytes)
+        usage = self._usage_bytes() if cgroup is not None else None
+        if cgroup is not None and usage is not None:
+            working_set = (None if cgroup.inactive_file_bytes is None
+                           else max(0, usage - cgroup.inactive_file_bytes))
             cgroup = replace(cgroup, usage_bytes=usage, working_set_bytes=working_set)
-            measured: int | None = working_set
+        measured: int | None
+        if last.metric == "working_set":
+            measured = cgroup.working_set_bytes if cgroup is not None else None
+            if measured is None:
+                return None  # no cgroup usage to pread: meminfo decides, a full read
         else:
             measured = tree.rss_bytes if tree is not None else None
         return replace(last, time_s=time.time(), monotonic_s=time.monotonic(), tree=tree,

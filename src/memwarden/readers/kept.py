@@ -71,39 +71,42 @@ class TreeReader:
             return read_tree_memory(self.pid, self.proc_root, with_status=self.with_status)
         self._reads += 1
         relist = self._reads % RELIST_EVERY == 0
-        kept = self._kept
+        kept, pread = self._kept, os.pread
         processes: list[ProcessMemory] = []
         queue = [self.pid]
         seen = {self.pid}
-        index = 0
-        while index < len(queue):
-            pid = queue[index]
-            index += 1
+        for pid in queue:  # breadth first: the loop also visits what it appends
             entry = kept.get(pid)
-            raw = self._statm(entry) if entry is not None else None
-            if entry is None or raw is None:  # new, or its fd outlived the process: open again
-                if entry is not None:
+            raw = b""
+            if entry is not None:
+                try:
+                    raw = pread(entry.statm_fd, _STATM_READ_BYTES, 0)
+                except OSError:  # ESRCH: reaped (and maybe its pid reused): open afresh
                     kept.pop(pid).close()
+                    entry = None
+            if entry is None:
                 entry = self._open(pid)
                 if entry is None:
                     continue
-                raw = self._statm(entry)
-                if raw is None:
+                try:
+                    raw = pread(entry.statm_fd, _STATM_READ_BYTES, 0)
+                except OSError as err:
                     kept.pop(pid).close()
                     if pid == self.pid:
-                        raise NoSuchProcessError(pid)
+                        raise NoSuchProcessError(pid) from err
                     continue
             processes.append(self._memory(pid, raw))
             for child in self._children(entry, relist):
                 if child not in seen:  # a pid reused mid-walk must not loop us
                     seen.add(child)
                     queue.append(child)
-        for pid in [p for p in kept if p not in seen]:
-            kept.pop(pid).close()
+        if len(kept) > len(seen):
+            for pid in [p for p in kept if p not in seen]:
+                kept.pop(pid).close()
         return tree_of(self.pid, processes)
 
     def _memory(self, pid: int, raw: bytes) -> ProcessMemory:
-        fields = raw.split()
+        fields = raw.split(None, 3)
         if len(fields) < 3:
             raise ReaderError(f"{self.proc_root}/{pid}/statm", f"malformed statm: {raw!r}")
         vms, rss, shared = (int(fields[0]) * PAGE_SIZE_BYTES, int(fields[1]) * PAGE_SIZE_BYTES,
@@ -111,13 +114,6 @@ class TreeReader:
         if self.with_status:
             return with_status_fields(pid, rss, vms, shared, self.proc_root)
         return ProcessMemory(pid, rss, vms, shared, None, None)
-
-    @staticmethod
-    def _statm(entry: _Process) -> bytes | None:
-        try:
-            return os.pread(entry.statm_fd, _STATM_READ_BYTES, 0)
-        except OSError:
-            return None  # ESRCH: reaped (and maybe its pid reused)
 
     def _open(self, pid: int) -> _Process | None:
         """Open pid's statm and task directory; None for a descendant that is gone or denied,
@@ -148,7 +144,9 @@ class TreeReader:
         children: list[int] = []
         for fd in entry.children_fds:
             try:
-                raw = os.pread(fd, _CHILDREN_READ_BYTES, 0)
+                raw = os.pread(fd, 4096, 0)  # a 64 KiB buffer costs more than the read
+                if len(raw) == 4096:
+                    raw = os.pread(fd, _CHILDREN_READ_BYTES, 0)
             except OSError:
                 continue  # that thread exited: the next count change re-lists
             if raw:

@@ -5,6 +5,7 @@ Defaults are written as a user would write them; they pass through the same conv
 
 from __future__ import annotations
 
+from memwarden.errors import ConfigError
 from memwarden.settings.registry import Setting
 from memwarden.settings.types import (
     Bool,
@@ -25,6 +26,16 @@ if TYPE_CHECKING:
 
 MS = 0.001
 MIN, HOUR, DAY = 60.0, 3600.0, 86400.0
+
+
+def _rate(value: Any, key: str) -> int:
+    """'2G/s' or a bare size: bytes per second."""
+    text = str(value).strip()
+    try:
+        return int(Size().parse(text[:-2] if text.lower().endswith("/s") else text, key))
+    except ConfigError:
+        raise ConfigError(key, value, "expected a size per second from 1M/s (e.g. 2G/s)") \
+            from None
 
 
 def _psi(value: Any, key: str) -> Any:
@@ -170,6 +181,12 @@ PROGRAM = [
     Setting("program", "leak_window", Duration(1, 30 * DAY, off=True), "1m",
             "least history before a leak verdict (log lines with rate and ETA)",
             field="leak_window_s", flag=True),
+    Setting("program", "max_alloc_rate",
+            Custom(_rate, "a size per second from 1M/s (e.g. 2G/s)", metavar="SIZE/s",
+                   show=lambda rate: f"{Size().show(rate)}/s"), "2G/s",
+            "the fastest allocation rate sampling plans for: far from a threshold the next "
+            "sample waits until this rate could close the gap",
+            field="max_alloc_rate_bytes_per_s", flag=True),
 ]
 
 SUPERVISOR = [

@@ -64,6 +64,9 @@ class ProgramConfig:
     health_start_period_s: float = 0.0
     watchdog_s: float | None = None  # sd_notify WATCHDOG_USEC for the program
     leak_window_s: float | None = 60.0  # least history for a leak verdict; None: off
+    # The fastest allocation the sampling rate plans for (~1.7-2 GB/s for one Python process
+    # here): far from a threshold, the next sample waits until this rate could close the gap.
+    max_alloc_rate_bytes_per_s: int = 2 * 1024**3
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,9 @@ Design (so cgroup ownership, sockets and watchdog plug in without changing it):
   (`signal.set_wakeup_fd`), the control socket and its connections, each child's stdout and
   stderr. `add_reader(fd, callback)` / `remove_reader(fd)` let other components add their own
   (a cgroup threshold eventfd, a PSI trigger fd, an sd_notify socket). The selector's timeout
-  is the nearest timer: a program's next sample (`interval`, 100 ms by default), a stop's
-  grace deadline, a backoff, a max-age or cron restart. Idle, the loop wakes once per interval.
+  is the nearest timer: a program's next sample (cadence.py: `interval` near a threshold, up
+  to 20 intervals far from one or while kernel events watch every threshold ahead), a stop's
+  grace deadline, a backoff, a max-age or cron restart.
 - **Spawn hooks.** `spawn_hooks(program) -> list[SpawnHook]` is called before every spawn;
   a hook's `preexec` runs in the child before exec (e.g. join the program's own cgroup), its
   `pass_fds` stay open and its `env` is merged (e.g. LISTEN_FDS/LISTEN_PID, NOTIFY_SOCKET).
@@ -40,6 +41,7 @@ from collections.abc import Callable, Sequence
 
 from memwarden.exitcodes import EXIT_OK, EXIT_SOFTWARE
 from memwarden.supervisor import pid1
+from memwarden.supervisor.cadence import SLOWEST_FACTOR
 from memwarden.supervisor.config import ProgramConfig, SupervisorConfig
 from memwarden.supervisor.escapes import EscapeWatch
 from memwarden.supervisor.guard import Guard, Unrecoverable
@@ -245,8 +247,10 @@ class Supervisor:
                 self.sink.event("info", f"listening on {listening}: handed to every "
                                 "generation as fd 3.. (LISTEN_FDS)", program=name)
         mode = "as PID 1, " if pid1.is_pid1() else ""
+        tick_s = self.config.tick_s
         self.sink.event("info", f"supervisor pid {os.getpid()} {mode}starting "
-                        f"{len(self.runs)} program(s), sampling every {self.config.tick_s:g}s")
+                        f"{len(self.runs)} program(s), sampling every {tick_s:g}s near a "
+                        f"threshold, up to every {tick_s * SLOWEST_FACTOR:g}s far from one")
         for run in self.runs.values():
             self.guard.call(f"starting {run.name}", self.runner.start, run)
         _give_back_startup_memory()
@@ -352,9 +356,7 @@ class Supervisor:
                         fresh: dict[str, set[int]]) -> None:
         self.runner.on_timer(run, now_s)
         if run.alive and run.state == "running" and now_s >= run.next_sample_s:
-            run.next_sample_s = now_s + run.config.memory.interval_s
-            self.memory.sample(run)
-            self.cgroups.tick(run)
+            self.memory.sample(run)  # schedules the next one (cadence.py)
             tree = run.last_sample.tree if run.last_sample is not None else None
             fresh[run.name] = set(tree.pids) if tree is not None else set()
         elif run.state == "stopping":

@@ -16,6 +16,7 @@ import time
 from memwarden.errors import NoSuchProcessError, ProcessAccessError
 from memwarden.policy import PolicyConfig, PolicyState, Tier, Transition, evaluate
 from memwarden.sample import Sampler
+from memwarden.supervisor.cadence import next_interval_s, slowest_interval_s
 from memwarden.supervisor.program import ProgramRun
 from memwarden.units import format_bytes, format_duration
 
@@ -25,7 +26,13 @@ if TYPE_CHECKING:
     from typing import Any
 
     from memwarden.readers.cgroup import CgroupLocation, CgroupMemory
+    from memwarden.sample import Sample
     from memwarden.supervisor.loop import Supervisor
+
+
+FOLLOW_UP_S = 0.001  # after an event the tree has not caught up with: look again this soon
+FOLLOW_UPS = 250  # ... this many times (>= 250 ms: 2 MiB early at 8 MiB/s), then the cadence
+FULL_EVERY = 10  # slowest intervals between full samples (20 s at the default 100 ms)
 
 
 class MemoryMonitor:
@@ -38,28 +45,85 @@ class MemoryMonitor:
         self.container_state = PolicyState()
         self.container_policy = PolicyConfig()
         self._fresh = False  # a new sample arrived since the totals were last checked
+        self._fresh_full = False  # ... and a full one (the container check reads files)
         self.total_bytes: int | None = None
         self._own_location: CgroupLocation | None = None
         self._own_looked_up = False  # the supervisor never moves: one lookup is enough
 
-    def sample(self, run: ProgramRun) -> None:
+    def sample(self, run: ProgramRun, *, full: bool = False) -> None:
+        """Sample run's tree, let the policy decide, and schedule the next sample.
+
+        A full sample (limits, memory.stat, meminfo, PSI: figures no decision of the tree RSS
+        policy waits for) when asked (PSI), on the first, and every FULL_EVERY slowest
+        intervals; else the tree alone by its kept fds.
+        """
+        now_s = time.monotonic()
+        interval_s = run.config.memory.interval_s
+        run.next_sample_s = now_s + interval_s  # if this one fails: try again soon
         pid = run.pid
         if pid is None:
             return
         if run.sampler is None:
             run.sampler = Sampler(pid=pid, budget_bytes=run.config.memory.limit_bytes,
                                   metric="tree_rss")
+        full = full or run.last_sample is None or now_s >= run.full_due_s
         try:
-            sample = run.sampler.sample()
+            sample = run.sampler.sample(refresh=full)
         except (NoSuchProcessError, ProcessAccessError):
             return  # exiting: the reaper reports it
         run.last_sample = sample
+        self.sup.cgroups.rearm(run, sample)  # one pread unless usage and RSS drifted apart
+        if full:
+            run.full_due_s = now_s + self.slowest_s(run) * FULL_EVERY
+            self._fresh_full = True
+            self.sup.cgroups.tick(run)  # backup for a pause at the wall the events missed
         self.sup.leaks.feed(run, sample)
         self._fresh = True
         if sample.tree is not None:
             run.known_pids.update(sample.tree.pids)
-        if sample.measured_bytes is None:
-            return
+        if sample.measured_bytes is not None:
+            self._decide(run, sample)
+        if run.state == "running":
+            run.next_sample_s = now_s + self.next_delay_s(run)
+
+    def on_event(self, run: ProgramRun) -> None:
+        """A kernel threshold fired: sample now. If the tree has not reached the tier yet
+        (usage and RSS move a little apart), look again every FOLLOW_UP_S for a while."""
+        self.sample(run)
+        if run.state == "running" and not self.sup.cgroups.covers(run, self._ahead(run)):
+            run.follow_ups = FOLLOW_UPS
+            run.next_sample_s = min(run.next_sample_s, time.monotonic() + FOLLOW_UP_S)
+
+    def slowest_s(self, run: ProgramRun) -> float:
+        return slowest_interval_s(run.config.memory.interval_s, run.config.leak_window_s)
+
+    def _ahead(self, run: ProgramRun) -> list[Tier]:
+        sample = run.last_sample
+        limit_bytes = sample.limit.limit_bytes if sample is not None else None
+        return [tier for tier, threshold in run.policy.thresholds_bytes(limit_bytes).items()
+                if tier > run.tier and threshold is not None]
+
+    def next_delay_s(self, run: ProgramRun) -> float:
+        interval_s = run.config.memory.interval_s
+        if run.follow_ups > 0:
+            run.follow_ups -= 1
+            return min(interval_s, FOLLOW_UP_S)
+        state, sample = run.policy_state, run.last_sample
+        if state.pending is not None or state.tier >= Tier.CRITICAL \
+                or sample is None or sample.measured_bytes is None:
+            return interval_s  # sustain and critical_timeout count time; no figure: look soon
+        ahead = self._ahead(run)
+        gap_bytes: int | None = None
+        if ahead and not self.sup.cgroups.covers(run, ahead):
+            thresholds = run.policy.thresholds_bytes(sample.limit.limit_bytes)
+            nearest = min(t for tier, t in thresholds.items() if tier in ahead and t is not None)
+            gap_bytes = nearest - sample.measured_bytes
+        return next_interval_s(interval_s=interval_s, slowest_s=self.slowest_s(run),
+                               gap_bytes=gap_bytes,
+                               max_alloc_rate_bytes_per_s=run.config.max_alloc_rate_bytes_per_s)
+
+    def _decide(self, run: ProgramRun, sample: Sample) -> None:
+        assert sample.measured_bytes is not None
         state, transition = evaluate(
             run.policy_state,
             measured_bytes=sample.measured_bytes,
@@ -119,7 +183,8 @@ class MemoryMonitor:
             self.budget_state = self._check(
                 "total budget", self.budget_state, self.budget_policy, self.total_bytes,
                 self.budget_bytes, now_s, running)
-        cgroup = self._container(running)
+        cgroup = self._container(running) if self._fresh_full else None
+        self._fresh_full = False
         if cgroup is not None and cgroup.limit_bytes is not None \
                 and cgroup.working_set_bytes is not None:
             self.container_state = self._check(

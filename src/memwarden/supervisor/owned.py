@@ -8,10 +8,11 @@ v2 subtree), each program runs in its own group `memwarden-<name>.<supervisor pi
   the limit (so the sampler's effective limit is unchanged);
 - v1: `oom_kill_disable=1`, so a task at the wall is paused, not SIGKILLed (v2: memory.high
   below memory.max throttles it);
-- v1 events: an eventfd threshold at the restart threshold (wakes ≤ 0.2 ms after the next
-  charge past it: the loop then samples the tree at once and the policy decides) and an
-  eventfd on memory.oom_control (a task paused at the wall: restart now); v2: memory.events.
-  The poll at `interval` stays as the backup (a v1 threshold event needs a further charge).
+- v1 events: an eventfd per tier threshold, armed at the usage that corresponds to it in
+  tree RSS (thresholds.py; wakes ≤ 0.2 ms after the next charge past it: the loop then
+  samples the tree at once and the policy decides), and an eventfd on memory.oom_control (a
+  task paused at the wall: restart now); v2: memory.events. The poll stays as the backup, at
+  the slowest rate while the events cover every threshold ahead (cadence.py).
 - on any stop of a paused program: SIGTERM first, then `grant_headroom()` (a paused task only
   handles the signal once the wall moves), again while it stays paused, at most
   MAX_GRANTS times; `reset_limits()` before the next generation; groups are removed at exit.
@@ -24,8 +25,10 @@ from __future__ import annotations
 
 import contextlib
 
+from memwarden.policy import Tier
 from memwarden.supervisor import cgroupctl
 from memwarden.supervisor.process import SpawnHook
+from memwarden.supervisor.thresholds import UsageThresholds
 from memwarden.units import format_bytes, format_duration
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     import selectors
     from typing import Any
 
+    from memwarden.sample import Sample
     from memwarden.supervisor.loop import Supervisor
     from memwarden.supervisor.notify import Notifier
     from memwarden.supervisor.program import ProgramRun
@@ -57,7 +61,11 @@ class Owned:
         self.group = group
         self.threshold_bytes = threshold_bytes
         self.notifiers = notifiers
+        self.thresholds: UsageThresholds | None = None  # v1: an eventfd per tier threshold
         self.grants = 0
+
+    def all_notifiers(self) -> list[Notifier]:
+        return [*self.notifiers, *(self.thresholds.events() if self.thresholds else [])]
 
 
 class CgroupWiring:
@@ -81,7 +89,8 @@ class CgroupWiring:
             interval = format_duration(run.config.memory.interval_s)
             why = self._own(run) if run.config.cgroup else "cgroup = false / --no-cgroup"
             entry = self.owned.get(run.name)
-            events = [describe(entry.notifiers)] if entry is not None and entry.notifiers else []
+            events = [describe(entry.all_notifiers())] if entry is not None \
+                and entry.notifiers else []
             # The kernel's wake-ups in force, then the poll that backs them up.
             mode = "+".join([*events, *psi, f"poll {interval}"])
             if entry is not None:
@@ -106,21 +115,43 @@ class CgroupWiring:
             group = cgroupctl.OwnedCgroup.create(run.name, hard)
         except cgroupctl.CgroupUnavailable as err:
             return err.reason
-        notifiers = self._arm(group, restart_bytes)
+        notifiers = self._arm(group)
         entry = Owned(run.name, group, restart_bytes, notifiers)
         self.owned[run.name] = entry
         if self.sup.sentinel is not None:  # its last act empties the group
             self.sup.sentinel.add_cgroup(str(group.path))
+        callback = self._callback(entry)
         for notifier in notifiers:
-            self.sup.add_reader(notifier.fileno(), self._callback(entry))
+            self.sup.add_reader(notifier.fileno(), callback)
+        if group.version == 1 and notifiers:
+            entry.thresholds = UsageThresholds(
+                group.path, lambda fd: self.sup.add_reader(fd, callback), self.sup.remove_reader)
+            # No sample yet: armed at the thresholds themselves until the first one measures
+            # how far tree RSS and usage are apart.
+            self._arm_thresholds(entry, run.policy.thresholds_bytes(memory.limit_bytes), 0)
         return ""
 
-    def _arm(self, group: cgroupctl.OwnedCgroup, threshold_bytes: int) -> list[Notifier]:
+    def _arm_thresholds(self, entry: Owned, thresholds_bytes: dict[Tier, int | None],
+                        offset_bytes: int) -> None:
+        from memwarden.supervisor.notify import NotifyUnavailable
+
+        if entry.thresholds is None:
+            return
+        try:
+            entry.thresholds.arm(thresholds_bytes, offset_bytes)
+        except NotifyUnavailable as err:
+            entry.thresholds.close()
+            entry.thresholds = None
+            self.sup.sink.event("warning", f"cgroup threshold events unavailable ({err}): "
+                                "detection is the poll", program=entry.name)
+
+    def _arm(self, group: cgroupctl.OwnedCgroup) -> list[Notifier]:
+        """The events that do not move: v1 OOM (paused at the wall), v2 memory.events."""
         from memwarden.supervisor import notify
 
         try:
             if group.version == 1:
-                return notify.arm_v1(group.path, threshold_bytes)
+                return [notify.CgroupV1Event.oom(group.path)]
             return [notify.CgroupEventsV2(group.path)]
         except notify.NotifyUnavailable as err:
             self.sup.sink.event("warning", f"cgroup events unavailable ({err}): the owned "
@@ -134,6 +165,8 @@ class CgroupWiring:
             for notifier in entry.notifiers:
                 self.sup.remove_reader(notifier.fileno())
             close_all(entry.notifiers)
+            if entry.thresholds is not None:
+                entry.thresholds.close()
             try:
                 entry.group.destroy()
             except cgroupctl.CgroupUnavailable as err:
@@ -173,6 +206,22 @@ class CgroupWiring:
         if entry is not None:
             self._grant_if_paused(entry, run)
 
+    def rearm(self, run: ProgramRun, sample: Sample) -> None:
+        """After a full sample: move the thresholds' eventfds to where usage meets them."""
+        entry = self.owned.get(run.name)
+        if entry is None or entry.thresholds is None or sample.tree is None:
+            return
+        offset_bytes = sample.tree.rss_bytes - entry.group.usage_bytes()
+        self._arm_thresholds(entry, run.policy.thresholds_bytes(sample.limit.limit_bytes),
+                             offset_bytes)
+
+    def covers(self, run: ProgramRun, tiers: list[Tier]) -> bool:
+        """Whether kernel events will wake the loop before run reaches each of these tiers."""
+        entry = self.owned.get(run.name)
+        if entry is None or entry.thresholds is None:
+            return False
+        return entry.thresholds.covers(tiers, entry.group.usage_bytes())
+
     def tick(self, run: ProgramRun) -> None:
         """Backup poll (each sample, and while stopping): a pause the events missed."""
         entry = self.owned.get(run.name)
@@ -186,7 +235,7 @@ class CgroupWiring:
     # -- internals ---------------------------------------------------------------------------
     def _callback(self, entry: Owned) -> Any:
         def on_event(_selector: selectors.BaseSelector) -> None:
-            for notifier in entry.notifiers:
+            for notifier in entry.all_notifiers():
                 notifier.drain()
             run = self.sup.runs[entry.name]
             if not run.alive:
@@ -196,8 +245,8 @@ class CgroupWiring:
             elif run.state == "running":
                 if entry.group.is_paused():
                     self._restart_paused(entry, run, "event")
-                elif entry.group.usage_bytes() >= entry.threshold_bytes:
-                    self.sup.memory.sample(run)  # the tree's RSS decides, as for the poll
+                else:
+                    self.sup.memory.on_event(run)  # the tree's RSS decides, as for the poll
 
         return on_event
 

@@ -80,7 +80,7 @@ class PressureWiring:
                                 "every program now")
         for run in self.sup.runs.values():
             if run.state == "running" and run.alive:
-                self.sup.memory.sample(run)
+                self.sup.memory.sample(run, full=True)
 
     def close(self) -> None:
         if self.trigger is not None:

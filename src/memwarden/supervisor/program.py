@@ -38,6 +38,8 @@ class ProgramRun:
     last_sample: Sample | None = None
     known_pids: set[int] = field(default_factory=set)  # every pid seen in its tree this run
     next_sample_s: float = 0.0
+    full_due_s: float = 0.0  # the next sample that re-reads limits, memory.stat, meminfo, PSI
+    follow_ups: int = 0  # quick looks left after a kernel event the tree had not caught up with
     stop_deadline_s: float | None = None
     stop_killed: bool = False  # SIGKILL already sent to what was left
     after_stop: str = "stop"  # "restart" | "stop" | "errored" | "exited"

@@ -1,0 +1,125 @@
+"""Idle CPU of a supervisor watching `sleep`: memwarden against supervisord, in one run.
+
+    python bench/idle_bench.py [--seconds 60]
+
+Runs side by side for --seconds after a 3 s settle:
+
+- `memwarden run --limit 200M -- sleep 3600` (this tree's src);
+- `supervisord` (nodaemon, one `sleep 3600` program; installed from PyPI into the
+  comparison's sandbox venv bench/compare/.sandbox/venv on first use; skipped when it cannot
+  be installed).
+
+CPU time is the sum of every thread's on-CPU time from /proc/PID/task/*/schedstat
+(nanoseconds, unlike the 10 ms ticks of /proc/PID/stat), of the supervisor process only: the
+watched `sleep` costs nothing either way. Goal: memwarden <= 0.05 % of one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _table import table  # noqa: E402
+
+GOAL_PERCENT = 0.05
+SANDBOX_VENV = ROOT / "bench" / "compare" / ".sandbox" / "venv"
+SUPERVISOR_PIN = "supervisor==4.3.0"  # as bench/compare/compare_sandbox.py pins it
+
+
+def cpu_s(pid: int) -> float:
+    total_ns = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total_ns += int(f.read().split()[0])
+        except OSError:
+            continue  # a thread that exited
+    return total_ns / 1e9
+
+
+def supervisord_bin() -> Path | None:
+    binary = SANDBOX_VENV / "bin" / "supervisord"
+    if binary.exists():
+        return binary
+    try:
+        if not (SANDBOX_VENV / "bin" / "pip").exists():
+            subprocess.run([sys.executable, "-m", "venv", str(SANDBOX_VENV)], check=True)
+        subprocess.run([str(SANDBOX_VENV / "bin" / "pip"), "install", "--quiet", SUPERVISOR_PIN],
+                       check=True)
+    except (OSError, subprocess.CalledProcessError) as err:
+        print(f"supervisord unavailable ({err}): reference row skipped")
+        return None
+    return binary if binary.exists() else None
+
+
+def start_memwarden(tmp: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "memwarden", "run", "--limit", "200M", "--control-socket",
+         str(tmp / "memwarden.sock"), "--", "sleep", "3600"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def start_supervisord(binary: Path, tmp: Path) -> subprocess.Popen[bytes]:
+    conf = tmp / "supervisord.conf"
+    conf.write_text(f"""
+[supervisord]
+nodaemon=true
+logfile={tmp}/supervisord.log
+pidfile={tmp}/supervisord.pid
+childlogdir={tmp}
+
+[program:sleep]
+command=sleep 3600
+startsecs=0
+""")
+    return subprocess.Popen([str(binary), "-c", str(conf)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    args = parser.parse_args()
+    binary = supervisord_bin()
+    with tempfile.TemporaryDirectory(prefix="memwarden-idle-") as tmp_name:
+        tmp = Path(tmp_name)
+        procs = {"memwarden run --limit 200M": start_memwarden(tmp)}
+        if binary is not None:
+            procs["supervisord 4.3.0"] = start_supervisord(binary, tmp)
+        try:
+            threading.Event().wait(3.0)  # imports and the first samples are not idle cost
+            start = {name: cpu_s(p.pid) for name, p in procs.items()}
+            started_s = time.monotonic()
+            threading.Event().wait(args.seconds)
+            elapsed_s = time.monotonic() - started_s
+            percent = {name: 100 * (cpu_s(p.pid) - start[name]) / elapsed_s
+                       for name, p in procs.items()}
+        finally:
+            for p in procs.values():
+                p.terminate()
+            for p in procs.values():
+                p.wait(timeout=30)
+    ours = percent["memwarden run --limit 200M"]
+    reference = percent.get("supervisord 4.3.0")
+    rows = [["goal", f"{GOAL_PERCENT:.3f} %", ""]]
+    if reference is not None:
+        rows.append(["supervisord 4.3.0 (reference)", f"{reference:.4f} %", "1.00"])
+    rows.append(["memwarden run --limit 200M -- sleep", f"{ours:.4f} %",
+                 f"{ours / reference:.2f}" if reference else "-"])
+    print(f"idle supervisor CPU, % of one core, over {elapsed_s:.0f} s")
+    print(table(["", "CPU", "/ reference"], rows))
+    print(f"memwarden / goal: {ours / GOAL_PERCENT:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""When to sample a program next: a rate that follows the danger, not a fixed tick.
+
+The configured `interval` is the fastest rate, used near a threshold. Far from one, the next
+sample can wait until the fastest plausible allocation (`max_alloc_rate`, 2 GB/s by default:
+one Python process here allocates ~1.7 GB/s) could close the gap to the next threshold:
+`gap / max_alloc_rate`, at most `SLOWEST_FACTOR` intervals and never slower than the leak
+detector's resolution (so a slow leak is seen as soon as before). When kernel events watch
+every threshold ahead (an owned v1 cgroup's eventfds), the poll is only their backup and runs
+at the slowest rate. While a tier change is pending (`sustain`) or the program is at critical
+(`critical_timeout` counts time), the interval applies.
+
+Between full samples the loop reads only the tree (kept fds); limits, memory.stat, meminfo
+and PSI are refreshed at least every slowest interval and on every event.
+"""
+
+from __future__ import annotations
+
+from memwarden.supervisor.leaks import BUCKETS_PER_WINDOW
+
+SLOWEST_FACTOR = 20  # 100 ms -> 2 s
+
+
+def slowest_interval_s(interval_s: float, leak_window_s: float | None) -> float:
+    slowest_s = interval_s * SLOWEST_FACTOR
+    if leak_window_s is not None:
+        slowest_s = min(slowest_s, max(interval_s, leak_window_s / BUCKETS_PER_WINDOW))
+    return slowest_s
+
+
+def next_interval_s(*, interval_s: float, slowest_s: float, gap_bytes: int | None,
+                    max_alloc_rate_bytes_per_s: int) -> float:
+    """The delay before the next sample. gap_bytes: to the nearest threshold ahead that only
+    the poll watches; None when there is none (events watch them, or none is left above)."""
+    if gap_bytes is None:
+        return slowest_s
+    if gap_bytes <= 0:
+        return interval_s
+    return min(slowest_s, max(interval_s, gap_bytes / max_alloc_rate_bytes_per_s))

@@ -1,0 +1,33 @@
+"""When the supervisor samples next: the pure rule, no clock involved."""
+
+from __future__ import annotations
+
+from memwarden.supervisor.cadence import SLOWEST_FACTOR, next_interval_s, slowest_interval_s
+
+GIB = 1024**3
+MIB = 1024**2
+
+
+def test_slowest_is_a_multiple_of_the_interval_capped_by_the_leak_resolution() -> None:
+    assert slowest_interval_s(0.1, None) == 0.1 * SLOWEST_FACTOR
+    assert slowest_interval_s(0.1, 300.0) == 0.1 * SLOWEST_FACTOR  # 3 s resolution: above
+    assert slowest_interval_s(0.1, 60.0) == 0.6  # 100 buckets of 0.6 s: the leak sees as before
+    assert slowest_interval_s(1.0, 1.0) == 1.0  # never faster than the interval itself
+
+
+def test_far_from_the_threshold_waits_until_the_fastest_rate_could_close_the_gap() -> None:
+    rule = {"interval_s": 0.1, "slowest_s": 2.0, "max_alloc_rate_bytes_per_s": 2 * GIB}
+    assert next_interval_s(gap_bytes=GIB, **rule) == 0.5  # 1 GiB at 2 GiB/s
+    assert next_interval_s(gap_bytes=100 * GIB, **rule) == 2.0  # never slower than slowest
+    assert next_interval_s(gap_bytes=10 * MIB, **rule) == 0.1  # near: the interval
+    assert next_interval_s(gap_bytes=0, **rule) == 0.1
+    assert next_interval_s(gap_bytes=-5 * MIB, **rule) == 0.1  # past it (a pending tier)
+    assert next_interval_s(gap_bytes=None, **rule) == 2.0  # events watch, or nothing ahead
+
+
+def test_a_slower_allocator_setting_stretches_the_wait() -> None:
+    fast = next_interval_s(interval_s=0.1, slowest_s=2.0, gap_bytes=400 * MIB,
+                           max_alloc_rate_bytes_per_s=2 * GIB)
+    slow = next_interval_s(interval_s=0.1, slowest_s=2.0, gap_bytes=400 * MIB,
+                           max_alloc_rate_bytes_per_s=200 * MIB)
+    assert fast < slow == 2.0
