@@ -31,3 +31,20 @@ def test_a_slower_allocator_setting_stretches_the_wait() -> None:
     slow = next_interval_s(interval_s=0.1, slowest_s=2.0, gap_bytes=400 * MIB,
                            max_alloc_rate_bytes_per_s=200 * MIB)
     assert fast < slow == 2.0
+
+
+def test_max_alloc_rate_setting_takes_a_size_per_second_and_refuses_the_rest() -> None:
+    import pytest
+
+    from memwarden.errors import ConfigError
+    from memwarden.supervisor.config import build_program
+
+    assert build_program({"command": ["app"]}).max_alloc_rate_bytes_per_s == 2 * GIB
+    assert build_program({"command": ["app"], "max_alloc_rate": "500M/s"}) \
+        .max_alloc_rate_bytes_per_s == 500 * MIB
+    assert build_program({"command": ["app"], "max_alloc_rate": "1G"}) \
+        .max_alloc_rate_bytes_per_s == GIB
+    for bad in ("fast", "-1G/s", "512K/s", "9" * 400 + "/s", "2G/h", ""):
+        with pytest.raises(ConfigError, match="max_alloc_rate") as err:
+            build_program({"command": ["app"], "max_alloc_rate": bad})
+        assert "size per second" in str(err.value) or "at least 1M/s" in str(err.value)
