@@ -101,7 +101,7 @@ def scenario(name: str, command: list[str], *, port: int, socket_mode: bool, res
     if path == "/increment":
         conn = http.client.HTTPConnection(*address, timeout=30)
         conn.request("GET", "/count")
-        lost = len(load.latencies_s) - json.loads(conn.getresponse().read())["count"]
+        lost = load.answered - json.loads(conn.getresponse().read())["count"]
         conn.close()
     sup.send_signal(signal.SIGTERM)
     sup.wait(60)
