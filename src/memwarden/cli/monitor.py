@@ -20,7 +20,8 @@ from memwarden.policy import PolicyState, Tier, Transition, evaluate
 from memwarden.sample import Sample, Sampler
 from memwarden.settings.clickopts import given, setting_options
 from memwarden.settings.load import FLAG
-from memwarden.settings.types import Duration, FilePath
+from memwarden.settings.numbers import Duration
+from memwarden.settings.types import FilePath
 from memwarden.trace import TraceWriter, event_record, sample_record
 from memwarden.units import format_bytes
 

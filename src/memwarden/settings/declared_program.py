@@ -6,19 +6,9 @@ Defaults are written as a user would write them; they pass through the same conv
 from __future__ import annotations
 
 from memwarden.errors import ConfigError
+from memwarden.settings.numbers import Duration, Fraction, Int, Size, Threshold
 from memwarden.settings.registry import Setting
-from memwarden.settings.types import (
-    Bool,
-    Choice,
-    Custom,
-    Duration,
-    FilePath,
-    Fraction,
-    Int,
-    Size,
-    Threshold,
-    Url,
-)
+from memwarden.settings.types import Bool, Choice, Custom, FilePath, Url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

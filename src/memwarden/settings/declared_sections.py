@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 from memwarden.errors import ConfigError
+from memwarden.settings.numbers import Duration, Int, Size, Threshold
 from memwarden.settings.registry import Setting
-from memwarden.settings.types import (
-    Bool,
-    Choice,
-    Custom,
-    Duration,
-    FilePath,
-    Int,
-    Size,
-    Text,
-    Threshold,
-    Url,
-)
+from memwarden.settings.types import Bool, Choice, Custom, FilePath, Text, Url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

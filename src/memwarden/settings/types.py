@@ -1,5 +1,8 @@
 """The converters every setting uses: raw text (flag, env, TOML value) -> a checked value.
 
+This module holds the base and the converters of words (booleans, choices, texts, URLs,
+paths, custom parsers); settings.numbers holds sizes, durations, fractions and counts.
+
 Each converter knows what it accepts, in words (`accepts`), which is both the end of the
 error line (`interval='1ms': expected a duration from 10ms to 1s`) and the reference's range
 column. Numbers are bounded by `units` before any arithmetic; "off" is `units.OFF_WORDS`.
@@ -9,17 +12,7 @@ Kept free of typing, click and tomllib: the lean supervisor imports it.
 from __future__ import annotations
 
 from memwarden.errors import ConfigError
-from memwarden.units import (
-    FALSE_WORDS,
-    TRUE_WORDS,
-    format_bytes,
-    format_duration,
-    is_off,
-    parse_duration,
-    parse_fraction,
-    parse_size,
-    parse_threshold,
-)
+from memwarden.units import FALSE_WORDS, TRUE_WORDS, format_bytes, format_duration, is_off
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,24 +20,23 @@ if TYPE_CHECKING:
     from typing import Any
 
 MiB = 1024**2
-MAX_SIZE_BYTES = 1024**5  # 1 PiB: above any machine's memory, far below float trouble
-MAX_DURATION_S = 366 * 86400.0
 
 
-def _short_size(size_bytes: int) -> str:
+def short_size(size_bytes: int) -> str:
     for unit, factor in (("P", 1024**5), ("T", 1024**4), ("G", 1024**3), ("M", MiB), ("K", 1024)):
         if size_bytes >= factor and size_bytes % factor == 0:
             return f"{size_bytes // factor}{unit}"
     return format_bytes(size_bytes)
 
 
-def _short_duration(seconds: float) -> str:
+def short_duration(seconds: float) -> str:
     if seconds == 0:
         return "0s"
     for unit, factor in (("d", 86400.0), ("h", 3600.0), ("m", 60.0), ("s", 1.0)):
         if seconds >= factor and (seconds / factor).is_integer():
             return f"{int(seconds / factor)}{unit}"
     return format_duration(seconds)
+
 
 
 class Converter:
@@ -81,116 +73,6 @@ class Converter:
         if value is None:
             return "off" if self.off else "-"
         return str(value) if value != "" else '""'
-
-    @staticmethod
-    def short_duration(seconds: float) -> str:
-        return _short_duration(seconds)
-
-
-class Size(Converter):
-    metavar = "SIZE"
-
-    def __init__(self, minimum: int = MiB, maximum: int = MAX_SIZE_BYTES, *,
-                 off: bool = False) -> None:
-        super().__init__(off=off)
-        self.minimum, self.maximum = minimum, maximum
-        self.what = f"a size from {_short_size(minimum)} to {_short_size(maximum)} (e.g. 512M)"
-
-    def parse(self, value: Any, key: str) -> int:
-        try:
-            size_bytes = parse_size(value, key=key)
-        except ConfigError:
-            raise self.refuse(key, value) from None
-        if size_bytes < self.minimum:
-            plain = isinstance(value, int) or str(value).strip().isdigit()
-            if plain and self.minimum >= MiB:
-                raise ConfigError(key, value, f"{value} bytes is below {_short_size(self.minimum)}"
-                                              f"; did you mean {str(value).strip()}M?")
-            raise self.refuse(key, value)
-        if size_bytes > self.maximum:
-            raise self.refuse(key, value)
-        return size_bytes
-
-    def show(self, value: Any) -> str:
-        return "off" if value is None else _short_size(int(value))
-
-
-class Duration(Converter):
-    metavar = "DURATION"
-
-    def __init__(self, minimum: float = 0.0, maximum: float = MAX_DURATION_S, *,
-                 off: bool = False) -> None:
-        super().__init__(off=off)
-        self.minimum, self.maximum = minimum, maximum
-        low = "0s" if minimum == 0 else _short_duration(minimum)
-        self.what = f"a duration from {low} to {_short_duration(maximum)} (e.g. 100ms, 10s, 1h)"
-
-    def parse(self, value: Any, key: str) -> float:
-        try:
-            seconds = parse_duration(value, key=key)
-        except ConfigError:
-            raise self.refuse(key, value) from None
-        if not self.minimum <= seconds <= self.maximum:
-            raise self.refuse(key, value)
-        return seconds
-
-    def show(self, value: Any) -> str:
-        return "off" if value is None else _short_duration(float(value))
-
-
-class Fraction(Converter):
-    metavar = "FRACTION"
-    what = "a fraction from 0 to below 1, such as 0.05 or 5%"
-
-    def parse(self, value: Any, key: str) -> float:
-        try:
-            return parse_fraction(value, key=key)
-        except ConfigError:
-            raise self.refuse(key, value) from None
-
-    def show(self, value: Any) -> str:
-        return f"{float(value):g}"
-
-
-class Threshold(Converter):
-    """`85%` of the effective limit, or a size; off by default allowed."""
-
-    metavar = "THRESHOLD"
-    what = "a percentage above 0% and at most 100%, or a size of at least 1M"
-
-    def __init__(self, *, off: bool = True) -> None:
-        super().__init__(off=off)
-
-    def parse(self, value: Any, key: str) -> Any:
-        if isinstance(value, str) and value.strip().endswith("%"):
-            try:
-                return parse_threshold(value, key=key)
-            except ConfigError:
-                raise self.refuse(key, value) from None
-        from memwarden.units import Threshold as Level
-
-        return Level(size_bytes=Size().parse(value, key))
-
-
-class Int(Converter):
-    metavar = "N"
-
-    def __init__(self, minimum: int = 0, maximum: int = 1_000_000, *, off: bool = False) -> None:
-        super().__init__(off=off)
-        self.minimum, self.maximum = minimum, maximum
-        self.what = f"a whole number from {minimum} to {maximum}"
-
-    def parse(self, value: Any, key: str) -> int:
-        text = str(value).strip()
-        # ASCII digits and a length cap: int() also takes "١٢", and str.isdigit() takes "²".
-        digits = text[1:] if text.startswith("-") else text
-        if (isinstance(value, bool) or not isinstance(value, int | str) or not digits.isascii()
-                or not digits.isdigit() or len(text) > 12):
-            raise self.refuse(key, value)
-        number = int(text)
-        if not self.minimum <= number <= self.maximum:
-            raise self.refuse(key, value)
-        return number
 
 
 class Bool(Converter):

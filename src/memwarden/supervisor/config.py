@@ -103,10 +103,10 @@ def parse_psi(value: Any, key: str = "psi") -> PsiSpec | None:
 
 
 def show_psi(spec: PsiSpec) -> str:
-    from memwarden.settings.types import Converter
+    from memwarden.settings.types import short_duration
 
-    return (f"{spec.kind} {Converter.short_duration(spec.stall_us / 1e6)} "
-            f"{Converter.short_duration(spec.window_us / 1e6)}")
+    return (f"{spec.kind} {short_duration(spec.stall_us / 1e6)} "
+            f"{short_duration(spec.window_us / 1e6)}")
 
 
 @dataclass(frozen=True, slots=True)
