@@ -72,3 +72,12 @@ def test_run_print_config_shows_flags_and_starts_nothing(tmp_path: Path) -> None
     assert lines["cgroup"].endswith("# flag --cgroup") and "= false" in lines["cgroup"]
     assert lines["max_restarts"].endswith("# env MEMWARDEN_SUPERVISOR_MAX_RESTARTS")
     assert not marker.exists()
+
+
+def test_a_misspelt_variable_is_named_with_the_nearest_one(tmp_path: Path) -> None:
+    result = _memwarden(tmp_path, "config", MEMWARDEN_LIMT="1G")
+    assert result.returncode == 0, result.stderr
+    assert ("# not a setting, ignored: MEMWARDEN_LIMT (did you mean MEMWARDEN_LIMIT?)"
+            in result.stdout.splitlines())
+    document = json.loads(_memwarden(tmp_path, "config", "--json", MEMWARDEN_LIMT="1G").stdout)
+    assert document["unknown_variables"] == ["MEMWARDEN_LIMT (did you mean MEMWARDEN_LIMIT?)"]

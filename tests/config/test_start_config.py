@@ -3,6 +3,7 @@ value anywhere raises one ConfigError before anything starts."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,3 +60,20 @@ def test_bad_arguments_raise_one_config_error(arguments: dict[str, object], key:
         memwarden.start(environ={}, config_path=Path("/dev/null"), **arguments)
     assert info.value.key == key
     assert guardian.current() is None
+
+
+def test_the_web_layer_hands_its_settings_to_the_guardian(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from memwarden.web.core import Warden
+
+    (tmp_path / "memwarden.toml").write_text('limit = "2G"\n[leak]\nenabled = false\n'
+                                             '[web]\nmax_concurrency = 8\n')
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith("MEMWARDEN_")]:
+        monkeypatch.delenv(name)
+    warden = Warden()
+    assert warden.config.max_concurrency == 8
+    warden.start_guardian()
+    running = guardian.current()
+    assert running is not None and running.settings is warden.settings  # read once
+    assert running.config.limit_bytes == 2 * 1024**3 and running.leak_watch is None

@@ -101,6 +101,11 @@ class Threshold(Converter):
 
         return Level(size_bytes=Size().parse(value, key))
 
+    def show(self, value: Any) -> str:
+        if value is None or value.size_bytes is None:
+            return super().show(value)
+        return short_size(value.size_bytes)
+
 
 class Int(Converter):
     metavar = "N"

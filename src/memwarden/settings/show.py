@@ -80,8 +80,30 @@ def effective_rows(loaded: LoadedConfig) -> list[Row]:
     return rows
 
 
-def render_text(rows: list[Row], path: str | None) -> str:
+# Variables memwarden sets or reads for itself, not settings.
+INTERNAL_ENV = frozenset({"MEMWARDEN_CONFIG", "MEMWARDEN_SUPERVISED",
+                          "MEMWARDEN_SUPERVISOR_NO_EXEC", "MEMWARDEN_SUPERVISOR_PAYLOAD",
+                          "MEMWARDEN_LISTEN_SOURCE_FDS"})
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """`MEMWARDEN_LIMT (did you mean MEMWARDEN_LIMIT?)` for each variable no setting reads."""
+    import difflib
+
+    from memwarden.settings.registry import all_settings
+
+    known = {n for s in all_settings() for n in (s.env, *s.aliases) if n} | INTERNAL_ENV
+    notes = []
+    for name in sorted(environ):
+        if name.startswith("MEMWARDEN_") and name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+            notes.append(name + (f" (did you mean {close[0]}?)" if close else ""))
+    return notes
+
+
+def render_text(rows: list[Row], path: str | None, unknown: list[str] | None = None) -> str:
     lines = [f"# config file: {path or 'none found'}"]
+    lines += [f"# not a setting, ignored: {note}" for note in unknown or []]
     table = None
     width = max(len(r["key"]) + len(r["value"]) for r in rows) + 4
     for row in rows:
@@ -94,8 +116,9 @@ def render_text(rows: list[Row], path: str | None) -> str:
     return "\n".join(line for line in lines if line != "" or len(lines) > 1)
 
 
-def render_json(rows: list[Row], path: str | None) -> str:
-    return json.dumps({"config_file": path, "settings": rows}, indent=2)
+def render_json(rows: list[Row], path: str | None, unknown: list[str] | None = None) -> str:
+    return json.dumps({"config_file": path, "settings": rows,
+                       "unknown_variables": unknown or []}, indent=2)
 
 
 def print_run_config(options: Mapping[str, Any], command: tuple[str, ...],
