@@ -162,3 +162,4 @@ def test_asgi_admin_body_too_large_is_413_and_good_one_runs() -> None:
     assert too_large.status_code == 413 and too_large.json()["status"] == 413
     assert good.status_code == 200 and good.json()["generation"] == 0
     assert unknown.status_code == 400 and "x" in unknown.json()["error"]
+

@@ -216,3 +216,30 @@ def test_bad_guardian_settings_fail_at_app_start(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(ConfigError, match="MEMWARDEN_CRITICAL='120%'"):
         MemwardenWSGIMiddleware(lambda environ, start_response: [])
     MemwardenWSGIMiddleware(lambda environ, start_response: [], start_guardian=False)
+
+
+def test_asgi_default_attribution_measures_one_request_in_16() -> None:
+    # The defaults, in process: each measured request counts for 16, by its route template.
+    import httpx
+    from fastapi import FastAPI
+
+    from memwarden.web.asgi import MemwardenMiddleware
+
+    app = FastAPI()
+
+    @app.get("/items/{item_id}")
+    async def item(item_id: int) -> dict[str, int]:
+        return {"item_id": item_id}
+
+    middleware = MemwardenMiddleware(app, start_guardian=False, metrics=False)
+
+    async def run() -> None:
+        transport = httpx.ASGITransport(app=middleware)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            for n in range(48):
+                assert (await client.get(f"/items/{n}")).status_code == 200
+
+    asyncio.run(run())
+    (route,) = middleware.warden.top_routes()
+    assert route["route"] == "/items/{item_id}"
+    assert route["measured_requests"] == 3 and route["requests"] == 48
