@@ -15,6 +15,7 @@ from pathlib import Path
 
 from memwarden.errors import ConfigError
 from memwarden.policy import PolicyConfig, Tier
+from memwarden.settings.types import short_size
 from memwarden.units import Threshold
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
@@ -78,7 +79,7 @@ def check_ladder(config: GuardConfig,
     limit = config.limit_bytes
     for key, threshold in present:
         if limit is not None and threshold.size_bytes is not None and threshold.size_bytes > limit:
-            raise refuse(key, f"must not be above the limit ({Threshold(size_bytes=limit)})")
+            raise refuse(key, f"must not be above the limit ({short_size(limit)})")
     for (low_name, low), (high_name, high) in itertools.pairwise(present):
         low_value = low.fraction if low.fraction is not None else low.size_bytes
         high_value = high.fraction if high.fraction is not None else high.size_bytes

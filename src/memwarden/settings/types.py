@@ -66,7 +66,10 @@ class Converter:
         return self.what + (", or off" if self.off else "")
 
     def refuse(self, key: str, value: Any) -> ConfigError:
-        return ConfigError(key, value, "expected " + self.accepts)
+        reason = "expected " + self.accepts
+        if self.off and not isinstance(value, bool) and str(value).strip() in ("0", "0.0"):
+            reason += " (0 does not mean off)"  # `--limit 0` is refused, not "no limit"
+        return ConfigError(key, value, reason)
 
     def show(self, value: Any) -> str:
         """A typed value as a user would write it (for `memwarden config` and the reference)."""
