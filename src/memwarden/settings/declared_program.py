@@ -7,6 +7,14 @@ from __future__ import annotations
 
 from memwarden.errors import ConfigError
 from memwarden.settings.numbers import Duration, Fraction, Int, Size, Threshold
+from memwarden.settings.program_keys import (
+    check_name,
+    parse_command,
+    parse_env_table,
+    parse_psi,
+    parse_sockets,
+    show_psi,
+)
 from memwarden.settings.registry import Setting
 from memwarden.settings.types import Bool, Choice, Custom, FilePath, Url
 
@@ -28,52 +36,16 @@ def _rate(value: Any, key: str) -> int:
             from None
 
 
-def _psi(value: Any, key: str) -> Any:
-    from memwarden.supervisor.config import parse_psi
-
-    return parse_psi(value, key=key)
-
-
-def _show_psi(spec: Any) -> str:
-    from memwarden.supervisor.config import show_psi
-
-    return show_psi(spec)
-
-
 def _cron(value: Any, key: str) -> Any:
     from memwarden.supervisor.policy.cron import parse_cron
 
     return parse_cron(str(value), key=key)
 
 
-def _name(value: Any, key: str) -> str:
-    from memwarden.supervisor.config import check_name
-
-    return check_name(value, key)
-
-
-def _command(value: Any, key: str) -> tuple[str, ...]:
-    from memwarden.supervisor.config import parse_command
-
-    return parse_command(value, key)
-
-
 def _show_command(command: Any) -> str:
     import shlex
 
     return shlex.join(command)
-
-
-def _env_table(value: Any, key: str) -> tuple[tuple[str, str], ...]:
-    from memwarden.supervisor.config import parse_env_table
-
-    return parse_env_table(value, key)
-
-
-def _sockets(value: Any, key: str) -> tuple[str, ...]:
-    from memwarden.supervisor.config import parse_sockets
-
-    return parse_sockets(value, key)
 
 
 def _memory(section: str, interval: str, interval_max: float) -> list[Setting]:
@@ -111,13 +83,14 @@ GUARD = [
 ]
 
 PROGRAM = [
-    Setting("program", "name", Custom(_name, "1-64 letters, digits, '.', '_' or '-'"), None,
+    Setting("program", "name", Custom(check_name, "1-64 letters, digits, '.', '_' or '-'"), None,
             "the program's name (default: from its command)", env=False),
-    Setting("program", "command", Custom(_command, "a command line or a list of strings",
-                                         show=_show_command), None,
+    Setting("program", "command",
+            Custom(parse_command, "a command line or a list of strings", show=_show_command),
+            None,
             "the command to supervise (after -- on the command line)", env=False),
     Setting("program", "cwd", FilePath("dir"), None, "working directory", env=False),
-    Setting("program", "env", Custom(_env_table, 'a table of NAME = "value"'), None,
+    Setting("program", "env", Custom(parse_env_table, 'a table of NAME = "value"'), None,
             "extra environment variables", env=False),
     *_memory("program", "100ms", 1.0),
     Setting("program", "grace", Duration(0, HOUR), "10s",
@@ -149,7 +122,8 @@ PROGRAM = [
     Setting("program", "log_backups", Int(0, 100), "3", "rotated log files kept"),
     Setting("program", "cgroup", Bool(), "true",
             "put each program in its own memory cgroup when possible", flag=True),
-    Setting("program", "socket", Custom(_sockets, "tcp://HOST:PORT or unix:PATH, or a list",
+    Setting("program", "socket", Custom(parse_sockets,
+                                        "tcp://HOST:PORT or unix:PATH, or a list",
                                         metavar="ADDR"), None,
             "bind once and hand to every generation (LISTEN_FDS, fd 3..); repeatable",
             field="sockets", flag=True, multiple=True),
@@ -191,9 +165,9 @@ SUPERVISOR = [
             "control socket path (default: $XDG_RUNTIME_DIR/memwarden/control.sock, "
             "/run/memwarden/control.sock as root)", field="control_path", flag=True,
             aliases=("MEMWARDEN_CONTROL_SOCKET",)),
-    Setting("supervisor", "psi", Custom(_psi, "'some|full STALL WINDOW' such as 'some 100ms 2s' "
-                                              "(window 500ms-10s)", metavar="SPEC", off=True,
-                                       show=_show_psi),
+    Setting("supervisor", "psi",
+            Custom(parse_psi, "'some|full STALL WINDOW' such as 'some 100ms 2s' (window "
+                              "500ms-10s)", metavar="SPEC", off=True, show=show_psi),
             "some 100ms 2s", "PSI trigger that wakes the loop to sample every program",
             flag=True),
 ]

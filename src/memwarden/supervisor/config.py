@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +18,17 @@ from memwarden.config import GuardConfig, check_ladder
 from memwarden.errors import ConfigError
 from memwarden.settings.files import ConfigFile
 from memwarden.settings.load import FLAG, Layer, env_layer, file_layer, given_layer, resolve
+from memwarden.settings.program_keys import PsiSpec, parse_psi
 from memwarden.settings.registry import section as section_settings
-from memwarden.units import is_off, parse_duration
+
+__all__ = [
+    "ProgramConfig",
+    "PsiSpec",
+    "SupervisorConfig",
+    "build_program",
+    "load_supervisor_config",
+    "parse_psi",
+]
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
@@ -32,7 +40,6 @@ if TYPE_CHECKING:
     from memwarden.supervisor.policy.cron import CronSchedule
 
 MEMORY_KEYS = ("limit", "warn", "critical", "restart", "interval", "critical_timeout")
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,97 +77,17 @@ class ProgramConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class PsiSpec:
-    """A PSI trigger: `kind` ("some"/"full") tasks stalled stall_us within window_us."""
-
-    kind: str = "some"
-    stall_us: int = 100_000
-    window_us: int = 2_000_000
-
-
-PSI_HELP = "expected 'some|full STALL WINDOW', e.g. 'some 100ms 2s' (window 500ms-10s), or off"
-
-
-def parse_psi(value: Any, key: str = "psi") -> PsiSpec | None:
-    """`some 100ms 2s` -> PsiSpec; an off word -> None. Limits are the kernel's."""
-    if value is None or is_off(value):
-        return None
-    text = str(value).strip()
-    parts = text.split()
-    if len(parts) != 3 or parts[0] not in ("some", "full"):
-        raise ConfigError(key, value, PSI_HELP)
-    try:
-        stall_s = parse_duration(parts[1], key=key)
-        window_s = parse_duration(parts[2], key=key)
-    except ConfigError:
-        raise ConfigError(key, value, PSI_HELP) from None
-    stall_us, window_us = round(stall_s * 1e6), round(window_s * 1e6)
-    if not 500_000 <= window_us <= 10_000_000:
-        raise ConfigError(key, value, "the window must be within 500ms..10s (kernel limit)")
-    if not 0 < stall_us <= window_us:
-        raise ConfigError(key, value, "the stall time must be above 0 and within the window")
-    return PsiSpec(parts[0], stall_us, window_us)
-
-
-def show_psi(spec: PsiSpec) -> str:
-    from memwarden.settings.types import short_duration
-
-    return (f"{spec.kind} {short_duration(spec.stall_us / 1e6)} "
-            f"{short_duration(spec.window_us / 1e6)}")
-
-
-@dataclass(frozen=True, slots=True)
 class SupervisorConfig:
     programs: tuple[ProgramConfig, ...]
     budget: GuardConfig | None = None  # total across programs; its ladder uses the defaults'
     log_dir: Path | None = None
     json_logs: bool = False
     control_path: Path | None = None  # None: the default under the runtime directory
-    psi: PsiSpec | None = PsiSpec()  # memory pressure wakes the loop (pressure.py); None: off
+    psi: PsiSpec | None = PsiSpec()  # noqa: RUF009 - frozen; pressure wakes the loop; None: off
 
     @property
     def tick_s(self) -> float:
         return min(p.memory.interval_s for p in self.programs)
-
-
-def parse_command(value: Any, key: str = "command") -> tuple[str, ...]:
-    if isinstance(value, str):
-        try:
-            parts = shlex.split(value)
-        except ValueError as err:
-            raise ConfigError(key, value, str(err)) from None
-    elif isinstance(value, list | tuple) and all(isinstance(p, str) for p in value):
-        parts = list(value)
-    else:
-        raise ConfigError(key, value, "expected a string or a list of strings")
-    if not parts or any("\0" in p for p in parts):
-        raise ConfigError(key, value, "expected a non-empty command")
-    return tuple(parts)
-
-
-def check_name(value: Any, key: str = "name") -> str:
-    if not isinstance(value, str) or not _NAME.match(value):
-        raise ConfigError(key, value, "use 1-64 letters, digits, '.', '_' or '-'")
-    return value
-
-
-def parse_env_table(value: Any, key: str = "env") -> tuple[tuple[str, str], ...]:
-    if not isinstance(value, Mapping) or not all(isinstance(v, str | int | float | bool)
-                                                 for v in value.values()):
-        raise ConfigError(key, value, 'expected a table of NAME = "value"')
-    for name in value:
-        if not name or "=" in name or "\0" in name:
-            raise ConfigError(key, name, "expected variable names without '=' or NUL")
-    return tuple((str(k), str(v)) for k, v in value.items())
-
-
-def parse_sockets(value: Any, key: str = "socket") -> tuple[str, ...]:
-    from memwarden.supervisor.sockets import parse_socket
-
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-        raise ConfigError(key, value, "expected tcp://HOST:PORT, unix:PATH or a list")
-    return tuple(parse_socket(item).text for item in items)
 
 
 def default_name(command: tuple[str, ...]) -> str:
