@@ -325,7 +325,7 @@ class Supervisor:
             if not events:
                 return
             for key, _mask in events:
-                key.data(self.selector)
+                self.guard.call(f"the reader of fd {key.fd}", key.data, self.selector)
 
     def _finished(self) -> bool:
         return all(r.state in TERMINAL_STATES for r in self.runs.values())
@@ -368,6 +368,8 @@ class Supervisor:
         self.guard.call("closing pressure", self.pressure.close)
         self.guard.call("closing liveness", self.liveness.close)
         self.guard.call("closing the sockets", self.sockets.close)
+        # Withdraw what is gone, so a reused pid number is never on the sentinel's list.
+        self.guard.call("forgetting gone processes", self.escapes.forget_gone)
         if self.sentinel is not None:  # EOF: it kills whatever is still listed, then exits
             self.guard.call("closing the sentinel", self.sentinel.close)
         signal.set_wakeup_fd(-1)
