@@ -92,3 +92,19 @@ def test_sigquit_kills_at_once_and_says_so(
     assert "SIGQUIT received" in log and "killing every program now" in log
     assert "grace of" not in log
     assert_nothing_left(sup)
+
+
+def test_memwarden_stop_asked_again_is_still_one_graceful_stop(
+    supervise: Callable[..., Running], script: Callable[[str, str], list[str]],
+    tmp_path: Path,
+) -> None:
+    # A 5 s hook: the second `stop` (a fresh interpreter) arrives while it saves.
+    sup, state, path = _counter(supervise, script, tmp_path, "--grace", "30s", save_s="5")
+    acked = [increment(path) for _ in range(2)]
+    assert sup.cli("stop").returncode == 0
+    sup.wait_log("stopping every program")
+    assert sup.cli("stop").returncode == 0  # while the hook saves
+    assert sup.exit_code() == 0
+    assert saved_count(state) == acked[-1] == 2
+    assert "already stopping gracefully" in sup.log and "SIGKILL" not in sup.log
+    assert_nothing_left(sup)
