@@ -59,13 +59,13 @@ def saved_count(state: Path) -> int:
 
 
 def owned_cgroups(supervisor_pid: int) -> list[Path]:
-    """The supervisor's owned memory cgroups that still exist (v1 or v2 hierarchy)."""
-    from memwarden.readers.cgroup import find_memory_cgroup
+    """The supervisor's owned cgroups that still exist: memory (v1 or v2), v1 freezer."""
+    from memwarden.readers.cgroup import find_memory_cgroup, find_v1_cgroup
 
     location = find_memory_cgroup()
-    if location is None or not location.path.exists():
-        return []
-    return [p for p in location.path.iterdir()
+    parents = [location.path if location is not None else None, find_v1_cgroup("freezer")]
+    return [p for parent in parents if parent is not None and parent.exists()
+            for p in parent.iterdir()
             if p.name.startswith("memwarden-") and p.name.endswith(f".{supervisor_pid}")]
 
 

@@ -157,6 +157,30 @@ def find_memory_cgroup(
     return None
 
 
+def find_v1_cgroup(controller: str, pid: int | Literal["self"] = "self",
+                   proc_root: Path = PROC_ROOT, *, fs_root: Path = Path("/")) -> Path | None:
+    """pid's group directory in the cgroup v1 hierarchy of `controller` (e.g. "freezer"), or
+    None when that controller is not mounted as v1."""
+    try:
+        cgroup_text = read_file_bytes(f"{proc_root}/{pid}/cgroup").decode("utf-8", "replace")
+        mountinfo = read_file_bytes(f"{proc_root}/{pid}/mountinfo").decode("utf-8", "replace")
+    except OSError:
+        return None
+    group = None
+    for line in cgroup_text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) == 3 and controller in parts[1].split(","):
+            group = parts[2]
+    if group is None:
+        return None
+    for mount in parse_mountinfo(mountinfo):
+        if mount.fstype == "cgroup" and controller in mount.super_options:
+            directory = _group_dir(mount, group, fs_root)
+            if directory is not None:
+                return directory
+    return None
+
+
 def _read_text(path: Path) -> str | None:
     try:
         return read_file_bytes(path).decode("utf-8", "replace")

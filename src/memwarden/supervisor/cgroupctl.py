@@ -31,6 +31,7 @@ from pathlib import Path
 
 from memwarden.errors import MemwardenError
 from memwarden.readers.cgroup import CgroupLocation, find_memory_cgroup
+from memwarden.supervisor.freezer import Freezer, freezer_parent
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
@@ -110,9 +111,12 @@ def _empty_and_remove(directory: Path, version: int, timeout_s: float) -> None:
     if not directory.exists():
         return
     if version == 1:
-        # A task paused at the wall dies of SIGKILL, but lift the wall so nothing stays stuck.
-        with contextlib.suppress(OSError):
-            _write(directory / "memory.oom_control", "0")
+        # A task paused at the wall dies of SIGKILL, but lift the wall so nothing stays stuck;
+        # a frozen task only dies once thawed.
+        for name, value in (("memory.oom_control", "0"), ("freezer.state", "THAWED")):
+            if (directory / name).exists():
+                with contextlib.suppress(OSError):
+                    _write(directory / name, value)
     deadline = time.monotonic() + timeout_s
     while True:
         if version == 2 and (directory / "cgroup.kill").exists():
@@ -152,15 +156,19 @@ def cleanup_stale(prefix: str = DEFAULT_PREFIX, *, timeout_s: float = 10.0) -> l
         version, parent = find_parent()
     except CgroupUnavailable:
         return []
+    parents: list[tuple[int, Path]] = [(version, parent)]
+    if version == 1 and (frozen := freezer_parent()) is not None:
+        parents.append((1, frozen))
     removed = []
-    for entry in sorted(parent.iterdir()):
-        if not entry.is_dir() or not entry.name.startswith(prefix):
-            continue
-        _, _, owner = entry.name.rpartition(".")
-        if owner.isdigit() and int(owner) != os.getpid() and _owner_alive(int(owner)):
-            continue
-        _empty_and_remove(entry, version, timeout_s)
-        removed.append(entry)
+    for group_version, directory in parents:
+        for entry in sorted(directory.iterdir()):
+            if not entry.is_dir() or not entry.name.startswith(prefix):
+                continue
+            _, _, owner = entry.name.rpartition(".")
+            if owner.isdigit() and int(owner) != os.getpid() and _owner_alive(int(owner)):
+                continue
+            _empty_and_remove(entry, group_version, timeout_s)
+            removed.append(entry)
     return removed
 
 
@@ -174,6 +182,7 @@ class OwnedCgroup:
     _usage_fd: int = -1
     _limit_bytes: int = 0
     _closed: bool = field(default=False)
+    freezer: Freezer | None = None  # v1: a freezer group of the same name, when available
 
     @classmethod
     def create(
@@ -190,6 +199,8 @@ class OwnedCgroup:
         except OSError as err:
             raise CgroupUnavailable(f"cannot create {path}: {err}") from err
         group = cls(version, path, hard_limit_bytes)
+        if version == 1:
+            group.freezer = Freezer.create(path.name)
         try:
             group.reset_limits()
             if version == 1:
@@ -243,6 +254,8 @@ class OwnedCgroup:
     def preexec(self) -> None:
         """For preexec_fn: the forked child moves itself in before exec ("0" means the writer)."""
         _write(self.path / "cgroup.procs", "0")
+        if self.freezer is not None:
+            self.freezer.preexec()
 
     def add_pid(self, pid: int) -> None:
         _write(self.path / "cgroup.procs", str(pid))
@@ -258,10 +271,17 @@ class OwnedCgroup:
         if self.version == 2 and (self.path / "cgroup.kill").exists():
             with contextlib.suppress(OSError):
                 _write(self.path / "cgroup.kill", "1")
-        listed = self.pids()
-        for pid in listed:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+        frozen = self.freezer is not None and self.freezer.freeze()
+        try:
+            listed = self.pids()
+            if self.freezer is not None:
+                listed = sorted({*listed, *_pids(self.freezer.path)})
+            for pid in listed:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+        finally:
+            if frozen and self.freezer is not None:
+                self.freezer.thaw()  # the SIGKILLed tasks die as they thaw
         return len(listed)
 
     # -- figures -----------------------------------------------------------------------------
@@ -290,6 +310,8 @@ class OwnedCgroup:
         if not self._closed:
             self._closed = True
             _empty_and_remove(self.path, self.version, timeout_s)
+            if self.freezer is not None:
+                _empty_and_remove(self.freezer.path, 1, timeout_s)
 
 
 def graceful_stop(

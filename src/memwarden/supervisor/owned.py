@@ -118,8 +118,9 @@ class CgroupWiring:
         notifiers = self._arm(group)
         entry = Owned(run.name, group, restart_bytes, notifiers)
         self.owned[run.name] = entry
-        if self.sup.sentinel is not None:  # its last act empties the group
-            self.sup.sentinel.add_cgroup(str(group.path))
+        if self.sup.sentinel is not None:  # its last act empties the group(s)
+            for path in _group_paths(group):
+                self.sup.sentinel.add_cgroup(path)
         callback = self._callback(entry)
         for notifier in notifiers:
             self.sup.add_reader(notifier.fileno(), callback)
@@ -173,12 +174,13 @@ class CgroupWiring:
                 self.sup.sink.event("warning", f"cleanup: {err}", program=entry.name)
                 continue  # still listed: the sentinel tries again when the supervisor exits
             if self.sup.sentinel is not None:
-                self.sup.sentinel.remove_cgroup(str(entry.group.path))
+                for path in _group_paths(entry.group):
+                    self.sup.sentinel.remove_cgroup(path)
         self.owned.clear()
 
     def paths(self) -> list[str]:
         """Every owned cgroup's directory (for the sentinel)."""
-        return [str(entry.group.path) for entry in self.owned.values()]
+        return [path for entry in self.owned.values() for path in _group_paths(entry.group)]
 
     def members(self, run: ProgramRun) -> set[int]:
         """Every process in run's owned cgroup (none without one)."""
@@ -267,3 +269,8 @@ class CgroupWiring:
         self.sup.sink.event("info", f"pid {run.pid} paused at the wall: raised its cgroup's "
                             f"limit to {format_bytes(limit)} so its shutdown handlers run "
                             f"(grant {entry.grants}/{MAX_GRANTS})", program=run.name)
+
+
+def _group_paths(group: cgroupctl.OwnedCgroup) -> list[str]:
+    """The directories of a program's owned groups: memory, and its v1 freezer if any."""
+    return [str(group.path), *([str(group.freezer.path)] if group.freezer is not None else [])]

@@ -219,7 +219,7 @@ def collect_tree(pid: int, pgid: int | None, known: set[int]) -> set[int]:
     seen in its tree before that still exist (a grandchild that called setsid and whose
     parent died is a child of ours now, no longer a descendant of pid)."""
     pids = {pid, *list_descendants(pid)}
-    if pgid is not None and _group_exists(pgid):  # an empty group needs no /proc scan
+    if pgid is not None and group_exists(pgid):  # an empty group needs no /proc scan
         pids.update(process_group_members(pgid))
     own = os.getpid()
     # Only pids re-parented to us (we are a subreaper): a bare number may have been reused.
@@ -235,7 +235,9 @@ def _parent(pid: int, proc_root: Path = PROC_ROOT) -> int | None:
     return stat.ppid if stat is not None else None
 
 
-def _group_exists(pgid: int) -> bool:
+def group_exists(pgid: int) -> bool:
+    """Whether any process (a zombie included) is in process group pgid: the kernel's
+    answer, atomic, where a /proc scan can miss a process that forks and exits meanwhile."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:

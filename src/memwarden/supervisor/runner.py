@@ -13,7 +13,14 @@ from memwarden.supervisor import pid1
 from memwarden.supervisor.config import ProgramConfig
 from memwarden.supervisor.logs import LineBuffer
 from memwarden.supervisor.policy.restart import age_deadline_s, bounded_delay_s
-from memwarden.supervisor.process import ExecError, SpawnHook, exit_status, signal_group, spawn
+from memwarden.supervisor.process import (
+    ExecError,
+    SpawnHook,
+    exit_status,
+    group_exists,
+    signal_group,
+    spawn,
+)
 from memwarden.supervisor.program import TERMINAL_STATES, ProgramRun
 from memwarden.supervisor.stopping import kill_tree, terminate_tree, tree_left
 from memwarden.units import format_duration
@@ -198,7 +205,7 @@ class Runner:
         signalled = terminate_tree(run, self._beyond_tree(run))
         self.sup.after_sigterm(run)
         if signalled is None:
-            if not run.alive:
+            if not run.alive and self._surely_empty(run):
                 self._finish_stop(run)  # it exited by itself and nothing of its tree is left
             return
         outside = signalled[1]
@@ -223,6 +230,13 @@ class Runner:
         rest of its owned cgroup."""
         return self.sup.escapes.members(run) | self.sup.cgroups.members(run)
 
+    def _surely_empty(self, run: ProgramRun) -> bool:
+        """The kernel's word that nothing is left, after a /proc scan found nothing: a
+        process that forks and exits can slip through a scan, not through these."""
+        if run.pid is not None and group_exists(run.pid):
+            return False
+        return not self.sup.cgroups.members(run)
+
     def final_status(self, run: ProgramRun) -> int:
         """What `memwarden run` exits with for run: 0 when stopped on request; its own exit
         status (128+N for signal N) when it ended by itself for good; 1 when it errored
@@ -241,7 +255,7 @@ class Runner:
     def on_timer(self, run: ProgramRun, now_s: float) -> None:
         if run.state == "stopping":
             left = tree_left(run, self._beyond_tree(run))
-            if not left and not run.alive:
+            if not left and not run.alive and self._surely_empty(run):
                 self._finish_stop(run)
             elif run.stop_deadline_s is not None and now_s >= run.stop_deadline_s:
                 # Again at every poll while anything is left: a fork can race one round.

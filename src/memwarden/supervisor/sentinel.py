@@ -43,6 +43,7 @@ for g in $groups; do kill -KILL "-$g" 2>/dev/null; done  # dash: no "--"
 for p in $pids; do kill -KILL "$p" 2>/dev/null; done
 for d in $cgroups; do
   [ -e "$d/memory.oom_control" ] && echo 0 > "$d/memory.oom_control"
+  [ -e "$d/freezer.state" ] && echo THAWED > "$d/freezer.state"
   round=0
   while [ -e "$d/cgroup.procs" ] && [ $round -lt 10000 ]; do
     [ -e "$d/cgroup.kill" ] && echo 1 > "$d/cgroup.kill"
