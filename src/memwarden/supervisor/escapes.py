@@ -89,6 +89,10 @@ class EscapeWatch:
             pgid = _pgid(pid)
             if pid == main or pgid is None or pgid == main:
                 continue
+            if pgid not in self.groups and pgid not in self._never_groups():
+                self.groups[pgid] = name
+                if self.sup.sentinel is not None:
+                    self.sup.sentinel.add(pgid)
             if pid not in self.pids:
                 self.pids[pid] = name
                 if self.sup.sentinel is not None:
@@ -96,10 +100,6 @@ class EscapeWatch:
                 self.sup.sink.event("info", f"pid {pid} runs outside process group {main} "
                                     f"(in group {pgid}): tracked, it stops with the program",
                                     program=name or None)
-            if pgid not in self.groups and pgid not in self._never_groups():
-                self.groups[pgid] = name
-                if self.sup.sentinel is not None:
-                    self.sup.sentinel.add(pgid)
         self.forget_gone()
 
     def _never_groups(self) -> set[int]:

@@ -131,6 +131,9 @@ class Supervisor:
             sentinel.add(pgid)
         for path in self.cgroups.paths():
             sentinel.add_cgroup(path)
+        if self._sentinel_starts > 1:
+            self.sink.event("info", f"sentinel pid {sentinel.pid} knows what its predecessor "
+                            "knew")
 
     def after_sigterm(self, run: ProgramRun) -> None:
         """SIGTERM went to run's group (any stop): a program paused at its wall needs room."""
