@@ -13,6 +13,7 @@ census stands in when no type points anywhere.
 from __future__ import annotations
 
 import gc
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,9 @@ from memwarden.units import format_bytes
 
 GENERIC_TYPES = frozenset({"dict", "list", "tuple", "set", "frozenset", "cell", "function",
                            "method", "builtin_function_or_method", "weakref", "type",
-                           "code", "frame", "property", "getset_descriptor"})
+                           "code", "frame", "property", "getset_descriptor",
+                           "weakref.ReferenceType", "_thread.RLock", "_thread.lock",
+                           "collections.deque", "_io.StringIO"})
 TYPE_SHARE = 0.2  # a specific type counts if it grew by this share of the top type's objects
 MIN_TYPE_OBJECTS = 500  # fewer new objects of a type only count with enough bytes
 TARGETS = 8  # newest instances traced back
@@ -95,7 +98,16 @@ def growing_type(growers: list[Grower], evidence_bytes: int = 0) -> Grower | Non
     top = max(g.delta_items for g in types)
     specific = [g for g in types
                 if g.name not in GENERIC_TYPES and g.delta_items >= TYPE_SHARE * top]
+    # A class written in Python (a handler, a session) says more than the C-level objects
+    # it brings along (its locks, weak references, buffers).
+    specific.sort(key=lambda g: not _python_class(g.name))
     return specific[0] if specific else types[0]
+
+
+def _python_class(name: str) -> bool:
+    module = name.rpartition(".")[0]
+    where = getattr(sys.modules.get(module), "__file__", None) or ""
+    return where.endswith(".py")
 
 
 def newest_instances(type_name: str, limit: int = TARGETS) -> list[Any]:

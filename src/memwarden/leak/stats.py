@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 Z_95_TWO_SIDED = 1.959963984540054
+MAX_SLOPES = 6000  # pairwise slopes kept by theil_sen (a strided sample beyond this)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +59,18 @@ def mann_kendall(values: Sequence[float]) -> MannKendall:
 def theil_sen(xs: Sequence[float], ys: Sequence[float], variance: float | None = None) -> SenSlope:
     """Median of pairwise slopes; the interval uses the Mann–Kendall variance (ties included)."""
     n = len(xs)
+    pairs = n * (n - 1) // 2
+    # Every stride-th pair only: the slopes list is the fit's largest temporary (28k floats at
+    # 240 points), and a guardian that makes it every few seconds must not grow by it.
+    stride = max(1, math.ceil(pairs / MAX_SLOPES))
     slopes: list[float] = []
+    k = 0
     for i in range(n - 1):
         xi, yi = xs[i], ys[i]
         for j in range(i + 1, n):
+            k += 1
+            if k % stride:
+                continue
             dx = xs[j] - xi
             if dx > 0:
                 slopes.append((ys[j] - yi) / dx)
@@ -72,7 +81,8 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float], variance: float | None =
     count = len(slopes)
     if variance is None:
         variance = n * (n - 1) * (2 * n + 5) / 18.0
-    c = Z_95_TWO_SIDED * math.sqrt(max(variance, 0.0))
+    # Sen's ranks (N - C) / 2 and (N + C) / 2 over all N pairs, as shares of the pairs kept.
+    c = Z_95_TWO_SIDED * math.sqrt(max(variance, 0.0)) * count / max(1, pairs)
     low_rank = max(0, math.floor((count - c) / 2) - 1)
     high_rank = min(count - 1, math.ceil((count + c) / 2))
     intercept = _median([y - slope * x for x, y in zip(xs, ys, strict=True)])

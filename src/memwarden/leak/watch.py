@@ -212,6 +212,15 @@ class LeakWatch:
         log.warning("memwarden: pid %s %s", sample.pid, message)
         self._publish(message, {**trend_figures(trend), **figures, "phase": "attributed"},
                       sample)
+        self._answer_supervisor({**trend_figures(trend), **figures})
+
+    def _answer_supervisor(self, figures: dict[str, Any]) -> None:
+        from memwarden.leak.answer import write_answer
+
+        try:
+            write_answer(figures)
+        except OSError as err:
+            log.warning("memwarden: could not give the supervisor the leak's culprit: %s", err)
 
 
     def _ceiling_bytes(self, sample: Sample) -> int | None:

@@ -7,25 +7,63 @@ limit in 2h10m` when it starts, `leak: tree RSS no longer rising` when it clears
 generation starts a fresh history (a restart resets the memory). `leak_window` (TOML;
 `--leak-window`) is the least history a verdict needs; `off` disables it. The detector and
 its statistics are only imported once a program is sampled with it on.
+
+The culprit comes from the program itself: each spawn gets MEMWARDEN_LEAK_ANSWER, a path in
+a private directory; a program running the guardian (`memwarden.start()`) writes its leak
+attribution there (memwarden.leak.answer). While the tree leaks, that file is checked at each
+sample (one stat) and its culprit goes into a `leak culprit` line with the same fields.
 """
 
 from __future__ import annotations
+
+import os
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from memwarden.leak.detector import LeakDetector
     from memwarden.sample import Sample
+    from memwarden.supervisor.config import ProgramConfig
     from memwarden.supervisor.loop import Supervisor
+    from memwarden.supervisor.process import SpawnHook
     from memwarden.supervisor.program import ProgramRun
 
 BUCKETS_PER_WINDOW = 100
+ANSWER_ENV = "MEMWARDEN_LEAK_ANSWER"  # memwarden.leak.answer.ANSWER_ENV (not imported: lean)
 
 
 class LeakEvents:
     def __init__(self, supervisor: Supervisor) -> None:
         self.sup = supervisor
         self.detectors: dict[str, tuple[int, LeakDetector]] = {}
+        self.unnamed: dict[str, int] = {}  # program -> pid leaking, culprit not known yet
+        self._dir: str | None = None
+
+    def answer_path(self, name: str) -> str | None:
+        return None if self._dir is None else os.path.join(self._dir, f"{name}.json")
+
+    def spawn_hook(self, program: ProgramConfig) -> SpawnHook | None:
+        """MEMWARDEN_LEAK_ANSWER for the program, when its leak watch is on."""
+        if program.leak_window_s is None:
+            return None
+        from memwarden.supervisor.process import SpawnHook
+
+        if self._dir is None:
+            import tempfile
+
+            self._dir = tempfile.mkdtemp(prefix="memwarden-leak-")  # 0700
+        path = os.path.join(self._dir, f"{program.name}.json")
+        if os.path.exists(path):
+            os.unlink(path)  # the last generation's answer is not this one's
+        return SpawnHook(env={ANSWER_ENV: path})
+
+    def close(self) -> None:
+        if self._dir is None:
+            return
+        import shutil
+
+        shutil.rmtree(self._dir, ignore_errors=True)
+        self._dir = None
 
     def feed(self, run: ProgramRun, sample: Sample) -> None:
         window_s = run.config.leak_window_s
@@ -42,13 +80,52 @@ class LeakEvents:
         trend = detector.add(sample.monotonic_s, sample.tree.rss_bytes,
                              limit_bytes=sample.limit.limit_bytes)
         if trend is None:
+            if self.unnamed.get(run.name) == run.pid:
+                self._name_culprit(run.name, run.pid)
             return
         if detector.leaking:
             from memwarden.leak.watch import describe_trend
 
+            answer = self._answer(run.name, run.pid)
+            culprit = f"; culprit: {answer['culprit']}" if answer else ""
             self.sup.sink.event("warning", f"{describe_trend(trend, 'tree RSS')} (pid "
-                                f"{run.pid})", program=run.name, leak="start",
-                                rate_bytes_per_h=int(trend.rate_bytes_per_h), eta_s=trend.eta_s)
+                                f"{run.pid}){culprit}", program=run.name, leak="start",
+                                rate_bytes_per_h=int(trend.rate_bytes_per_h), eta_s=trend.eta_s,
+                                **_answer_fields(answer))
+            if answer is None:
+                self.unnamed[run.name] = run.pid
         else:
+            self.unnamed.pop(run.name, None)
             self.sup.sink.event("info", f"leak: tree RSS no longer rising (pid {run.pid})",
                                 program=run.name, leak="end")
+
+    def _answer(self, name: str, pid: int) -> dict[str, object] | None:
+        path = self.answer_path(name)
+        if path is None:
+            return None
+        from pathlib import Path
+
+        from memwarden.leak.answer import read_answer
+
+        return read_answer(Path(path), pid)
+
+    def _name_culprit(self, name: str, pid: int) -> None:
+        """The program's guardian answered after the leak line: a second line names it."""
+        path = self.answer_path(name)
+        if path is None or not os.path.exists(path):
+            return
+        answer = self._answer(name, pid)
+        if answer is None:
+            return
+        del self.unnamed[name]
+        self.sup.sink.event("warning", f"leak culprit (pid {pid}): {answer['culprit']}; "
+                            f"{answer.get('classification')}", program=name, leak="culprit",
+                            **_answer_fields(answer))
+
+
+def _answer_fields(answer: dict[str, object] | None) -> dict[str, object]:
+    if answer is None:
+        return {}
+    return {"culprit": answer.get("culprit"), "classification": answer.get("classification"),
+            "owner_path": answer.get("owner_path"), "growing_type": answer.get("growing_type"),
+            "top_site": answer.get("top_site")}

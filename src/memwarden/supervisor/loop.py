@@ -108,7 +108,7 @@ class Supervisor:
         """What every spawn of program gets: its owned cgroup, and any hooks given."""
         hooks = list(self._extra_hooks(program)) if self._extra_hooks else []
         for hook in (self.cgroups.spawn_hook(program.name), self.sockets.spawn_hook(program),
-                     self.liveness.spawn_hook(program.name)):
+                     self.liveness.spawn_hook(program.name), self.leaks.spawn_hook(program)):
             if hook is not None:
                 hooks.append(hook)
         return hooks
@@ -370,6 +370,7 @@ class Supervisor:
         self.guard.call("closing the cgroups", self.cgroups.close)
         self.guard.call("closing pressure", self.pressure.close)
         self.guard.call("closing liveness", self.liveness.close)
+        self.guard.call("closing the leak answers", self.leaks.close)
         self.guard.call("closing the sockets", self.sockets.close)
         # Withdraw what is gone, so a reused pid number is never on the sentinel's list.
         self.guard.call("forgetting gone processes", self.escapes.forget_gone)
