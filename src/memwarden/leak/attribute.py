@@ -6,16 +6,18 @@ thread over a wall-clock window; the scenario bench runs them over simulated tic
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from memwarden.leak.census import census_json, take_census
 from memwarden.leak.classify import Classification, classify_growth
 from memwarden.leak.culprit import Culprit, find_culprit
 from memwarden.leak.diff import Grower, diff_snapshots
+from memwarden.leak.native import describe_native, mapping_growth, memray_command
+from memwarden.leak.owners import latest_extension
 from memwarden.leak.tracewindow import TraceWindow, WindowResult
 from memwarden.leak.trend import Trend
-from memwarden.readers.proc import self_rss_bytes
+from memwarden.readers.proc import read_mapping_rss, self_rss_bytes
 
 MIN_OWNER_GROWTH_BYTES = 256 * 1024
 
@@ -41,12 +43,14 @@ class Attribution:
     culprit: Culprit | None = None
     _tracer: TraceWindow | None = None
     _rss_start: int | None = None
+    _mappings_start: dict[str, int] = field(default_factory=dict)
 
     def begin(self, baseline: dict[str, Any] | None = None) -> None:
         """baseline: an earlier census (e.g. taken when the leak was first suspected) to diff
         against instead of one taken now."""
         self.before = baseline if baseline is not None else census_document()
         self._rss_start = self_rss_bytes()
+        self._mappings_start = read_mapping_rss()
         if self.trace:
             self._tracer = TraceWindow().start()
 
@@ -85,11 +89,16 @@ class Attribution:
         )
         if tracer is not None:
             self.window = tracer.finish()
+        modules_before = list((self.before or {}).get("modules") or [])
         self.culprit = find_culprit(
             self.growers, self.window.sites if self.window else [],
-            owner_growth=self.top_owner(),
-            modules_before=list((self.before or {}).get("modules") or []),
+            owner_growth=self.top_owner(), modules_before=modules_before,
         )
+        kind = self.classification.kind
+        if kind in ("native", "allocator_retention"):
+            growth = mapping_growth(self._mappings_start, read_mapping_rss())
+            self.culprit = replace(self.culprit, native=describe_native(
+                kind, growth, latest_extension(modules_before), memray_command()))
 
     def top_owner(self) -> Grower | None:
         """The owner that grew most, if it grew enough to matter (not a lazy import's dict)."""

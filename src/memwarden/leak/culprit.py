@@ -38,8 +38,11 @@ class Culprit:
     owner_growth: Grower | None  # the census' growing container, when it names one
     growing_type: Grower | None
     site: SiteGrowth | None
+    native: str | None = None  # the native diagnosis, when Python objects do not explain it
 
     def line(self) -> str:
+        if self.native is not None:
+            return self.native
         kind = None
         if self.growing_type is not None:
             t = self.growing_type
@@ -74,6 +77,7 @@ class Culprit:
             "growing_type": self.growing_type.name if self.growing_type else None,
             "site": self.site.site if self.site else None,
             "site_paths": self.site.paths if self.site else None,
+            "native": self.native,
         }
 
 

@@ -7,20 +7,37 @@ and its lazy imports (pickle, psutil...) never show as a leak's growth.
 from __future__ import annotations
 
 import os
-import tracemalloc
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
 
 PACKAGE = "memwarden"
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+TRACEMALLOC_FILE = os.sep + "tracemalloc.py"  # not imported here: it imports pickle
 IMPORT_MACHINERY = ("<frozen importlib", "importlib/")
 
 
+OWN_IMPORTS: set[str] = set()  # modules first imported while memwarden's own jobs ran
+
+
 def is_own_module(name: str) -> bool:
-    return name == PACKAGE or name.startswith(PACKAGE + ".")
+    return name == PACKAGE or name.startswith(PACKAGE + ".") or name in OWN_IMPORTS
+
+
+def run_noting_imports(job: Callable[[], T]) -> T:
+    """Run one of memwarden's own jobs; the modules it imports (pickle for a snapshot, the
+    census...) are memwarden's, not the application's."""
+    before = set(sys.modules)
+    try:
+        return job()
+    finally:
+        OWN_IMPORTS.update(set(sys.modules) - before)
 
 
 def is_own_file(filename: str) -> bool:
-    return filename.startswith(PACKAGE_DIR) or filename == tracemalloc.__file__
+    return filename.startswith(PACKAGE_DIR) or filename.endswith(TRACEMALLOC_FILE)
 
 
 def _importing(filename: str) -> bool:

@@ -29,6 +29,14 @@ MAX_FRONTIER = 48  # objects carried from one level to the next
 EXTRA_DEPTH = 5  # levels searched past the first root found, for a more canonical one
 SKIPPED_ROOTS = ("sys", "gc", "builtins", "importlib", "_frozen_importlib")
 CONTAINERS = (dict, list, tuple, set, frozenset)
+# Standard-library extensions that other modules (memwarden's included) import as helpers:
+# loaded last often, they say nothing about who holds memory from C.
+STDLIB_HELPERS = frozenset({
+    "_json", "_pickle", "_random", "_sha512", "_sha256", "_sha1", "_md5", "_sha3", "_blake2",
+    "_hashlib", "_bisect", "_heapq", "_struct", "math", "select", "_socket", "fcntl",
+    "_posixsubprocess", "binascii", "zlib", "_datetime", "_opcode", "_contextvars", "array",
+    "_queue", "grp", "pwd", "termios", "resource", "mmap", "unicodedata", "_decimal", "_lzma",
+    "_bz2", "_csv", "_uuid", "_ssl", "_statistics", "_zoneinfo"})
 STDLIB_DIR = sysconfig.get_paths()["stdlib"]
 
 
@@ -220,10 +228,16 @@ def _extension_of(tp: type) -> str | None:
 
 def latest_extension(module_names: list[str]) -> str | None:
     """The extension module (compiled, .so) loaded last among module_names (sys.modules keeps
-    import order): the prime suspect for memory that only C code holds."""
+    import order), a third-party one before the standard library's: the prime suspect for
+    memory that only C code holds."""
+    stdlib: str | None = None
     for name in reversed(module_names):
         module = sys.modules.get(name)
         where = getattr(module, "__file__", None) or ""
-        if where.endswith((".so", ".pyd")) and not is_own_module(name):
+        if not where.endswith((".so", ".pyd")) or is_own_module(name):
+            continue
+        if not where.startswith(STDLIB_DIR) or "site-packages" in where:
             return name
-    return None
+        if name not in STDLIB_HELPERS:
+            stdlib = stdlib or name
+    return stdlib

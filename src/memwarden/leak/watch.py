@@ -175,9 +175,11 @@ class LeakWatch:
             return
 
         def run() -> None:
+            from memwarden.leak.own import run_noting_imports
+
             if previous is not None:
                 previous.join()
-            job()
+            run_noting_imports(job)
 
         self._job = threading.Thread(target=run, name="memwarden-leak", daemon=True)
         self._job.start()
