@@ -1,6 +1,6 @@
 """Hostile requests never give a 500: bad Content-Length headers (sent on raw sockets, since
-HTTP clients refuse to) and bad admin JSON, through werkzeug, wsgiref and uvicorn, and in
-process through httpx's ASGI transport."""
+HTTP clients refuse to) and bad admin JSON, through werkzeug, wsgiref, uvicorn and gunicorn
+(Django), and in process through httpx's ASGI transport."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from web_helpers import CALM, Server, serve, uvicorn_argv
+from web_helpers import CALM, REPO_ROOT, Server, gunicorn_argv, serve, uvicorn_argv
 from web_scenarios import AUTH, TOKEN
 
 from memwarden.web.asgi import MemwardenMiddleware
@@ -36,7 +36,10 @@ SERVERS = {
     "werkzeug": [sys.executable, "flask_app.py", "{port}"],
     "wsgiref": [sys.executable, "wsgiref_app.py", "{port}"],
     "uvicorn": uvicorn_argv("asgi_app:app"),
+    "gunicorn-django": gunicorn_argv("examples.django_app.wsgi:application"),
 }
+# These refuse a bad Content-Length themselves, before any app or middleware sees it.
+STRICT_SERVERS = {"uvicorn", "gunicorn-django"}
 
 
 def raw_exchange(port: int, request: bytes, timeout_s: float = 30.0) -> tuple[int, bytes]:
@@ -74,17 +77,18 @@ def bad_length_request(path: str, values: list[bytes]) -> bytes:
 def test_real_servers_refuse_hostile_requests_with_4xx(
     serve: Callable[..., Server], server_name: str
 ) -> None:
-    server = serve(SERVERS[server_name], **CALM, MEMWARDEN_ADMIN_TOKEN=TOKEN)
+    cwd = {"cwd": REPO_ROOT} if server_name == "gunicorn-django" else {}
+    server = serve(SERVERS[server_name], **cwd, **CALM, MEMWARDEN_ADMIN_TOKEN=TOKEN)
     for values in BAD_LENGTHS:
         for path in ("/", "/items/1", "/health", "/memory/gc"):
             status, body = raw_exchange(server.port, bad_length_request(path, values))
-            if len(values) > 1 and server_name != "uvicorn":
+            if len(values) > 1 and server_name not in STRICT_SERVERS:
                 # A WSGI server passes one of them on (werkzeug the last, wsgiref the first):
                 # the app sees a consistent request, and never answers 500.
                 assert status < 500, (values, path, status, body)
                 continue
             assert 400 <= status < 500, (values, path, status, body)
-            if server_name != "uvicorn":  # uvicorn refuses these before any app sees them
+            if server_name not in STRICT_SERVERS:
                 assert status == 400 and "Content-Length" in json.loads(body)["error"], values
     for body in BAD_ADMIN_BODIES:
         reply = server.request("POST", "/memory/gc", headers=AUTH, body=body)
