@@ -164,6 +164,8 @@ def test_a_handler_that_raises_is_logged_once_and_the_loop_goes_on(
     err = tmp_path / "inject.err"
     wait_for(lambda: "internal error in counter's timers" in err.read_text()
              and "again (4 times)" in err.read_text(), what="the fault, repeated")
+    wait_for(lambda: "counter up" in (tmp_path / "inject.out").read_text(),
+             what="the counter listening")
     assert increment(path) == 1  # the program and the loop carry on
     log = err.read_text()
     assert log.count("Traceback") == 1 and "ZeroDivisionError: injected" in log
