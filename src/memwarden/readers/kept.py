@@ -179,6 +179,9 @@ class TreeReader:
         self.close()
 
     def __del__(self) -> None:
-        with contextlib.suppress(Exception):  # at interpreter exit os may be gone already
+        # A plain try: at interpreter exit module globals (contextlib, os) may be None already.
+        try:  # noqa: SIM105 - contextlib itself may be gone
             self.close()
+        except Exception:
+            pass
 
