@@ -154,3 +154,25 @@ def test_self_rss_bytes_from_many_threads() -> None:
     for t in threads:
         t.join()
     assert len(results) == 8 and all(r is not None and r > 0 for r in results)
+
+
+def test_a_read_rereads_only_what_changed(parent: subprocess.Popen[str]) -> None:
+    first = int(_ask(parent, "s"))
+    with TreeReader(parent.pid) as reader:
+        def settled() -> bool:  # the child has exec'd sleep, nothing moves any more
+            sleeping = next(p for p in reader.read().processes if p.pid == first)
+            return sleeping.vms_bytes > 1024 * 1024 and reader.read() is reader.read()
+
+        for _ in range(1000):  # a readiness wait (10 s at most), not a timing
+            if settled():
+                break
+            threading.Event().wait(0.01)
+        tree = reader.read()
+        idle = reader.read()
+        assert idle is tree  # nothing changed: the same figures, nothing parsed again
+        sleeper = next(p for p in tree.processes if p.pid == first)
+        second = int(_ask(parent, "s"))  # the parent changed (a Popen object): new figures
+        grown = reader.read()
+        assert grown is not tree and grown.pids[-1] == second
+        # the idle child's statm is byte for byte the same: its figures object is kept
+        assert next(p for p in grown.processes if p.pid == first) is sleeper

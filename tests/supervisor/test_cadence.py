@@ -10,8 +10,9 @@ MIB = 1024**2
 
 def test_slowest_is_a_multiple_of_the_interval_capped_by_the_leak_resolution() -> None:
     assert slowest_interval_s(0.1, None) == 0.1 * SLOWEST_FACTOR
-    assert slowest_interval_s(0.1, 300.0) == 0.1 * SLOWEST_FACTOR  # 3 s resolution: above
-    assert slowest_interval_s(0.1, 60.0) == 0.6  # 100 buckets of 0.6 s: the leak sees as before
+    assert slowest_interval_s(0.1, 300.0) == 0.1 * SLOWEST_FACTOR  # 5 s per point: above
+    assert slowest_interval_s(0.1, 60.0) == 1.0  # 60 points in the 1 min leak window
+    assert slowest_interval_s(0.1, 30.0) == 0.5
     assert slowest_interval_s(1.0, 1.0) == 1.0  # never faster than the interval itself
 
 

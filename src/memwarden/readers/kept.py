@@ -3,9 +3,11 @@
 A one-off tree read opens every `statm` and every `task/TID/children` file afresh (~10 µs an
 open). A `TreeReader` opens a process's files once, when the process first appears in the
 tree, and then only preads them (~1.5 µs each); a process that leaves the tree has its fds
-closed. The thread list of a process is re-listed only when its thread count changes
-(`st_nlink` of its `task` directory, one fstat) or every `RELIST_EVERY` reads, since a thread
-that exits while another starts keeps the count.
+closed. A read re-reads only what changed: a process whose statm is byte for byte the same
+keeps its figures object, and a tree where nothing changed is the same TreeMemory. The thread
+list of a process is re-listed when its thread count changes (`st_nlink` of its `task`
+directory, one fstat, looked at when its statm changed: a new thread maps a stack) and every
+`RELIST_EVERY` reads (a thread that reused a cached stack, or one swapped for another).
 
 A kept fd names the process, not the number: once a process is reaped its fds give ESRCH even
 if the pid is reused, and the new process is opened afresh.
@@ -33,7 +35,8 @@ _CHILDREN_READ_BYTES = 65536  # one pread holds ~9,000 child pids
 
 
 class _Process:
-    __slots__ = ("children_fds", "nlink", "pid", "statm_fd", "task_fd")
+    __slots__ = ("children", "children_fds", "children_raw", "memory", "nlink", "pid", "raw",
+                 "statm_fd", "task_fd")
 
     def __init__(self, pid: int, statm_fd: int, task_fd: int) -> None:
         self.pid = pid
@@ -41,6 +44,10 @@ class _Process:
         self.task_fd = task_fd
         self.nlink = -1  # forces the first thread listing
         self.children_fds: list[int] = []
+        self.raw = b""  # the statm bytes `memory` was made from
+        self.memory: ProcessMemory | None = None
+        self.children_raw = b""  # the children files' bytes `children` was made from
+        self.children: list[int] = []
 
     def close(self) -> None:
         for fd in (self.statm_fd, self.task_fd, *self.children_fds):
@@ -65,6 +72,7 @@ class TreeReader:
         self._kept: dict[int, _Process] = {}
         self._reads = 0
         self._use_fds = has_children_files(proc_root)
+        self._last: TreeMemory | None = None
 
     def read(self) -> TreeMemory:
         if not self._use_fds:
@@ -73,6 +81,7 @@ class TreeReader:
         relist = self._reads % RELIST_EVERY == 0
         kept, pread = self._kept, os.pread
         processes: list[ProcessMemory] = []
+        fresh = False  # a process's figures changed, or one came or went
         queue = [self.pid]
         seen = {self.pid}
         for pid in queue:  # breadth first: the loop also visits what it appends
@@ -95,15 +104,26 @@ class TreeReader:
                     if pid == self.pid:
                         raise NoSuchProcessError(pid) from err
                     continue
-            processes.append(self._memory(pid, raw))
-            for child in self._children(entry, relist):
+            memory = entry.memory
+            changed = memory is None or raw != entry.raw
+            if memory is None or changed or self.with_status:
+                memory = entry.memory = self._memory(pid, raw)
+                entry.raw = raw
+                fresh = True
+            processes.append(memory)
+            for child in self._children(entry, relist or changed):
                 if child not in seen:  # a pid reused mid-walk must not loop us
                     seen.add(child)
                     queue.append(child)
         if len(kept) > len(seen):
             for pid in [p for p in kept if p not in seen]:
                 kept.pop(pid).close()
-        return tree_of(self.pid, processes)
+        last = self._last
+        if not fresh and last is not None and len(last.processes) == len(processes) \
+                and all(a is b for a, b in zip(last.processes, processes, strict=True)):
+            return last
+        self._last = tree_of(self.pid, processes)
+        return self._last
 
     def _memory(self, pid: int, raw: bytes) -> ProcessMemory:
         fields = raw.split(None, 3)
@@ -132,16 +152,19 @@ class TreeReader:
         entry = self._kept[pid] = _Process(pid, statm_fd, task_fd)
         return entry
 
-    def _children(self, entry: _Process, relist: bool) -> list[int]:
+    def _children(self, entry: _Process, look: bool) -> list[int]:
         # Children hang off the thread that forked them, so every thread's file is read.
-        try:
-            nlink = os.fstat(entry.task_fd).st_nlink
-        except OSError:
-            return []
-        if relist or nlink != entry.nlink:
-            self._list_threads(entry)
-            entry.nlink = nlink
-        children: list[int] = []
+        if look:
+            try:
+                nlink = os.fstat(entry.task_fd).st_nlink
+            except OSError:
+                return []
+            if nlink != entry.nlink:
+                self._list_threads(entry)
+                entry.nlink = nlink
+            elif self._reads % RELIST_EVERY == 0:
+                self._list_threads(entry)
+        parts: list[bytes] = []
         for fd in entry.children_fds:
             try:
                 raw = os.pread(fd, 4096, 0)  # a 64 KiB buffer costs more than the read
@@ -149,9 +172,11 @@ class TreeReader:
                     raw = os.pread(fd, _CHILDREN_READ_BYTES, 0)
             except OSError:
                 continue  # that thread exited: the next count change re-lists
-            if raw:
-                children.extend(map(int, raw.split()))
-        return children
+            parts.append(raw)
+        raw = parts[0] if len(parts) == 1 else b" ".join(parts)
+        if raw != entry.children_raw:
+            entry.children_raw, entry.children = raw, [int(p) for p in raw.split()]
+        return entry.children
 
     def _list_threads(self, entry: _Process) -> None:
         for fd in entry.children_fds:

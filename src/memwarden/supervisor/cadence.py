@@ -3,8 +3,9 @@
 The configured `interval` is the fastest rate, used near a threshold. Far from one, the next
 sample can wait until the fastest plausible allocation (`max_alloc_rate`, 2 GB/s by default:
 one Python process here allocates ~1.7 GB/s) could close the gap to the next threshold:
-`gap / max_alloc_rate`, at most `SLOWEST_FACTOR` intervals and never slower than the leak
-detector's resolution (so a slow leak is seen as soon as before). When kernel events watch
+`gap / max_alloc_rate`, at most `SLOWEST_FACTOR` intervals and never slower than
+LEAK_POINTS_PER_WINDOW samples per leak window (1 s for the default 1 min: the rate the
+guardian feeds the same detector, which decides at most every window / 12). When kernel events watch
 every threshold ahead (an owned v1 cgroup's eventfds), the poll is only their backup and runs
 at the slowest rate. While a tier change is pending (`sustain`) or the program is at critical
 (`critical_timeout` counts time), the interval applies.
@@ -15,15 +16,14 @@ and PSI are refreshed at least every slowest interval and on every event.
 
 from __future__ import annotations
 
-from memwarden.supervisor.leaks import BUCKETS_PER_WINDOW
-
 SLOWEST_FACTOR = 20  # 100 ms -> 2 s
+LEAK_POINTS_PER_WINDOW = 60
 
 
 def slowest_interval_s(interval_s: float, leak_window_s: float | None) -> float:
     slowest_s = interval_s * SLOWEST_FACTOR
     if leak_window_s is not None:
-        slowest_s = min(slowest_s, max(interval_s, leak_window_s / BUCKETS_PER_WINDOW))
+        slowest_s = min(slowest_s, max(interval_s, leak_window_s / LEAK_POINTS_PER_WINDOW))
     return slowest_s
 
 
