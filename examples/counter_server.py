@@ -25,10 +25,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import memwarden
-from memwarden import actions
-from memwarden.hooks import REGISTRY
-from memwarden.supervisor.sockets import listen_fds
-from memwarden.supervisor.watchdog import sd_notify
 
 
 class Counter:
@@ -102,7 +98,7 @@ def serve(argv: list[str] | None = None) -> None:
     leak_bytes = int(os.environ.get("COUNTER_LEAK_BYTES", "0"))
     handler = make_handler(counter, leak_bytes)
 
-    inherited = listen_fds()
+    inherited = memwarden.listen_fds()
     server = ThreadingHTTPServer(
         ("127.0.0.1", args.port), handler, bind_and_activate=not inherited
     )
@@ -124,11 +120,11 @@ def serve(argv: list[str] | None = None) -> None:
     source = "inherited fd 3" if inherited else "bound"
     print(f"counter_server: count {counter.value}, listening on {host}:{port} ({source})",
           flush=True)
-    sd_notify("READY=1")
+    memwarden.notify_ready()
     server.serve_forever(poll_interval=0.5)
     server.server_close()  # stop accepting, then join the in-flight requests
     memwarden.stop()
-    actions.run_shutdown_hooks(REGISTRY)
+    memwarden.run_shutdown_hooks()
     print(f"counter_server: saved count {counter.value}", flush=True)
 
 

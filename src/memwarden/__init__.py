@@ -16,9 +16,32 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from memwarden.child import (
+        SUPERVISED_ENV,
+        is_supervised,
+        listen_fds,
+        notify_ready,
+        notify_watchdog,
+        run_shutdown_hooks,
+    )
     from memwarden.guardian import Guardian, GuardianStatus
 
-__all__ = ["__version__", "on_pressure", "on_shutdown", "snapshot", "start", "status", "stop"]
+__all__ = [
+    "SUPERVISED_ENV", "__version__", "is_supervised", "listen_fds", "notify_ready",
+    "notify_watchdog", "on_pressure", "on_shutdown", "run_shutdown_hooks", "snapshot", "start",
+    "status", "stop",
+]
+# The child API (memwarden.child), loaded on first use.
+_CHILD_API = frozenset({"SUPERVISED_ENV", "is_supervised", "listen_fds", "notify_ready",
+                        "notify_watchdog", "run_shutdown_hooks"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CHILD_API:
+        from memwarden import child
+
+        return getattr(child, name)
+    raise AttributeError(f"module 'memwarden' has no attribute {name!r}")
 
 
 def start(**options: Any) -> Guardian:
@@ -56,12 +79,16 @@ def on_pressure(target: Any, tier: str = "critical") -> Any:
 
 def on_shutdown(fn: Callable[[], object], every: str | float | None = None) -> Callable[[], object]:
     """Register fn to run before any graceful exit memwarden causes; with `every` ("10s") it
-    also runs periodically as a checkpoint, so a kill nobody can prevent loses one interval."""
+    also runs periodically as a checkpoint (with the guardian started), so a kill nobody can
+    prevent loses one interval. Under `memwarden run` it works without start(): the first hook
+    installs a SIGTERM handler that runs the hooks (or warns once why it cannot)."""
+    from memwarden.child import shutdown_on_sigterm
     from memwarden.hooks import REGISTRY
     from memwarden.units import parse_duration
 
     every_s = None if every is None else parse_duration(every, key="every")
     REGISTRY.add_shutdown(fn, every_s)
+    shutdown_on_sigterm(REGISTRY)
     return fn
 
 

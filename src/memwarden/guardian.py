@@ -12,8 +12,9 @@ import threading
 import time
 from dataclasses import dataclass
 
+from memwarden.child import shutdown_on_sigterm
 from memwarden.config import GuardConfig, load_guard_config
-from memwarden.events import Event, EventBus
+from memwarden.events import Event, EventBus, EventKind
 from memwarden.exitcodes import EXIT_MEMORY_RESTART
 from memwarden.hooks import REGISTRY, HookRegistry
 from memwarden.policy import PolicyConfig, PolicyState, Tier, Transition, evaluate
@@ -228,7 +229,7 @@ class Guardian:
             log.info("memwarden: %s", message)
         self.events.publish(
             Event(
-                kind="tier",
+                kind=EventKind.TIER,
                 time_s=sample.time_s,
                 message=message,
                 tier=transition.current.label,
@@ -263,7 +264,7 @@ class Guardian:
             )
             self.events.publish(
                 Event(
-                    kind="action",
+                    kind=EventKind.ACTION,
                     time_s=time.time(),
                     message=f"{step.step} {actions.gave_back(step.freed_bytes)}",
                     tier=tier.label,
@@ -284,7 +285,7 @@ class Guardian:
         )
         self.events.publish(
             Event(
-                kind="restart",
+                kind=EventKind.RESTART,
                 time_s=time.time(),
                 message=f"exiting with status {self.exit_status} for a memory restart",
                 tier=Tier.RESTART.label,
@@ -411,8 +412,8 @@ def start(
         _current = Guardian(config).start()
         _current.settings = settings
         _attach_watchers(_current, leak_config, alerts_config)
-        if settings.environ.get(SUPERVISED_ENV) == "1":
-            install_sigterm_hooks()
+        # Under `memwarden run`, its SIGTERM must run the on_shutdown hooks.
+        shutdown_on_sigterm(environ=settings.environ)
         return _current
 
 
@@ -432,36 +433,6 @@ def _attach_watchers(guardian: Guardian, leak_config: LeakConfig,
         guardian.alerts = attach_alerts(guardian.events, alerts_config)
     except Exception:
         log.exception("memwarden: webhook alerts not started")
-
-
-SUPERVISED_ENV = "MEMWARDEN_SUPERVISED"  # set by `memwarden run` for its children
-
-
-def install_sigterm_hooks(registry: HookRegistry = REGISTRY) -> bool:
-    """On SIGTERM, run the shutdown hooks, then die of SIGTERM as before.
-
-    A supervisor's graceful stop is a SIGTERM; without a handler Python dies at once and no
-    on_shutdown hook runs. Installed only over the default action, from the main thread, so an
-    application's (or server's) own handler is never replaced. True when installed.
-    """
-    import signal
-
-    if threading.current_thread() is not threading.main_thread():
-        return False
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return False
-
-    def on_sigterm(signum: int, _frame: object) -> None:
-        log.warning("memwarden: SIGTERM: running %d shutdown hook(s)",
-                    len(registry.shutdown_hooks()))
-        from memwarden.actions import run_shutdown_hooks
-
-        run_shutdown_hooks(registry)
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)  # exit status still says "terminated by SIGTERM"
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-    return True
 
 
 def _exit_process(status: int) -> None:

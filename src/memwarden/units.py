@@ -195,3 +195,28 @@ def format_duration(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
     return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
+
+
+# A growth rate reads best in the largest unit that keeps it at 1 MiB or more: a demo's leak
+# is "+6.2 MiB/s", a slow one "+42.0 MiB/h". The terminal and the report both use this.
+RATE_UNITS_S = ((1.0, "s"), (60.0, "min"), (3600.0, "h"))
+
+
+def rate_unit(bytes_per_s: float) -> tuple[float, str]:
+    """(seconds per unit, unit name) for a rate of this magnitude."""
+    for unit_s, name in RATE_UNITS_S:
+        if abs(bytes_per_s) * unit_s >= 1024**2:
+            return unit_s, name
+    return RATE_UNITS_S[-1]
+
+
+def format_rate(bytes_per_s: float | None, *, like: float | None = None,
+                signed: bool = True) -> str:
+    """`+6.2 MiB/s`, `+42.0 MiB/h`; `-` for unknown. like: take the unit another rate reads
+    in (a confidence interval in its estimate's unit)."""
+    if bytes_per_s is None or not abs(bytes_per_s) < float("inf"):  # None, NaN or infinite
+        return "-"
+    unit_s, name = rate_unit(bytes_per_s if like is None else like)
+    value = bytes_per_s * unit_s
+    sign = ("+" if value >= 0 else "-") if signed else ("-" if value < 0 else "")
+    return f"{sign}{format_bytes(int(abs(value)))}/{name}"

@@ -60,7 +60,8 @@ def test_leak_detected_with_rate_and_eta(demo_run: Any, summary: dict[str, Any])
 def test_culprit_named_by_owner_path(demo_run: Any, summary: dict[str, Any]) -> None:
     owner = "memwarden.demo.app:service.processed_records (set)"
     assert summary["culprit"]["top_owner_growth"].startswith(owner)
-    assert f"culprit: {owner}" in demo_run[0].stdout
+    line = next(x for x in demo_run[0].stdout.splitlines() if "culprit: " in x)
+    assert "processed_records" in line and "memwarden.demo.app:" not in line  # plain words
 
 
 def test_load_shed_at_critical(demo_run: Any, summary: dict[str, Any]) -> None:
@@ -73,10 +74,10 @@ def test_load_shed_at_critical(demo_run: Any, summary: dict[str, Any]) -> None:
 
 
 def test_graceful_restart_keeps_state(demo_run: Any, summary: dict[str, Any]) -> None:
-    assert summary["restarts"] and summary["restarts"][0].startswith("restart (memory)")
+    assert summary["restarts"] and summary["restarts"][0]["reason"] == "memory"
     saved, restored = summary["state_saved"][0], summary["state_restored"][0]
     assert saved["events_total"] > 0
-    assert restored == {**saved, "step": "state_restored"}
+    assert restored == saved
     out = demo_run[0].stdout
     assert f"state saved: {saved['events_total']:,} events" in out
     assert f"restored: {restored['events_total']:,} events" in out

@@ -30,13 +30,16 @@ def test_block_redrawn_under_milestones() -> None:
     screen = Screen(live=True, colour=False, out=out)
     screen.update(story, LoadStats(sent=10, ok=10), 20.0, 60.0)
     first = out.getvalue()
-    assert "leak detected: +5.0 MiB/s (4.0 MiB-6.0 MiB/s, 95% CI)" in first
+    # The unit the report uses for the same figure.
+    assert "leak detected: +5.0 MiB/s (95% CI +4.0 MiB/s to +6.0 MiB/s)" in first
     assert "135.0 MiB of 256.0 MiB (53%)" in first
     assert "10 ok · 0 failed" in first
     block_lines = len(screen.block(story, LoadStats(), 20.0, 60.0))
 
-    story.supervisor_record({"time": now + 21, "source": "memwarden",
-                             "message": "restart (memory): tree RSS 243 MiB reached ...; x"})
+    story.supervisor_event({"type": "event", "t": now + 21, "kind": "restart",
+                            "source": "supervisor:webhooks", "message": "not read",
+                            "figures": {"reason": "memory",
+                                        "detail": "tree RSS 243 MiB reached ..."}})
     screen.update(story, LoadStats(sent=12, ok=12), 21.0, 60.0)
     second = out.getvalue()[len(first):]
     # Cursor up over the old block, erase it, then the new milestone, then the new block.

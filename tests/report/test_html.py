@@ -124,7 +124,9 @@ def test_trend_unavailable_is_visible(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_leak_trend_and_eta_are_drawn(realistic_html: str) -> None:
     assert '<g class="trend">' in realistic_html
     assert 'class="forecast"' in realistic_html and 'class="eta"' in realistic_html
-    assert re.search(r'card card-leak bad".*?card-value">Leaking<', realistic_html, re.S)
+    # The rate itself, in the unit the terminal uses: 250 MiB/h reads as 4.2 MiB/min.
+    assert re.search(r'card card-leak bad".*?card-value">\+4\.[0-9] MiB/min<', realistic_html,
+                     re.S)
 
 
 def test_flat_service_is_not_leaking(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sup_helpers import Running, supervise  # noqa: F401 - pytest fixture
 
 NOT_IN_THE_LEAN_SUPERVISOR = ("typing", "pickle", "tracemalloc", "click", "tomllib", "psutil",
-                              "logging", "threading")
+                              "logging", "threading", "memwarden.alerts", "memwarden.trace")
 
 
 def test_supervisor_with_every_default_imports_nothing_heavy(

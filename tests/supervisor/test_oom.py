@@ -37,7 +37,7 @@ def test_kernel_oom_kill_is_named(
         # A 1 s interval: the spike (~0.1 s) reaches the wall between two samples.
         sup = supervise("--interval", "1s", "--max-restarts", "1", prefix=join,
                         command=[*script("spike", SPIKE), str(tmp_path / "marker")])
-        log = sup.wait_log("restart (oom-kill)")
+        log = sup.wait_log("restart (oom_kill)")
         line = next(x for x in log.splitlines() if "OOM-killed (SIGKILL from the kernel)" in x)
         assert "figures before it: tree RSS" in line and "(cgroup)" in line
         sup.wait_log("second run: idle", stream="out")

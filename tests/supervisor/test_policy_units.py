@@ -11,6 +11,7 @@ from memwarden.errors import ConfigError
 from memwarden.supervisor.logs import LineBuffer, RotatingFile
 from memwarden.supervisor.policy.cron import parse_cron
 from memwarden.supervisor.policy.restart import RestartTracker, age_deadline_s
+from memwarden.supervisor.states import RestartReason
 
 
 def _local(y: int, mo: int, d: int, h: int, mi: int) -> float:
@@ -46,8 +47,8 @@ def test_tracker_window_and_backoff() -> None:
     assert delays == [0.1, 0.2, 0.35, 0.35]
     assert tracker.crash_delay_s(uptime_s=31) == 0.1  # a stable run resets the backoff
     assert tracker.allow(0)
-    tracker.record(0, 0, "memory")
-    tracker.record(10, 10, "crash")
+    tracker.record(0, 0, RestartReason.MEMORY)
+    tracker.record(10, 10, RestartReason.CRASH)
     assert not tracker.allow(20)
     assert tracker.allow(61)  # the first one left the window
     assert [r.reason for r in tracker.history] == ["memory", "crash"] and tracker.total == 2
@@ -80,3 +81,12 @@ def test_line_buffer() -> None:
     assert buffer.feed(b"c\n\n") == [b"bc", b""]
     assert buffer.feed(b"tail") == []
     assert buffer.flush() == [b"tail"]
+
+
+def test_autorestart_setting_accepts_exactly_the_enum() -> None:
+    from memwarden.settings.registry import section
+    from memwarden.settings.types import Choice
+    from memwarden.supervisor.states import Autorestart
+
+    converter = section("program")["autorestart"].conv
+    assert isinstance(converter, Choice) and converter.choices == tuple(Autorestart)

@@ -15,7 +15,7 @@ import click
 
 from memwarden.cli.common import styled, usage_errors
 from memwarden.errors import NoSuchProcessError
-from memwarden.events import Event
+from memwarden.events import Event, EventKind
 from memwarden.policy import PolicyState, Tier, Transition, evaluate
 from memwarden.sample import Sample, Sampler
 from memwarden.settings.clickopts import given, setting_options
@@ -112,7 +112,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 def _tier_event(transition: Transition, sample: Sample) -> Event:
     return Event(
-        kind="tier", time_s=sample.time_s, tier=transition.current.label, source="monitor",
+        kind=EventKind.TIER, time_s=sample.time_s, tier=transition.current.label, source="monitor",
         message=f"tier {transition.previous.label} -> {transition.current.label}: "
         f"{sample.metric} {format_bytes(transition.measured_bytes)}",
         figures={"previous": transition.previous.label,

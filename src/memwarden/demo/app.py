@@ -27,8 +27,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import memwarden
-from memwarden.events import Event
-from memwarden.supervisor.sockets import listen_fds
+from memwarden.events import Event, EventKind
 from memwarden.web.wsgi import MemwardenWSGIMiddleware
 
 StartResponse = Callable[..., Any]
@@ -136,12 +135,12 @@ def poll_upstream(stop: threading.Event, ids_per_s: int, id_bytes: int) -> None:
         service.process("upstream-feed", ids)
 
 
-def _publish(message: str, figures: dict[str, Any]) -> None:
+def _publish(kind: EventKind, message: str, figures: dict[str, Any]) -> None:
     from memwarden import guardian
 
     running = guardian.current()
     if running is not None:
-        running.events.publish(Event(kind="action", time_s=time.time(), message=message,
+        running.events.publish(Event(kind=kind, time_s=time.time(), message=message,
                                      tier=running.tier.label, source="demo-app",
                                      figures=figures))
 
@@ -162,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.state.exists():
         service.restore(json.loads(args.state.read_text()))
         restored = service.state()
-    handed = listen_fds()
+    handed = memwarden.listen_fds()
     _Server.inherited = handed[0] if handed else None
     server = make_server("127.0.0.1", args.port, MemwardenWSGIMiddleware(webhooks,
                          retry_after_s=1), server_class=_Server, handler_class=_QuietHandler)
@@ -182,15 +181,14 @@ def main(argv: list[str] | None = None) -> None:
         tmp = args.state.with_suffix(".tmp")
         tmp.write_text(json.dumps(state))
         os.replace(tmp, args.state)
-        _publish(f"state saved: {_describe(state)}",
-                 {"step": "state_saved", **_counts(state)})
+        _publish(EventKind.STATE_SAVED, f"state saved: {_describe(state)}", _counts(state))
         print(f"state saved: {_describe(state)}", flush=True)
 
     memwarden.on_shutdown(save_state)
     memwarden.start()  # in the main thread: under `memwarden run` SIGTERM runs save_state
     if restored is not None:
-        _publish(f"state restored: {_describe(restored)}",
-                 {"step": "state_restored", **_counts(restored)})
+        _publish(EventKind.STATE_RESTORED, f"state restored: {_describe(restored)}",
+                 _counts(restored))
     feed.start()
     serving.start()
     restored_text = _describe(restored) if restored is not None else "nothing (first start)"

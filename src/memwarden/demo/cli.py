@@ -82,6 +82,8 @@ def _write_report(trace_path: Path, report_path: Path) -> None:
 
 
 def _print_summary(screen: Screen, summary: dict[str, Any]) -> bool:
+    from memwarden.demo.story import describe_culprit
+
     requests = summary["requests"]
     saved = summary["state_saved"][0] if summary["state_saved"] else None
     restored = summary["state_restored"][0] if summary["state_restored"] else None
@@ -97,16 +99,17 @@ def _print_summary(screen: Screen, summary: dict[str, Any]) -> bool:
                 + (f": {_leak(summary['leak'])}" if summary["leak"] else ": no"))
     culprit = summary["culprit"]
     screen.line(f"  {tick(culprit is not None)} culprit named: "
-                + (str(culprit.get("top_owner_growth") or culprit.get("top_owner"))
-                   if culprit else "no"))
+                + (describe_culprit(culprit) if culprit else "no"))
     screen.line(f"  {tick(requests['shed_503'] > 0)} load shed at critical: "
                 f"{requests['shed_503']:,} answers 503 + Retry-After, each retried")
     restart_text = "no restart happened"
     if restarted:
-        times = f"{len(summary['restarts'])} graceful restarts, the first" \
-            if len(summary["restarts"]) > 1 else "graceful restart"
-        first = summary["restarts"][0].split(";")[0].removeprefix("restart ")
-        restart_text = f"{times} by memwarden run {first}"
+        from memwarden.demo.story import describe_restart
+
+        count = len(summary["restarts"])
+        first = describe_restart(summary["restarts"][0])
+        restart_text = (f"{count} graceful restarts by memwarden run, the first: {first}"
+                        if count > 1 else f"{first}, by memwarden run")
     screen.line(f"  {tick(restarted and restored is not None)} {restart_text}")
     if saved is not None and restored is not None:
         screen.line(f"    state saved: {saved['events_total']:,} events, {saved['sessions']} "

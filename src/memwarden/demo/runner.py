@@ -28,6 +28,7 @@ FRAME_S = 0.25
 READY_TIMEOUT_S = 60.0
 OVERTIME_S = 60.0  # on a slow machine, wait this much longer for the restart to happen
 SENDERS = 4
+SUPERVISOR_KINDS = ("restart", "oom_kill")  # what the report marks on the service's chart
 
 
 class DemoError(MemwardenError):
@@ -54,6 +55,7 @@ class Demo:
         self.supervisor: subprocess.Popen[bytes] | None = None
         self._trace_offset = 0
         self._log_offset = 0
+        self._supervisor_offset = 0
 
     def run(self) -> dict[str, Any]:
         s = self.scenario
@@ -142,33 +144,29 @@ class Demo:
                                                        self._trace_offset)
         for record in records:
             self.story.trace_record(record)
+        records, self._supervisor_offset = read_new_records(
+            self.scenario.supervisor_trace_path, self._supervisor_offset)
+        for record in records:
+            self.story.supervisor_event(record)
         records, self._log_offset = read_new_records(self.scenario.log_path, self._log_offset)
         for record in records:
-            self.story.supervisor_record(record)
+            self.story.output_record(record)
         load = self.load.snapshot() if self.load is not None else LoadStats()
         elapsed_s = time.time() - self.story.started_s
         self.screen.update(self.story, load, elapsed_s, self.scenario.duration_s)
 
     # -- artefacts ----------------------------------------------------------------------------
     def _append_restarts(self) -> None:
-        """The supervisor's restarts as trace events, so the report marks them (the service's
-        own trace only knows it was stopped). Written after every writer has exited."""
+        """The supervisor's restarts and OOM kills, copied from its trace into the service's,
+        so the report marks them (the service's own trace only knows it was stopped). Written
+        after every writer has exited. Source `supervisor`: they belong to the service's
+        series, which has no program name."""
         path = self.scenario.trace_path
         if not path.exists():
             return
-        lines = []
-        for line in self.scenario.log_path.read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            message = record.get("message") if isinstance(record, dict) else None
-            if isinstance(message, str) and message.startswith("restart ("):
-                reason = message[len("restart ("):].split(")", 1)[0]
-                lines.append(json.dumps({
-                    "type": "event", "t": record.get("time"), "kind": "restart",
-                    "tier": record.get("tier"), "source": "supervisor",
-                    "message": message, "figures": {"reason": reason}}))
+        records, _ = read_new_records(self.scenario.supervisor_trace_path, 0)
+        lines = [json.dumps({**record, "source": "supervisor"}) for record in records
+                 if record.get("type") == "event" and record.get("kind") in SUPERVISOR_KINDS]
         if lines:
             with open(path, "a", encoding="utf-8") as f:
                 f.write("\n".join(lines) + "\n")

@@ -33,6 +33,11 @@ class Scenario:
         return self.out_dir / "trace.jsonl"
 
     @property
+    def supervisor_trace_path(self) -> Path:
+        """The supervisor's events (starts, restarts, exits) and its samples."""
+        return self.out_dir / "supervisor.jsonl"
+
+    @property
     def state_path(self) -> Path:
         return self.out_dir / "state.json"
 
@@ -95,6 +100,7 @@ retry_after = 1
 
 [supervisor]
 json = true
+trace = {q(str(self.supervisor_trace_path))}
 grace = "10s"
 control_socket = {q(str(self.control_socket))}
 
@@ -110,7 +116,8 @@ socket = "tcp://127.0.0.1:{self.port}"
 
     def write(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        for stale in (self.trace_path, self.state_path, self.report_path):
+        for stale in (self.trace_path, self.supervisor_trace_path, self.state_path,
+                      self.report_path):
             stale.unlink(missing_ok=True)
         self.config_path.write_text(self.toml(), encoding="utf-8")
 

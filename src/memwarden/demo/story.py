@@ -1,6 +1,7 @@
-"""What happened so far, from the two streams the demo reads: the service's trace (samples and
-the guardian's events: tiers, leak, shedding, cleanup, state saved/restored) and the
-supervisor's JSON log lines (starts, restarts). Milestones are the moments worth a line."""
+"""What happened so far, from the streams the demo reads: the service's trace (samples and
+the guardian's events: tiers, leak, shedding, cleanup, state saved/restored), the supervisor's
+trace (its events: starts, restarts) and the service's output (its "ready" line). Milestones
+are the moments worth a line. Nothing here parses a log message."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from memwarden.units import format_bytes, format_duration
+from memwarden.units import format_bytes, format_duration, format_rate
 
 HISTORY = 600  # samples kept for the sparkline and the peak
 TIERS = ("ok", "warn", "critical", "restart")
@@ -36,7 +37,7 @@ class Story:
     culprit: dict[str, Any] | None = None  # figures of the latest "attributed" leak event
     culprits: list[dict[str, Any]] = field(default_factory=list)
     shedding: bool = False
-    restarts: list[str] = field(default_factory=list)
+    restarts: list[dict[str, Any]] = field(default_factory=list)  # reason, detail, ...
     saved: list[dict[str, Any]] = field(default_factory=list)
     restored: list[dict[str, Any]] = field(default_factory=list)
     milestones: list[Milestone] = field(default_factory=list)
@@ -95,38 +96,43 @@ class Story:
             text = ("load shedding ON: memory critical, new requests get 503 + Retry-After"
                     if on else f"load shedding off ({message})")
             self._mark(time_s, "shed", text)
-        elif kind == "action" and figures.get("step") == "state_saved":
+        elif kind == "state_saved":
             self.saved.append(figures)
             self._mark(time_s, "saved", message)
-        elif kind == "action" and figures.get("step") == "state_restored":
+        elif kind == "state_restored":
             self.restored.append(figures)
             self._mark(time_s, "restored", message)
         elif kind == "action" and figures.get("step") in ("gc", "malloc_trim"):
             self._mark(time_s, "cleanup", f"cleanup at critical: {message}")
 
-    # -- the supervisor's JSON lines ----------------------------------------------------------
-    def supervisor_record(self, record: dict[str, Any]) -> None:
-        """Take in one line of `memwarden run --json`."""
-        time_s = float(record.get("time", 0.0))
-        message = record.get("message")
+    # -- the supervisor's trace and the service's output --------------------------------------
+    def supervisor_event(self, record: dict[str, Any]) -> None:
+        """Take in one record of the supervisor's trace (`memwarden run --trace`)."""
+        if record.get("type") != "event":
+            return
+        time_s = float(record.get("t", 0.0))
+        raw = record.get("figures")
+        figures: dict[str, Any] = raw if isinstance(raw, dict) else {}
         with self.lock:
-            if record.get("source") == "memwarden" and isinstance(message, str):
-                if message.startswith("restart ("):
-                    self.restarts.append(message)
-                    # That process goes away with its shedding, its leak and its ETA; the
-                    # milestones keep them, the live block starts afresh.
-                    self.shedding = False
-                    self.leak = None
-                    self.culprit = None
-                    self._mark(time_s, "restart", "graceful " + _short_restart(message))
-                elif message.startswith("started pid"):
-                    pid = message.split(":", 1)[0].removeprefix("started pid ")
-                    again = " again" if self.restarts else ""
-                    self._mark(time_s, "start", f"memwarden run started the service{again}: "
-                               f"pid {pid}")
-            elif record.get("stream") == "stdout" and str(record.get("line", "")).startswith(
-                    "ready on"):
-                self._mark(time_s, "ready", str(record["line"]))
+            if record.get("kind") == "restart":
+                self.restarts.append(figures)
+                # That process goes away with its shedding, its leak and its ETA; the
+                # milestones keep them, the live block starts afresh.
+                self.shedding = False
+                self.leak = None
+                self.culprit = None
+                self._mark(time_s, "restart", describe_restart(figures))
+            elif record.get("kind") == "started":
+                again = " again" if self.restarts else ""
+                self._mark(time_s, "start", f"memwarden run started the service{again}: "
+                           f"pid {figures.get('pid')}")
+
+    def output_record(self, record: dict[str, Any]) -> None:
+        """Take in one line of `memwarden run --json`: the service's own "ready" line."""
+        line = str(record.get("line", ""))
+        if record.get("stream") == "stdout" and line.startswith("ready on"):
+            with self.lock:
+                self._mark(float(record.get("time", 0.0)), "ready", line)
 
     # -- views --------------------------------------------------------------------------------
     def latest_bytes(self) -> int | None:
@@ -134,25 +140,28 @@ class Story:
 
 
 def describe_leak(figures: dict[str, Any]) -> str:
+    """`+6.2 MiB/s (95% CI +6.0 MiB/s to +6.4 MiB/s)`: the unit the report uses too."""
     rate = float(figures.get("rate_bytes_per_h") or 0.0) / 3600.0
     low = float(figures.get("rate_low_bytes_per_h") or 0.0) / 3600.0
     high = float(figures.get("rate_high_bytes_per_h") or 0.0) / 3600.0
     eta = figures.get("eta_s")
-    text = f"+{format_bytes(int(rate))}/s ({format_bytes(int(max(low, 0)))}-" \
-           f"{format_bytes(int(high))}/s, 95% CI)"
+    text = (f"{format_rate(rate)} (95% CI {format_rate(low, like=rate)} to "
+            f"{format_rate(high, like=rate)})")
     if isinstance(eta, int | float):
         text += f", reaches the limit in {format_duration(float(eta))}"
     return text
 
 
+def describe_restart(figures: dict[str, Any]) -> str:
+    """`graceful restart (memory): tree RSS 244.1 MiB reached the restart threshold ...`"""
+    detail = figures.get("detail")
+    return f"graceful restart ({figures.get('reason', '?')})" + (f": {detail}" if detail else "")
+
+
 def describe_culprit(figures: dict[str, Any]) -> str:
-    owner = figures.get("top_owner_growth") or figures.get("top_owner")
-    return str(owner) if owner else "no growing container found"
+    from memwarden.report.cards import describe_culprit as plain_words
 
-
-def _short_restart(message: str) -> str:
-    # "restart (memory): tree RSS 244.1 MiB reached the restart threshold 243.2 MiB; tier ..."
-    return message.split(";", 1)[0]
+    return plain_words(figures) or "no growing container found"
 
 
 def read_new_records(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:

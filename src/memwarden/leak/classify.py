@@ -51,8 +51,11 @@ def classify_growth(
         and python_growth_bytes >= PYTHON_SHARE * rss_growth_bytes
     )
     if explained or (python_growth_bytes is None and heap_rising):
-        share = (f"{format_bytes(python_growth_bytes)} of {format_bytes(rss_growth_bytes)} traced "
-                 "in Python allocations" if explained else "the Python heap rises with RSS")
+        # Not "X of Y": the traced growth may exceed RSS's (freed pages reused, a window
+        # longer than the RSS interval), and "38 MiB of 19 MiB" reads as nonsense.
+        share = (f"traced Python allocations grew {format_bytes(python_growth_bytes)} while "
+                 f"RSS grew {format_bytes(rss_growth_bytes)}" if explained
+                 else "the Python heap rises with RSS")
         return Classification(
             "python_heap", rss_growth_bytes, python_growth_bytes, heap_rising, None, None,
             f"Python objects grow ({share}): look at the top owner paths and allocation "

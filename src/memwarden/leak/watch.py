@@ -16,11 +16,11 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from memwarden.events import Event
+from memwarden.events import Event, EventKind
 from memwarden.leak.config import LeakConfig
 from memwarden.leak.detector import LeakDetector
 from memwarden.leak.trend import Trend
-from memwarden.units import format_bytes, format_duration
+from memwarden.units import format_bytes, format_duration, format_rate
 
 if TYPE_CHECKING:
     from memwarden.guardian import Guardian
@@ -63,12 +63,13 @@ def trend_figures(trend: Trend) -> dict[str, Any]:
 
 
 def describe_trend(trend: Trend, metric: str) -> str:
-    rate = format_bytes(int(trend.rate_bytes_per_h))
-    low = format_bytes(int(max(0.0, trend.rate_low_bytes_per_h)))
-    high = format_bytes(int(trend.rate_high_bytes_per_h))
+    per_s = trend.rate_bytes_per_h / 3600.0  # in the unit the report uses: by magnitude
+    rate = format_rate(per_s, signed=False)
+    low = format_rate(max(0.0, trend.rate_low_bytes_per_h) / 3600.0, like=per_s, signed=False)
+    high = format_rate(trend.rate_high_bytes_per_h / 3600.0, like=per_s, signed=False)
     eta = (f", reaches the limit in {format_duration(trend.eta_s)}"
            if trend.eta_s is not None else "")
-    return f"leak: {metric} floor rising {rate}/h ({low}-{high}/h){eta}"
+    return f"leak: {metric} floor rising {rate} ({low} to {high}){eta}"
 
 
 class LeakWatch:
@@ -149,7 +150,7 @@ class LeakWatch:
 
     def _publish(self, message: str, figures: dict[str, Any], sample: Sample) -> None:
         self.guardian.events.publish(Event(
-            kind="leak", time_s=time.time(), message=message, tier=self.guardian.tier.label,
+            kind=EventKind.LEAK, time_s=time.time(), message=message, tier=self.guardian.tier.label,
             figures={**figures, "metric": sample.metric, "limit_bytes": sample.limit.limit_bytes},
         ))
 

@@ -51,7 +51,8 @@ def report(trace_path: Path, snapshot_paths: tuple[Path, ...], out_path: Path | 
             verdict = ("LEAKING " if trend.leaking else "no leak ") + fmt.rate(
                 trend.rate_bytes_per_h)
         lines.append(f"{name}peak {fmt.size(s.peak_bytes)} of limit {fmt.size(s.limit_bytes)}, "
-                     f"{s.restarts} restarts, {s.oom_kills} OOM kills, {verdict}")
+                     f"{fmt.count(s.restarts, 'restart')}, "
+                     f"{fmt.count(s.oom_kills, 'OOM kill')}, {verdict}")
         culprits = [e.figures["culprit"] for e in s.leak_events
                     if isinstance(e.figures.get("culprit"), str)]
         if culprits:  # the latest attribution names what leaks

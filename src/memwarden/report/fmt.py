@@ -67,8 +67,16 @@ def clock(unix_s: float, *, with_date: bool = False) -> str:
     return time.strftime(pattern, time.gmtime(unix_s))
 
 
-def rate(bytes_per_h: float) -> str:
-    return f"{size(bytes_per_h, signed=True)}/h"
+def count(n: int, noun: str) -> str:
+    """`1 restart`, `2 restarts`, `0 OOM kills`."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def rate(bytes_per_h: float, *, like: float | None = None) -> str:
+    """In the unit the terminal uses for the same figure (per s, min or h by magnitude)."""
+    from memwarden.units import format_rate
+
+    return format_rate(bytes_per_h / 3600.0, like=None if like is None else like / 3600.0)
 
 
 def nice_step(span: float, target_ticks: int, steps: tuple[float, ...] | None = None) -> float:

@@ -108,6 +108,9 @@ def _segments(summary: Summary, start_s: float, end_s: float) -> list[Segment]:
     series = summary.series
     span_s = max(end_s - start_s, 1e-9)
     columns = [series.thresholds[t] for t in THRESHOLD_TIERS] + [series.figures["limit_bytes"]]
+    restart_bytes = summary.restart_threshold_bytes
+    if series.last("restart") is not None:
+        restart_bytes = None  # the samples' own restart threshold wins
     out: list[Segment] = []
     last_column = -1
     previous: tuple[int | None, ...] | None = None
@@ -117,6 +120,8 @@ def _segments(summary: Summary, start_s: float, end_s: float) -> list[Segment]:
             continue
         previous = values
         levels = dict(zip(LEVELS, values, strict=True))
+        if restart_bytes is not None:
+            levels["restart"] = restart_bytes
         column = int((time_s - start_s) / span_s * PLOT_COLUMNS)
         if out and column == last_column:
             out[-1] = Segment(out[-1].start_s, time_s, levels)  # same pixel: keep the newest

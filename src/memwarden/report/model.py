@@ -220,11 +220,18 @@ class _Columns:
         return series
 
 
+# Traces written before state events had their own kinds said `action` with this step.
+STATE_STEPS = frozenset({"state_saved", "state_restored"})
+
+
 def _event(record: dict[str, Any]) -> TraceEvent:
     figures = record.get("figures")
+    kind = _text(record.get("kind")) or "event"
+    if kind == "action" and isinstance(figures, dict) and figures.get("step") in STATE_STEPS:
+        kind = str(figures["step"])
     return TraceEvent(
         time_s=float(record["t"]),
-        kind=_text(record.get("kind")) or "event",
+        kind=kind,
         message=_text(record.get("message")) or "",
         tier=_text(record.get("tier")),
         source=_text(record.get("source")) or "",

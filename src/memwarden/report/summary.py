@@ -39,6 +39,9 @@ class Summary:
     oom_kills: int
     leak_events: list[TraceEvent]
     trend: TrendView
+    # The supervisor's restart threshold, from its memory restarts' events: drawn when the
+    # samples carry none (a program's own guardian runs with restart off).
+    restart_threshold_bytes: int | None = None
 
 
 def summarise(trace: Trace, series: Series) -> Summary:
@@ -68,6 +71,10 @@ def summarise(trace: Trace, series: Series) -> Summary:
         oom_kills=sum(1 for e in events if e.kind == "oom_kill"),
         leak_events=[e for e in events if e.kind == "leak"],
         trend=_trend(known, events, limit_bytes),
+        restart_threshold_bytes=next(
+            (e.figures["threshold_bytes"] for e in reversed(events)
+             if e.kind == "restart" and isinstance(e.figures.get("threshold_bytes"), int)),
+            None),
     )
 
 

@@ -33,9 +33,14 @@ EVENT_STYLES: dict[str, tuple[str, str]] = {  # kind -> (lane label, colour)
     "action": ("gc / cleanup", "#0969da"),
     "shed": ("load shed", "#bf8700"),
     "leak": ("leak", "#bf3989"),
+    "watchdog": ("watchdog", "#953800"),
     "restart": ("restart", "#8250df"),
     "exit": ("exit", "#6e7781"),
     "oom_kill": ("OOM kill", "#82071e"),
+    "state_saved": ("state saved", "#1a7f37"),
+    "state_restored": ("restored", "#116329"),
+    "started": ("start", "#6e7781"),
+    "stopped": ("stopped", "#57606a"),
     "snapshot": ("snapshot", "#1b7c83"),
 }
 # These are drawn across the plot too: they explain the drops in the series.

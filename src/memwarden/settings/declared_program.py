@@ -113,6 +113,7 @@ PROGRAM = [
             "longest crash-restart delay", field="backoff_max_s"),
     Setting("program", "stable_after", Duration(0, DAY), "30s",
             "a run this long resets the backoff", field="stable_after_s"),
+    # The words of supervisor.states.Autorestart (not imported: the guardian loads this).
     Setting("program", "autorestart", Choice("always", "on-failure", "never"), "always",
             "when a program ends by itself: restart it always, only when it failed (nonzero "
             "status or a signal), or never; once it ends for good, `memwarden run` exits with "
@@ -170,6 +171,9 @@ SUPERVISOR = [
                               "500ms-10s)", metavar="SPEC", off=True, show=show_psi),
             "some 100ms 2s", "PSI trigger that wakes the loop to sample every program",
             flag=True),
+    Setting("supervisor", "trace", FilePath("parent"), None,
+            "append every program's samples and events to FILE (memwarden.trace/1, mode 0600; "
+            "`memwarden report FILE` draws it)", field="trace_path", flag=True),
 ]
 
 SETTINGS = [*GUARD, *PROGRAM, *SUPERVISOR]

@@ -36,6 +36,7 @@ def _control_location(option: str | None) -> tuple[Path, bool]:
 def run(command: tuple[str, ...], config_path: str | None, print_config: bool,
         **options: Any) -> None:
     """Supervise CMD (after --) or the [[program]] tables of the config file."""
+    from memwarden.supervisor import outputs
     from memwarden.supervisor.config import load_supervisor_config
     from memwarden.supervisor.main import exec_lean, launch, load_table
 
@@ -44,6 +45,7 @@ def run(command: tuple[str, ...], config_path: str | None, print_config: bool,
         table = load_table(config_path)
         # Every value is checked here, before anything starts: exit 2 on the first bad one.
         load_supervisor_config(options, tuple(command), table=table)
+        outputs.check(table)  # the alerts the supervisor would send
         if print_config:
             from memwarden.settings.show import print_run_config
 

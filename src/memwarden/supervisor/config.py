@@ -20,6 +20,7 @@ from memwarden.settings.files import ConfigFile
 from memwarden.settings.load import FLAG, Layer, env_layer, file_layer, given_layer, resolve
 from memwarden.settings.program_keys import PsiSpec, parse_psi
 from memwarden.settings.registry import section as section_settings
+from memwarden.supervisor.states import Autorestart
 
 __all__ = [
     "ProgramConfig",
@@ -59,7 +60,7 @@ class ProgramConfig:
     backoff_s: float = 0.1  # first crash-restart delay, doubled per quick crash
     backoff_max_s: float = 15.0
     stable_after_s: float = 30.0  # a run this long resets the backoff
-    autorestart: str = "always"
+    autorestart: Autorestart = Autorestart.ALWAYS
     log_max_bytes: int = 10 * 1024**2
     log_backups: int = 3
     cgroup: bool = True  # own a memory cgroup when possible (owned.py)
@@ -84,6 +85,7 @@ class SupervisorConfig:
     json_logs: bool = False
     control_path: Path | None = None  # None: the default under the runtime directory
     psi: PsiSpec | None = PsiSpec()  # noqa: RUF009 - frozen; pressure wakes the loop; None: off
+    trace_path: Path | None = None  # memwarden.trace/1 of every program's samples and events
 
     @property
     def tick_s(self) -> float:
@@ -112,7 +114,7 @@ def program_from(resolved: Resolved) -> ProgramConfig:
     check_ladder(memory, resolved.given)
     fields = resolved.fields(k for k in values if k not in MEMORY_KEYS)
     fields.update(name=name, memory=memory, cwd=values["cwd"], env=values["env"] or (),
-                  sockets=values["socket"] or ())
+                  sockets=values["socket"] or (), autorestart=Autorestart(values["autorestart"]))
     return ProgramConfig(**fields)
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 
+from memwarden.events import EventKind, Level
+
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -88,16 +90,19 @@ class LeakEvents:
 
             answer = self._answer(run.name, run.pid)
             culprit = f"; culprit: {answer['culprit']}" if answer else ""
-            self.sup.sink.event("warning", f"{describe_trend(trend, 'tree RSS')} (pid "
-                                f"{run.pid}){culprit}", program=run.name, leak="start",
-                                rate_bytes_per_h=int(trend.rate_bytes_per_h), eta_s=trend.eta_s,
-                                **_answer_fields(answer))
+            self.sup.events.emit(EventKind.LEAK, f"{describe_trend(trend, 'tree RSS')} (pid "
+                                 f"{run.pid}){culprit}", program=run.name, level=Level.WARNING,
+                                 tier=run.tier.label, phase="detected", pid=run.pid,
+                                 metric="tree_rss_bytes",
+                                 rate_bytes_per_h=int(trend.rate_bytes_per_h),
+                                 eta_s=trend.eta_s, **_answer_fields(answer))
             if answer is None:
                 self.unnamed[run.name] = run.pid
         else:
             self.unnamed.pop(run.name, None)
-            self.sup.sink.event("info", f"leak: tree RSS no longer rising (pid {run.pid})",
-                                program=run.name, leak="end")
+            self.sup.events.emit(EventKind.LEAK, f"leak: tree RSS no longer rising (pid "
+                                 f"{run.pid})", program=run.name, tier=run.tier.label,
+                                 phase="cleared", pid=run.pid)
 
     def _answer(self, name: str, pid: int) -> dict[str, object] | None:
         path = self.answer_path(name)
@@ -118,9 +123,11 @@ class LeakEvents:
         if answer is None:
             return
         del self.unnamed[name]
-        self.sup.sink.event("warning", f"leak culprit (pid {pid}): {answer['culprit']}; "
-                            f"{answer.get('classification')}", program=name, leak="culprit",
-                            **_answer_fields(answer))
+        run = self.sup.runs[name]
+        self.sup.events.emit(EventKind.LEAK, f"leak culprit (pid {pid}): {answer['culprit']}; "
+                             f"{answer.get('classification')}", program=name,
+                             level=Level.WARNING, tier=run.tier.label, phase="attributed",
+                             pid=pid, **_answer_fields(answer))
 
 
 def _answer_fields(answer: dict[str, object] | None) -> dict[str, object]:

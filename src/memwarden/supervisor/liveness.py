@@ -20,6 +20,7 @@ import os
 import time
 from pathlib import Path
 
+from memwarden.events import EventKind, Level
 from memwarden.supervisor.process import SpawnHook
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
@@ -109,8 +110,11 @@ class Liveness:
         if hung is None or run.state != "running" or not run.alive:
             return
         uptime = time.monotonic() - run.started_s
-        self.sup.request_restart(run.name, hung.reason, f"{hung.detail} (up {uptime:.1f}s)",
-                                 run.figures())
+        detail = f"{hung.detail} (up {uptime:.1f}s)"
+        self.sup.events.emit(EventKind.WATCHDOG, f"watchdog: {detail}", program=run.name,
+                             level=Level.WARNING, tier=run.tier.label, detail=hung.detail,
+                             pid=run.pid, uptime_s=round(uptime, 3))
+        self.sup.request_restart(run.name, hung.reason, detail, run.figures())
 
     def close(self) -> None:
         for probe in self.probes.values():

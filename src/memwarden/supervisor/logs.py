@@ -1,5 +1,9 @@
-"""Log output: the supervisor's own lines and its children's stdout/stderr.
+"""Log output: the supervisor's events and own lines, and its children's stdout/stderr.
 
+The text log and the JSON log are one subscriber of the supervisor's event bus
+(`LogSink.on_event`): an event renders as `memwarden <level>: [name] <message>`, or as a
+JSON object with `kind` and the event's figures. Diagnostic lines that are not events (a PSI
+trigger armed, an orphan reaped) go through `LogSink.event` and render the same way.
 Child lines pass through with a timestamp and a `[name]` prefix (stdout to stdout, stderr to
 stderr); `--json` makes every line a JSON object; `--log-dir` also writes `<name>.log` per
 program and `memwarden.log` for the supervisor, rotated by size (`name.log.1` ...).
@@ -19,6 +23,8 @@ from memwarden.files import LOG_MODE, open_append
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, TextIO
+
+    from memwarden.events import Event
 
 MAX_LINE_BYTES = 64 * 1024  # a child that never writes a newline is still passed through
 
@@ -79,10 +85,17 @@ class LogSink:
         if self.log_dir is not None and name not in self._files:
             self._files[name] = RotatingFile(self.log_dir / f"{name}.log", max_bytes, backups)
 
+    def on_event(self, event: Event) -> None:
+        """The bus subscriber: one line per event, its figures as JSON fields."""
+        fields = {"kind": event.kind, **({"tier": event.tier} if event.tier else {}),
+                  **event.figures}
+        self.event(event.level, event.message, program=event.program, now_s=event.time_s,
+                   **fields)
+
     def event(self, level: str, message: str, *, program: str | None = None,
-              **fields: Any) -> None:
+              now_s: float | None = None, **fields: Any) -> None:
         """One supervisor line: `memwarden: [name] message`, or a JSON object with fields."""
-        now_s = time.time()
+        now_s = time.time() if now_s is None else now_s
         if self.json_logs:
             record = {"time": now_s, "level": level, "source": "memwarden", "program": program,
                       "message": message, **fields}

@@ -41,6 +41,7 @@ from collections.abc import Callable, Sequence
 
 from memwarden.exitcodes import EXIT_OK, EXIT_SOFTWARE
 from memwarden.supervisor import pid1
+from memwarden.supervisor.bus import SupervisorBus
 from memwarden.supervisor.cadence import SLOWEST_FACTOR
 from memwarden.supervisor.config import ProgramConfig, SupervisorConfig
 from memwarden.supervisor.escapes import EscapeWatch
@@ -53,9 +54,10 @@ from memwarden.supervisor.monitor import MemoryMonitor
 from memwarden.supervisor.owned import CgroupWiring
 from memwarden.supervisor.pressure import PressureWiring
 from memwarden.supervisor.process import SpawnHook, set_child_subreaper
-from memwarden.supervisor.program import TERMINAL_STATES, ProgramRun, new_run
+from memwarden.supervisor.program import ProgramRun, new_run
 from memwarden.supervisor.runner import Runner
 from memwarden.supervisor.sentinel import Sentinel, start_sentinel
+from memwarden.supervisor.states import TERMINAL_STATES, ProgramState, RestartReason
 from memwarden.supervisor.stopping import emergency_stop
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
@@ -73,6 +75,8 @@ class Supervisor:
                  spawn_hooks: SpawnHooks | None = None) -> None:
         self.config = config
         self.sink = sink or LogSink(json_logs=config.json_logs, log_dir=config.log_dir)
+        self.events = SupervisorBus()  # every decision, typed; the log is one subscriber
+        self.events.subscribe(self.sink.on_event)
         self.runs: dict[str, ProgramRun] = {p.name: new_run(p) for p in config.programs}
         for program in config.programs:
             self.sink.open_program(program.name, program.log_max_bytes, program.log_backups)
@@ -219,11 +223,12 @@ class Supervisor:
     # -- the one restart entry ---------------------------------------------------------------
     def request_restart(self, name: str, reason: str, detail: str = "",
                         figures: dict[str, Any] | None = None) -> bool:
-        """Restart program `name` gracefully; False when it is unknown or not running."""
+        """Restart program `name` gracefully; False when it is unknown or not running.
+        reason: a RestartReason (or its name)."""
         run = self.runs.get(name)
         if run is None:
             return False
-        return self.runner.restart(run, reason, detail, figures or {})
+        return self.runner.restart(run, RestartReason(reason), detail, figures or {})
 
     def stop_program(self, name: str) -> bool:
         run = self.runs.get(name)
@@ -295,11 +300,12 @@ class Supervisor:
         for run in self.runs.values():
             status = self.runner.final_status(run)
             if status:
-                self.sink.event("error" if run.state == "errored" else "info",
+                self.sink.event("error" if run.state == ProgramState.ERRORED else "info",
                                 f"exiting with status {status}: {run.name} is {run.state} "
                                 f"({run.exit_description or 'no exit status'})")
                 return status
-        ended = [f"{r.name} is {r.state}" for r in self.runs.values() if r.state != "stopped"]
+        ended = [f"{r.name} is {r.state}" for r in self.runs.values()
+                 if r.state != ProgramState.STOPPED]
         if ended:  # it ended for good with status 0 (e.g. max_restarts 0 and exit 0)
             self.sink.event("info", f"exiting with status 0: {', '.join(ended)} (last exit "
                             "with status 0)")
@@ -340,7 +346,7 @@ class Supervisor:
             deadlines.append(self.control.deadline_s())
         for run in self.runs.values():
             deadlines.extend(d for d in self.runner.deadlines(run) if d is not None)
-            if run.alive and run.state == "running":
+            if run.alive and run.state == ProgramState.RUNNING:
                 deadlines.append(run.next_sample_s)
         return min(deadlines)
 
@@ -358,11 +364,11 @@ class Supervisor:
     def _program_timers(self, run: ProgramRun, now_s: float,
                         fresh: dict[str, set[int]]) -> None:
         self.runner.on_timer(run, now_s)
-        if run.alive and run.state == "running" and now_s >= run.next_sample_s:
+        if run.alive and run.state == ProgramState.RUNNING and now_s >= run.next_sample_s:
             self.memory.sample(run)  # schedules the next one (cadence.py)
             tree = run.last_sample.tree if run.last_sample is not None else None
             fresh[run.name] = set(tree.pids) if tree is not None else set()
-        elif run.state == "stopping":
+        elif run.state == ProgramState.STOPPING:
             self.cgroups.tick(run)
 
     def _close(self) -> None:
@@ -412,7 +418,7 @@ class Supervisor:
                 return {"ok": False, "error": f"no program named {name!r}",
                         "programs": sorted(self.runs)}
             if command == "restart":
-                self.request_restart(name, "manual", "control socket")
+                self.request_restart(name, RestartReason.MANUAL, "control socket")
             else:
                 self.stop_program(name)
             return {"ok": True, "program": self.runs[name].status(time.monotonic())}

@@ -34,22 +34,30 @@ def load_table(config_path: str | None) -> dict[str, Any]:
 
 def launch(options: dict[str, Any], command: tuple[str, ...], table: dict[str, Any]) -> int:
     """Build, bind the control socket and run; the exit status (2 for bad configuration)."""
+    from memwarden.supervisor import outputs
     from memwarden.supervisor.config import load_supervisor_config
     from memwarden.supervisor.control import ControlError, ControlServer
     from memwarden.supervisor.control_dir import control_location
     from memwarden.supervisor.loop import Supervisor
 
+    attached = None
     try:
         config = load_supervisor_config(options, command, table=table)
         supervisor = Supervisor(config)
+        attached = outputs.attach(supervisor, table, trace_path=config.trace_path)
         path, private_dir = control_location(config.control_path)
         supervisor.control = ControlServer(path, supervisor.handle_control,
                                            private_dir=private_dir,
                                            on_error=supervisor.guard.report)
     except (ConfigError, ControlError, OSError) as err:
+        if attached is not None:
+            attached.close()
         sys.stderr.write(f"memwarden: error: {err}\n")
         return EXIT_USAGE
-    return supervisor.run()
+    try:
+        return supervisor.run()
+    finally:
+        attached.close()
 
 
 def exec_lean(options: dict[str, Any], command: tuple[str, ...], table: dict[str, Any]) -> None:

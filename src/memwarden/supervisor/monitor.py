@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 
 from memwarden.errors import NoSuchProcessError, ProcessAccessError
+from memwarden.events import EventKind, Level
 from memwarden.policy import PolicyConfig, PolicyState, Tier, Transition, evaluate
 from memwarden.sample import Sampler
 from memwarden.supervisor.cadence import next_interval_s, slowest_interval_s
@@ -132,16 +133,20 @@ class MemoryMonitor:
             config=run.policy,
         )
         run.policy_state = state
+        if self.sup.events.wants_samples:  # the trace
+            self.sup.events.sampled(run.name, sample, state.tier,
+                                    run.policy.thresholds_bytes(sample.limit.limit_bytes))
         if transition is not None:
             self._on_transition(run, transition)
 
     def _on_transition(self, run: ProgramRun, t: Transition) -> None:
-        self.sup.sink.event(
-            "warning" if t.rising else "info",
+        self.sup.events.emit(
+            EventKind.TIER,
             f"memory tier {t.previous.label} -> {t.current.label}: {run.figures_text()}, "
             f"threshold {format_bytes(t.threshold_bytes)}",
-            program=run.name, tier=t.current.label, threshold_bytes=t.threshold_bytes,
-            **run.figures(),
+            program=run.name, level=Level.WARNING if t.rising else Level.INFO,
+            tier=t.current.label, previous=t.previous.label, measured_bytes=t.measured_bytes,
+            threshold_bytes=t.threshold_bytes, **run.figures(),
         )
         if t.rising and t.current == Tier.RESTART:
             why = (f"stayed at critical for {format_duration(t.critical_for_s)} "
@@ -149,7 +154,8 @@ class MemoryMonitor:
                    if t.critical_for_s is not None else
                    f"tree RSS {format_bytes(t.measured_bytes)} reached the restart threshold "
                    f"{format_bytes(t.threshold_bytes)}")
-            self.sup.request_restart(run.name, "memory", why, run.figures())
+            self.sup.request_restart(run.name, "memory", why,
+                                     {**run.figures(), "threshold_bytes": t.threshold_bytes})
 
     def oom_killed(self, run: ProgramRun) -> bool:
         """A SIGKILL nobody here sent: the kernel's OOM killer, if the cgroup's oom_kill
@@ -213,11 +219,13 @@ class MemoryMonitor:
                             now_s=now_s, config=policy)
         if t is None:
             return state
-        self.sup.sink.event("warning" if t.rising else "info",
-                            f"{what} tier {t.previous.label} -> {t.current.label}: "
-                            f"{format_bytes(measured_bytes)} of {format_bytes(limit_bytes)}",
-                            tier=t.current.label, measured_bytes=measured_bytes,
-                            limit_bytes=limit_bytes)
+        self.sup.events.emit(EventKind.TIER,
+                             f"{what} tier {t.previous.label} -> {t.current.label}: "
+                             f"{format_bytes(measured_bytes)} of {format_bytes(limit_bytes)}",
+                             level=Level.WARNING if t.rising else Level.INFO,
+                             tier=t.current.label, scope=what, previous=t.previous.label,
+                             measured_bytes=measured_bytes, threshold_bytes=t.threshold_bytes,
+                             limit_bytes=limit_bytes)
         if t.rising and t.current == Tier.RESTART:
             largest = max(running, key=lambda r: r.figures()["tree_rss_bytes"] or 0)
             self.sup.request_restart(

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from memwarden.child import SUPERVISED_ENV
 from memwarden.exitcodes import EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, EXIT_SIGNAL_BASE
 from memwarden.readers.proc import PROC_ROOT
 from memwarden.readers.procinfo import list_pids, read_stat_or_none
@@ -26,7 +27,6 @@ from memwarden.readers.tree import list_descendants
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 _NOT_FOUND = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG})
-SUPERVISED_ENV = "MEMWARDEN_SUPERVISED"
 
 _prctl: Callable[..., int] | None = None
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 from memwarden.policy import PolicyConfig, PolicyState, Tier
 from memwarden.sample import Sample, Sampler
 from memwarden.supervisor.config import ProgramConfig
-from memwarden.supervisor.logs import LineBuffer
 from memwarden.supervisor.policy.restart import RestartTracker
 from memwarden.supervisor.process import Child
+from memwarden.supervisor.states import ProgramState
 from memwarden.units import format_bytes
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
@@ -18,10 +17,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-# running: child up; stopping: SIGTERM sent, waiting for the tree (then `after_stop`);
-# backoff: waiting to restart after a crash; stopped: by request; exited: finished and not
-# restarted (autorestart); errored: past max_restarts, given up.
-TERMINAL_STATES = frozenset({"stopped", "exited", "errored"})
 
 
 @dataclass
@@ -29,7 +24,7 @@ class ProgramRun:
     config: ProgramConfig
     tracker: RestartTracker
     policy: PolicyConfig
-    state: str = "starting"
+    state: ProgramState = ProgramState.STARTING
     child: Child | None = None
     sampler: Sampler | None = None
     started_s: float = 0.0  # monotonic
@@ -42,13 +37,13 @@ class ProgramRun:
     follow_ups: int = 0  # quick looks left after a kernel event the tree had not caught up with
     stop_deadline_s: float | None = None
     stop_killed: bool = False  # SIGKILL already sent to what was left
-    after_stop: str = "stop"  # "restart" | "stop" | "errored" | "exited"
+    after_stop: str = "stop"  # "restart", "stop", or the final state: "errored" | "exited"
     restart_due_s: float | None = None  # backoff: when to start again
     restart_delay_s: float = 0.0  # backoff to apply once the current stop completes
     age_due_s: float | None = None
     cron_due_wall_s: float | None = None
     exit_description: str | None = None
-    buffers: dict[str, LineBuffer] = field(default_factory=dict)
+    generation: int = 0  # how many times it was started
 
     @property
     def name(self) -> str:
@@ -120,7 +115,3 @@ def new_run(config: ProgramConfig) -> ProgramRun:
         stable_after_s=config.stable_after_s,
     )
     return ProgramRun(config=config, tracker=tracker, policy=config.memory.policy())
-
-
-def wall_now() -> float:
-    return time.time()

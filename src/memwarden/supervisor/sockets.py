@@ -12,8 +12,9 @@ it moves the fds into place, sets LISTEN_PID=getpid() and execs the program unde
 
 How the loop uses it: `sockets = bind_all(specs)` at start; per spawn `h = handoff(sockets)`,
 spawn `h.wrap(command)` with `pass_fds=h.pass_fds` and `env=h.env`; `close_all(sockets)` at exit.
-In the child: `listen_fds()` (below), `python -m memwarden.workers.uvicorn_serve app:app --fd 3`
-(uvicorn with a draining shutdown), or gunicorn (reads LISTEN_FDS).
+In the child: `memwarden.listen_fds()` (memwarden.child),
+`python -m memwarden.workers.uvicorn_serve app:app --fd 3` (uvicorn with a draining shutdown),
+or gunicorn (reads LISTEN_FDS).
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from memwarden.child import listen_fds as listen_fds  # moved there; kept for older imports
 from memwarden.errors import ConfigError
 
-SD_LISTEN_FDS_START = 3
 BACKLOG = 4096  # the kernel caps it at net.core.somaxconn
 SHIM_PATH = Path(__file__).with_name("listen_exec.py")
 SOURCE_FDS_ENV = "MEMWARDEN_LISTEN_SOURCE_FDS"  # read and removed by the shim
@@ -129,26 +130,3 @@ def handoff(sockets: list[socket.socket], names: list[str] | None = None) -> Han
     if names:
         env["LISTEN_FDNAMES"] = ":".join(names)
     return Handoff(fds, env)
-
-
-def listen_fds(*, unset_environment: bool = True) -> list[socket.socket]:
-    """Child side, like sd_listen_fds(3): the sockets passed as fds 3.., [] when none were.
-
-    Only honoured when LISTEN_PID is this process (the variables leak into grandchildren
-    otherwise). The fds become close-on-exec so they do not leak further either.
-    """
-    try:
-        count = int(os.environ.get("LISTEN_FDS", "0"))
-        pid = int(os.environ.get("LISTEN_PID", "0"))
-    except ValueError:
-        return []
-    if pid != os.getpid() or count <= 0:
-        return []
-    if unset_environment:
-        for name in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
-            os.environ.pop(name, None)
-    sockets = []
-    for fd in range(SD_LISTEN_FDS_START, SD_LISTEN_FDS_START + count):
-        os.set_inheritable(fd, False)
-        sockets.append(socket.socket(fileno=fd))  # family and type are read from the fd
-    return sockets

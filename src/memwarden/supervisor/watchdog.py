@@ -12,7 +12,8 @@ Both report a `Hung(reason="watchdog", detail=...)` verdict; the loop then calls
   WATCHDOG_USEC (`notify.env()`), sends READY=1 / WATCHDOG=1 / STOPPING=1 / STATUS=...,
   WATCHDOG_USEC=n (change the timeout), WATCHDOG=trigger (hung now). Register `fileno()`, call
   `drain()` when readable, and `verdict(now)` at `next_deadline_s()` (a loop timer).
-- `sd_notify(message)`: child side, like sd_notify(3) (also `memwarden.notify` later).
+- The child side (sd_notify(3)) is `memwarden.notify_ready()` / `notify_watchdog()`
+  (memwarden.child); `sd_notify` here is the same function, kept for older imports.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from memwarden.child import notify
 from memwarden.errors import ConfigError
+
+sd_notify = notify  # the child side lives in memwarden.child; kept for older imports
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,15 +252,3 @@ class NotifySocket:
         self._sock.close()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
-
-
-def sd_notify(message: str, *, environ: dict[str, str] | None = None) -> bool:
-    """Child side: send "READY=1", "WATCHDOG=1", ... to $NOTIFY_SOCKET. False when unset."""
-    address = (os.environ if environ is None else environ).get("NOTIFY_SOCKET", "")
-    if not address:
-        return False
-    if address.startswith("@"):
-        address = "\0" + address[1:]  # the abstract namespace, as systemd spells it
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
-        sock.sendto(message.encode(), address)
-    return True

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 from memwarden import guardian as _guardian_module
-from memwarden.events import Event
+from memwarden.events import Event, EventKind
 from memwarden.policy import Tier
 from memwarden.web.config import WebConfig
 from memwarden.web.http import Response, error_response
@@ -95,7 +95,7 @@ class Shedder:
                 message = f"load shedding off after {now_s - since:.1f}s"
                 figures = {"state": "off", "duration_s": round(now_s - since, 3),
                            "shed_requests": self.shed_counts["memory"]}
-        _publish(Event(kind="shed", time_s=now_s, message=message,
+        _publish(Event(kind=EventKind.SHED, time_s=now_s, message=message,
                        tier=tier.label if tier is not None else None, source="web",
                        figures=figures))
 

@@ -130,12 +130,12 @@ class WorkerMeter:
         )
         log.warning("memwarden: %s", message)
         from memwarden import guardian
-        from memwarden.events import Event
+        from memwarden.events import Event, EventKind
 
         running = guardian.current()
         if running is not None:
             running.events.publish(Event(
-                kind="restart", time_s=time.time(), message=message, tier="restart",
+                kind=EventKind.RESTART, time_s=time.time(), message=message, tier="restart",
                 source=f"worker:{self.kind}",
                 figures={"pid": self.pid, "tree_rss_bytes": rss_bytes, "max_bytes": self.max_bytes,
                          "handled": self._count},

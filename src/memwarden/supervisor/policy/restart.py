@@ -12,16 +12,17 @@ import os
 from collections import deque
 from dataclasses import dataclass
 
+from memwarden.supervisor.states import RestartReason
+
 MAX_DOUBLINGS = 64
 MAX_DELAY_S = 366 * 86400.0  # a year: any later deadline is "never" for a supervisor
-RESTART_REASONS = ("memory", "crash", "oom-kill", "exit", "age", "cron", "manual", "watchdog")
 
 
 @dataclass(frozen=True, slots=True)
 class RestartRecord:
     time_s: float  # wall clock
     monotonic_s: float
-    reason: str
+    reason: RestartReason
     detail: str
 
 
@@ -52,7 +53,8 @@ class RestartTracker:
             self._in_window.popleft()
         return len(self._in_window) < self.max_restarts
 
-    def record(self, now_s: float, wall_s: float, reason: str, detail: str = "") -> None:
+    def record(self, now_s: float, wall_s: float, reason: RestartReason,
+               detail: str = "") -> None:
         self._in_window.append(now_s)
         self.history.append(RestartRecord(wall_s, now_s, reason, detail))
         self.total += 1
