@@ -11,17 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from memwarden.settings import LoadedConfig
-from memwarden.settings.load import (
-    DEFAULT,
-    FLAG,
-    Layer,
-    Resolved,
-    env_layer,
-    file_layer,
-    given_layer,
-)
+from memwarden.settings.load import DEFAULT, Resolved
 from memwarden.settings.load import resolve as resolve_layers
-from memwarden.settings.registry import SECTIONS, section
+from memwarden.settings.registry import SECTIONS
 
 Row = dict[str, str]
 
@@ -35,40 +27,21 @@ def rows_of(table: str, resolved: Resolved) -> list[Row]:
     return rows
 
 
-def _flags(section_name: str, flags: Mapping[str, Any]) -> Layer:
-    keys = section(section_name)
-    return given_layer(section_name, {k: v for k, v in flags.items() if k in keys}, FLAG)
-
-
 def program_rows(loaded: LoadedConfig, flags: Mapping[str, Any] | None = None,
                  command: tuple[str, ...] = ()) -> list[Row]:
     """Each program's settings (or, without any, the [supervisor] defaults), then the
-    supervisor's own; the same layers as load_supervisor_config."""
-    from memwarden.supervisor.config import split_supervisor_table
+    supervisor's own: the layers load_supervisor_config resolves."""
+    from memwarden.supervisor.config import SupervisorLayers
 
-    flags = flags or {}
-    defaults, only = split_supervisor_table(loaded.file.section("supervisor"))
-    table = file_layer("program", defaults, "supervisor.")
-    env = env_layer("program", loaded.environ)
-    given = _flags("program", flags)
-    entries: list[tuple[str, list[Layer]]] = []
-    if command:
-        argv = Layer(FLAG, {"command": list(command)}, {"command": "command"})
-        entries.append(("program", [table, env, argv, given]))
-    for index, entry in enumerate([] if command else loaded.file.programs()):
-        where = f"program[{entry.get('name', index)}]"
-        entries.append((where, [table, file_layer("program", entry, where + "."), env, given]))
-    if not entries:
-        entries.append(("supervisor", [table, env, given]))
+    layers = SupervisorLayers(loaded.file, loaded.environ, flags or {}, command)
     rows: list[Row] = []
-    for name, layers in entries:
-        resolved = resolve_layers("program", layers)
-        rows.extend(row for row in rows_of(name, resolved)
-                    if name != "supervisor" or row["key"] not in ("name", "command"))
-    own = resolve_layers("supervisor", [file_layer("supervisor", only, "supervisor."),
-                                        env_layer("supervisor", loaded.environ),
-                                        _flags("supervisor", flags)])
-    return rows + rows_of("supervisor", own)
+    for where, each in layers.programs():
+        rows.extend(rows_of(where, resolve_layers("program", each)))
+    if not rows:
+        rows.extend(row for row in rows_of("supervisor", resolve_layers("program",
+                                                                        layers.defaults()))
+                    if row["key"] not in ("name", "command"))
+    return rows + rows_of("supervisor", resolve_layers("supervisor", layers.own))
 
 
 def effective_rows(loaded: LoadedConfig) -> list[Row]:

@@ -141,6 +141,42 @@ def split_supervisor_table(table: Mapping[str, Any]) -> tuple[dict[str, Any], di
     return defaults, only
 
 
+class SupervisorLayers:
+    """Where the supervisor's settings come from, weakest first, for each program and for
+    the supervisor itself: the [supervisor] table, a [[program]] table, MEMWARDEN_SUPERVISOR_*
+    variables, flags. load_supervisor_config and `memwarden config` share them."""
+
+    def __init__(self, file: ConfigFile, environ: Mapping[str, str],
+                 options: Mapping[str, Any], command: tuple[str, ...] = ()) -> None:
+        program_keys, own_keys = section_settings("program"), section_settings("supervisor")
+        defaults, only = split_supervisor_table(file.section("supervisor"))
+        self.file, self.command = file, command
+        self.table = file_layer("program", defaults, "supervisor.")
+        self.env = env_layer("program", environ)
+        self.flags = given_layer("program", {k: v for k, v in options.items()
+                                             if k in program_keys}, FLAG)
+        self.own = [file_layer("supervisor", only, "supervisor."),
+                    env_layer("supervisor", environ),
+                    given_layer("supervisor", {k: v for k, v in options.items()
+                                               if k in own_keys}, FLAG)]
+
+    def defaults(self) -> list[Layer]:
+        """The layers every program starts from (no [[program]] table, no command)."""
+        return [self.table, self.env, self.flags]
+
+    def programs(self) -> list[tuple[str, list[Layer]]]:
+        """(where, layers) of each program: the command given, else each [[program]]."""
+        if self.command:
+            argv = Layer(FLAG, {"command": list(self.command)}, {"command": "command"})
+            return [("program", [self.table, self.env, argv, self.flags])]
+        entries = []
+        for index, table in enumerate(self.file.programs()):
+            where = f"program[{table.get('name', index)}]"
+            own = file_layer("program", table, where + ".")
+            entries.append((where, [self.table, own, self.env, self.flags]))
+        return entries
+
+
 def load_supervisor_config(
     options: Mapping[str, Any],
     command: tuple[str, ...] = (),
@@ -150,38 +186,22 @@ def load_supervisor_config(
 ) -> SupervisorConfig:
     """Options are flags by key (None = not given); `table` is the config file's top-level
     table (memwarden.settings.files), `environ` the environment (os.environ)."""
-    file = ConfigFile(dict(table or {}))
     environ = os.environ if environ is None else environ
-    defaults, only = split_supervisor_table(file.section("supervisor"))
-    program_keys, own_keys = section_settings("program"), section_settings("supervisor")
-    flags = {k: v for k, v in options.items() if k in program_keys}
-    base = [file_layer("program", defaults, "supervisor."), env_layer("program", environ)]
-    given = given_layer("program", flags, FLAG)
-    programs: list[ProgramConfig] = []
-    if command:
-        argv = Layer(FLAG, {"command": list(command)}, {"command": "command"})
-        programs.append(program_from(resolve("program", [*base, argv, given])))
-    else:
-        for index, table in enumerate(file.programs()):
-            where = f"program[{table.get('name', index)}]."
-            own = file_layer("program", table, where)
-            programs.append(program_from(resolve("program", [base[0], own, base[1], given])))
+    layers = SupervisorLayers(ConfigFile(dict(table or {})), environ, options, command)
+    programs = [program_from(resolve("program", each)) for _, each in layers.programs()]
     if not programs:
         raise ConfigError("command", None, "give a command after -- or [[program]] tables")
     names = [p.name for p in programs]
     for name in names:
         if names.count(name) > 1:
             raise ConfigError("name", name, "program names must be unique")
-    sup = resolve("supervisor", [file_layer("supervisor", only, "supervisor."),
-                                 env_layer("supervisor", environ),
-                                 given_layer("supervisor", {k: v for k, v in options.items()
-                                                            if k in own_keys}, FLAG)])
+    sup = resolve("supervisor", layers.own)
     budget = None
     if sup.values["budget"] is not None:
-        ladder = resolve("program", [*base, given], keys=("warn", "critical", "restart"))
+        ladder = resolve("program", layers.defaults(), keys=("warn", "critical", "restart"))
         budget = GuardConfig(limit_bytes=sup.values["budget"], **ladder.fields())
         check_ladder(budget, ladder.given)
-    fields = sup.fields(k for k in own_keys if k != "budget")
+    fields = sup.fields(k for k in section_settings("supervisor") if k != "budget")
     return SupervisorConfig(programs=tuple(programs), budget=budget, **fields)
 
 
