@@ -4,7 +4,8 @@
 
 Runs side by side for --seconds after a 3 s settle:
 
-- `memwarden run --limit 200M -- sleep 3600` (this tree's src);
+- `memwarden run --limit 200M -- sleep 3600` (this tree's src), with every default, and the
+  same with `--leak-window off` (what the leak detector's periodic fit costs);
 - `supervisord` (nodaemon, one `sleep 3600` program; installed from PyPI into the
   comparison's sandbox venv bench/compare/.sandbox/venv on first use; skipped when it cannot
   be installed).
@@ -31,6 +32,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from _table import table  # noqa: E402
 
 GOAL_PERCENT = 0.05
+LEAK_OFF = "memwarden run, --leak-window off"
 SANDBOX_VENV = ROOT / "bench" / "compare" / ".sandbox" / "venv"
 SUPERVISOR_PIN = "supervisor==4.3.0"  # as bench/compare/compare_sandbox.py pins it
 
@@ -61,11 +63,11 @@ def supervisord_bin() -> Path | None:
     return binary if binary.exists() else None
 
 
-def start_memwarden(tmp: Path) -> subprocess.Popen[bytes]:
+def start_memwarden(tmp: Path, *extra: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     return subprocess.Popen(
         [sys.executable, "-m", "memwarden", "run", "--limit", "200M", "--control-socket",
-         str(tmp / "memwarden.sock"), "--", "sleep", "3600"],
+         str(tmp / f"memwarden{len(extra)}.sock"), *extra, "--", "sleep", "3600"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -93,7 +95,8 @@ def main() -> None:
     binary = supervisord_bin()
     with tempfile.TemporaryDirectory(prefix="memwarden-idle-") as tmp_name:
         tmp = Path(tmp_name)
-        procs = {"memwarden run --limit 200M": start_memwarden(tmp)}
+        procs = {"memwarden run --limit 200M": start_memwarden(tmp),
+                 LEAK_OFF: start_memwarden(tmp, "--leak-window", "off")}
         if binary is not None:
             procs["supervisord 4.3.0"] = start_supervisord(binary, tmp)
         try:
@@ -116,6 +119,9 @@ def main() -> None:
         rows.append(["supervisord 4.3.0 (reference)", f"{reference:.4f} %", "1.00"])
     rows.append(["memwarden run --limit 200M -- sleep", f"{ours:.4f} %",
                  f"{ours / reference:.2f}" if reference else "-"])
+    leak_off = percent[LEAK_OFF]
+    rows.append([f"same, {LEAK_OFF.split(', ')[1]}", f"{leak_off:.4f} %",
+                 f"{leak_off / reference:.2f}" if reference else "-"])
     print(f"idle supervisor CPU, % of one core, over {elapsed_s:.0f} s")
     print(table(["", "CPU", "/ reference"], rows))
     print(f"memwarden / goal: {ours / GOAL_PERCENT:.2f}")
