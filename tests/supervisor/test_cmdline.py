@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 import shutil
 import subprocess
+import sys
+from collections.abc import Callable
 
 import pytest
+from sup_helpers import Running, supervise  # noqa: F401 - pytest fixture
 
 from memwarden.supervisor.cmdline import quote_command
 
@@ -33,3 +37,16 @@ def test_one_line_that_bash_reads_back(argv: list[str]) -> None:
 def test_plain_arguments_are_quoted_as_shlex_join_does() -> None:
     assert quote_command(["python", "my app.py", "--name=a'b"]) == \
         "python 'my app.py' '--name=a'\"'\"'b'"
+
+
+def test_a_multi_line_python_c_is_one_log_line(supervise: Callable[..., Running]) -> None:
+    script = "import threading\nprint('two lines', flush=True)\nthreading.Event().wait(600)"
+    sup = supervise("--no-cgroup", command=[sys.executable, "-c", script])
+    log = sup.wait_log("started pid")
+    assert sup.cli("stop").returncode == 0
+    assert sup.exit_code() == 0
+    started = [line for line in sup.log.splitlines() if "started pid" in line]
+    assert len(started) == 1
+    assert started[0].endswith(f"{sys.executable} -c $'import threading\\nprint(\\'two "
+                               "lines\\', flush=True)\\nthreading.Event().wait(600)'")
+    assert "print('two lines', flush=True)" not in log  # never the raw lines

@@ -11,6 +11,7 @@ from memwarden.events import EventKind, Level
 from memwarden.exitcodes import EXIT_FAILURE, EXIT_MEMORY_RESTART
 from memwarden.policy import PolicyState
 from memwarden.supervisor import pid1
+from memwarden.supervisor.cmdline import quote_command
 from memwarden.supervisor.config import ProgramConfig
 from memwarden.supervisor.logs import LineBuffer
 from memwarden.supervisor.policy.restart import age_deadline_s, bounded_delay_s
@@ -69,14 +70,14 @@ class Runner:
             run.child, run.state = None, ProgramState.ERRORED
             self._ended[run.name] = err.exit_status
             run.exit_description = f"cannot execute: {err.strerror}"
-            self._emit(EventKind.STOPPED, run, f"cannot start {' '.join(cfg.command)!r}: "
+            self._emit(EventKind.STOPPED, run, f"cannot start {quote_command(cfg.command)}: "
                        f"{err.strerror} (exit status {err.exit_status}, not retried)",
                        level=Level.ERROR, state=run.state, status=err.exit_status)
             return
         except OSError as err:
             run.child = None
             run.exit_description = f"cannot start: {err}"
-            self._log("error", run, f"cannot start {' '.join(cfg.command)!r}: {err}")
+            self._log("error", run, f"cannot start {quote_command(cfg.command)}: {err}")
             run.started_s = time.monotonic()
             self._after_exit(run, RestartReason.CRASH, run.exit_description)
             return
@@ -96,7 +97,7 @@ class Runner:
             if fd is not None:
                 buffer = LineBuffer()
                 self.sup.add_reader(fd, self._pipe_reader(run.name, stream, fd, buffer))
-        self._emit(EventKind.STARTED, run, f"started pid {child.pid}: {' '.join(cfg.command)}",
+        self._emit(EventKind.STARTED, run, f"started pid {child.pid}: {quote_command(cfg.command)}",
                    pid=child.pid, generation=run.generation)
 
     def _pipe_reader(self, name: str, stream: str, fd: int,
