@@ -1,6 +1,17 @@
-"""Census cost: pause per slice and total cost per million objects, vs bare walks.
+"""Leak bench: every leak shape and healthy shape at full length, and the census cost.
 
-    python bench/leak_bench.py [--objects 1000000]
+    python bench/leak_bench.py shapes [--speed 1] [--healthy-s 1800] [--deadline-s 300]
+    python bench/leak_bench.py census [--objects 1000000]
+
+shapes: each leak program (bench/leaks/shapes.py) runs under memwarden.start() with the
+shipped defaults (samples every 1 s, least history 1 min, tracemalloc window 20 s), all side
+by side; per shape: time to the verdict, time to the culprit line, the line, and whether it
+names the culprit (the words the shape expects). The reference is the same program without
+memwarden, examined by hand the way a developer would: objgraph.growth() and
+find_backref_chain(), tracemalloc's top growing line, 15 s after start. Healthy programs then
+run for --healthy-s seconds and must print no leak line.
+
+census: cost of one census
 
 Builds a heap of N gc-tracked objects held by module-level owners (a dict of lists, a set of
 tuples, instances with attribute dicts), then measures in the same run:
@@ -82,11 +93,8 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--objects", type=int, default=1_000_000)
-    args = parser.parse_args()
-    build_heap(args.objects)
+def census_main(objects: int) -> None:
+    build_heap(objects)
     tracked = len(gc.get_objects())
     per_million = 1_000_000 / tracked
 
@@ -102,6 +110,18 @@ def main() -> None:
     gc.collect()
     collect_s = time.perf_counter() - before
 
+    cpu = {}
+    for label, with_types in (("owners", False), ("full", True)):
+        before_cpu = time.thread_time()
+        run = take_census(types=with_types)
+        cpu[label] = (time.thread_time() - before_cpu, run.max_pause_s)
+    print("census row (goal: <= 150 ms CPU per 1M objects, no pause > 10 ms; reference: bare "
+          f"gc.get_objects() {get_objects_s * per_million * 1000:.0f} ms/1M):")
+    for label, (cpu_s, pause_s) in cpu.items():
+        print(f"  {label:6s} census: {cpu_s * per_million * 1000:6.0f} ms CPU per 1M objects "
+              f"({cpu_s * per_million / 0.150:.2f}x goal), max pause {pause_s * 1000:.1f} ms "
+              f"({pause_s / 0.010:.2f}x goal)")
+    print()
     idle_late, _ = ticker_lateness(lambda: time.sleep(0.5))
     owners_late, owners = ticker_lateness(lambda: take_census(types=False))
     full_late, full = ticker_lateness(lambda: take_census(types=True))
@@ -135,6 +155,22 @@ def main() -> None:
         for name, v in (("idle (baseline)", idle_late), ("census, owners only", owners_late),
                         ("census, owners + types", full_late))
     ]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("what", choices=("shapes", "census"))
+    parser.add_argument("--objects", type=int, default=1_000_000)
+    parser.add_argument("--speed", type=float, default=1.0)
+    parser.add_argument("--healthy-s", type=float, default=1800.0)
+    parser.add_argument("--deadline-s", type=float, default=300.0)
+    args = parser.parse_args()
+    if args.what == "census":
+        census_main(args.objects)
+    else:
+        from leaks.run_shapes import shapes_main
+
+        shapes_main(speed=args.speed, healthy_s=args.healthy_s, deadline_s=args.deadline_s)
 
 
 if __name__ == "__main__":

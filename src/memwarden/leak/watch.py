@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("memwarden")
 SUSPECT_P = 0.05  # a baseline census is taken once the rise is this likely
+MIN_SUSPECT_GROWTH_BYTES = 512 * 1024  # a smaller rise (memwarden's own warm-up) is no suspect
 BASELINE_MAX_AGE_S = 600.0  # an older baseline is taken again while the rise is suspected
 QUIET_FRACTION = 0.25  # "quiet": within the lowest quarter of the sawtooth swing
 # A tracemalloc window costs memory in proportion to the heap: its traces, then the snapshot
@@ -118,8 +119,9 @@ class LeakWatch:
         flip = self.detector.add(now_s, sample.measured_bytes,
                                  limit_bytes=sample.limit.limit_bytes)
         trend = self.detector.trend
-        if (self._baseline_due(now_s) and trend is not None and trend.rate_bytes_per_h > 0
-                and trend.p_value is not None and trend.p_value < SUSPECT_P):
+        if (self._baseline_due(now_s) and trend is not None and trend.p_value is not None
+                and trend.p_value < SUSPECT_P
+                and trend.rate_bytes_per_h * trend.window_s / 3600 >= MIN_SUSPECT_GROWTH_BYTES):
             self._baseline_s = now_s
             self._spawn(self._take_baseline)
         if flip is not None:
