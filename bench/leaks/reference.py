@@ -23,7 +23,7 @@ def _reference():
     top = [s for s in second.compare_to(first, "lineno") if s.size_diff > 0][:1]
     site = f"{{top[0].traceback[0].filename}}:{{top[0].traceback[0].lineno}}" if top else "-"
     plain = ("dict", "list", "tuple", "function", "cell", "weakref", "ReferenceType",
-             "RLock", "lock")
+             "RLock", "lock", "Snapshot", "Trace", "Frame", "Traceback", "Statistic")
     kind = next((name for name, _, _ in grown if name not in plain),
                 grown[0][0] if grown else None)
     chain = "-"

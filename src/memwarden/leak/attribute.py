@@ -54,6 +54,12 @@ class Attribution:
         if self.trace:
             self._tracer = TraceWindow().start()
 
+    def cancel(self) -> None:
+        """Close the tracemalloc window without attributing (no verdict came)."""
+        tracer, self._tracer = self._tracer, None
+        if tracer is not None:
+            tracer.finish()
+
     def finish(
         self,
         *,

@@ -30,6 +30,7 @@ log = logging.getLogger("memwarden")
 SUSPECT_P = 0.05  # a baseline census is taken once the rise is this likely
 MIN_SUSPECT_GROWTH_BYTES = 512 * 1024  # a smaller rise (memwarden's own warm-up) is no suspect
 BASELINE_MAX_AGE_S = 600.0  # an older baseline is taken again while the rise is suspected
+EARLY_WINDOW_FACTOR = 3.0  # a window opened at suspicion closes after 3 trace windows unused
 QUIET_FRACTION = 0.25  # "quiet": within the lowest quarter of the sawtooth swing
 # A tracemalloc window costs memory in proportion to the heap: its traces, then the snapshot
 # pair diffed at the end (seen: RSS 181 -> 254 MiB, +40 %, when the window closed). It is only
@@ -90,6 +91,8 @@ class LeakWatch:
         self._restarting = False
         self._first_s: float | None = None
         self._baseline_s: float | None = None
+        # A window opened at suspicion: (attribution, sample time, monotonic start).
+        self._early: tuple[Any, float, float] | None = None
 
     def start(self) -> LeakWatch:
         self._unsubscribe = self.guardian.on_sample(self.on_sample)
@@ -101,6 +104,7 @@ class LeakWatch:
             self._unsubscribe()
         if self._job is not None:
             self._job.join(10.0)
+        self._drop_early()
 
     def wait_idle(self, timeout_s: float = 60.0) -> bool:
         """Wait for a running baseline/attribution job; True when none runs any more."""
@@ -123,7 +127,11 @@ class LeakWatch:
                 and trend.p_value < SUSPECT_P
                 and trend.rate_bytes_per_h * trend.window_s / 3600 >= MIN_SUSPECT_GROWTH_BYTES):
             self._baseline_s = now_s
-            self._spawn(self._take_baseline)
+            self._spawn(lambda: self._take_baseline(sample))
+        early = self._early
+        if (early is not None and not self.detector.leaking
+                and now_s - early[1] > EARLY_WINDOW_FACTOR * self.config.trace_window_s):
+            self._spawn(self._drop_early)
         if flip is not None:
             self._on_flip(flip, sample)
         if self.config.restart_before_oom and self.detector.leaking and trend is not None:
@@ -187,24 +195,45 @@ class LeakWatch:
         self._job = threading.Thread(target=run, name="memwarden-leak", daemon=True)
         self._job.start()
 
-    def _take_baseline(self) -> None:
-        from memwarden.leak.attribute import census_document
+    def _take_baseline(self, sample: Sample) -> None:
+        """The 'before' census, and the tracemalloc window opened now, while the rise is only
+        likely: at the verdict it has already seen the growth, so the culprit follows at once."""
+        from memwarden.leak.attribute import Attribution, census_document
 
+        self._drop_early()
         self.baseline = census_document()
+        if self.config.trace_window_s <= 0 or self._trace_shortfall(sample) is not None:
+            return
+        attribution = Attribution(trace=True)
+        attribution.begin(self.baseline)
+        self._early = (attribution, sample.monotonic_s, time.monotonic())
+
+    def _drop_early(self) -> None:
+        """Close an early window no verdict came for (tracemalloc must not stay on)."""
+        early, self._early = self._early, None
+        if early is not None:
+            early[0].cancel()
+
+    def _trace_shortfall(self, sample: Sample) -> str | None:
+        return trace_headroom_shortfall(sample.measured_bytes, self._ceiling_bytes(sample))
 
     def _attribute(self, trend: Trend, sample: Sample) -> None:
         from memwarden.leak.attribute import Attribution
 
-        trace = self.config.trace_window_s > 0
-        shortfall = trace_headroom_shortfall(sample.measured_bytes, self._ceiling_bytes(sample))
-        if trace and shortfall is not None:
-            trace = False
-            log.warning("memwarden: pid %s tracemalloc window skipped (%s): attributing by the "
-                        "owner census alone", sample.pid, shortfall)
-        attribution = Attribution(trace=trace)
-        attribution.begin(self.baseline)
-        started = time.monotonic()
-        self._stop.wait(self.config.trace_window_s)
+        early, self._early = self._early, None
+        if early is not None:
+            attribution, started = early[0], early[2]
+        else:
+            trace = self.config.trace_window_s > 0
+            shortfall = self._trace_shortfall(sample)
+            if trace and shortfall is not None:
+                trace = False
+                log.warning("memwarden: pid %s tracemalloc window skipped (%s): attributing by "
+                            "the owner census alone", sample.pid, shortfall)
+            attribution = Attribution(trace=trace)
+            attribution.begin(self.baseline)
+            started = time.monotonic()
+        self._stop.wait(max(0.0, started + self.config.trace_window_s - time.monotonic()))
         elapsed_s = time.monotonic() - started
         if self.config.trace_window_s <= 0:
             elapsed_s = 60.0  # no window: judge the trim against a minute of growth
