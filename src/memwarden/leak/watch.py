@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("memwarden")
 SUSPECT_P = 0.05  # a baseline census is taken once the rise is this likely
+# The guardian's own memory grows ~1 MiB while the detector's history fills (its first
+# minutes), then stays flat: a leak verdict needs more growth than that.
+MIN_LEAK_GROWTH_BYTES = 2 * 2**20
 MIN_SUSPECT_GROWTH_BYTES = 512 * 1024  # a smaller rise (memwarden's own warm-up) is no suspect
 BASELINE_MAX_AGE_S = 600.0  # an older baseline is taken again while the rise is suspected
 EARLY_WINDOW_FACTOR = 3.0  # a window opened at suspicion closes after 3 trace windows unused
@@ -80,7 +83,8 @@ class LeakWatch:
         self.config = config
         # Buckets no finer than the tick, and ~100 of them over the minimum window.
         resolution_s = max(guardian.config.interval_s, config.min_window_s / 100)
-        self.detector = LeakDetector(resolution_s=resolution_s, min_window_s=config.min_window_s)
+        self.detector = LeakDetector(resolution_s=resolution_s, min_window_s=config.min_window_s,
+                                     min_growth_bytes=MIN_LEAK_GROWTH_BYTES)
         self.heap = LeakDetector(resolution_s=resolution_s, min_window_s=config.min_window_s,
                                  min_growth_bytes=1000)
         self.baseline: dict[str, Any] | None = None
