@@ -29,6 +29,7 @@ from memwarden.sample import Sample, Sampler
 
 if TYPE_CHECKING:
     from memwarden.config import GuardConfig
+    from memwarden.events import Event, EventBus
     from memwarden.guardian import Guardian
 
 METER_NAME = "memwarden"
@@ -154,3 +155,40 @@ def install(
         meter.create_observable_gauge(name, callbacks=[callback(read)], unit=unit,
                                       description=description)
     return meter
+
+
+EVENTS_COUNTER = "memwarden.events"
+
+
+def count_events(bus: EventBus, meter_provider: Any = None) -> Callable[[], None]:
+    """Count bus's events on the counter `memwarden.events` (attributes `memwarden.event.kind`,
+    `memwarden.source`, and `memwarden.restart.reason` for restarts and OOM kills); returns
+    the unsubscribe function. Restarts of `memwarden run` reach OTel this way."""
+    from opentelemetry import metrics
+
+    from memwarden import __version__
+
+    provider = meter_provider if meter_provider is not None else metrics.get_meter_provider()
+    counter = provider.get_meter(METER_NAME, __version__).create_counter(
+        EVENTS_COUNTER, unit="1", description="memwarden events by kind (restarts, OOM kills, "
+        "tier changes, leaks...)")
+
+    def on_event(event: Event) -> None:
+        attributes = {"memwarden.event.kind": str(event.kind), "memwarden.source": event.source}
+        reason = event.figures.get("reason")
+        if isinstance(reason, str):
+            attributes["memwarden.restart.reason"] = reason
+        counter.add(1, attributes)
+
+    return bus.subscribe(on_event)
+
+
+def exporting_provider() -> Any:
+    """A MeterProvider that pushes to the OTLP/HTTP endpoint of the standard OTEL_EXPORTER_OTLP_*
+    variables, every OTEL_METRIC_EXPORT_INTERVAL ms (needs opentelemetry-exporter-otlp-proto-http);
+    for a process with no SDK set up of its own, such as `memwarden run`. shutdown() flushes."""
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    return MeterProvider(metric_readers=[PeriodicExportingMetricReader(OTLPMetricExporter())])

@@ -104,14 +104,14 @@ def _leak_card(summary: Summary) -> Card:
 
 
 def describe_culprit(figures: dict[str, Any], *, short: bool = False) -> str:
-    """The leak watch's culprit line when it wrote one; else its top grower in plain words,
-    `service.processed_records (set) in memwarden.demo.app, +2,010,334 items, +38.1 MiB in
-    40s`, its module last; short: `service.processed_records (set)`."""
-    if isinstance(figures.get("culprit"), str) and figures["culprit"]:
-        return str(figures["culprit"])
+    """The leak watch's top grower in plain words, `service.processed_records (set) in
+    memwarden.demo.app, +2,010,334 items, +38.1 MiB in 40s` (its module last; short:
+    `service.processed_records (set)`); else the culprit line it wrote (a growing type, a
+    C extension's memory)."""
     owner, growth = figures.get("top_owner"), figures.get("top_owner_growth")
     if not isinstance(owner, str) or not owner:
-        return ""
+        culprit = figures.get("culprit")
+        return culprit if isinstance(culprit, str) else ""
     module, _, path = owner.rpartition(":")
     rest = growth.removeprefix(owner).strip() if isinstance(growth, str) else ""
     kind, _, change = rest.partition(") ") if rest.startswith("(") else ("", "", rest)

@@ -1,10 +1,12 @@
-"""Optional subscribers of the supervisor's bus: the trace file and alerts.
+"""Optional subscribers of the supervisor's bus: the trace file, alerts and OpenTelemetry.
 
-Both load only when configured, so an idle supervisor without them imports neither the alert
-sender (threads, an HTTP client) nor anything else: alerts are wanted when the config has an
-`[alerts]` table or the environment has a MEMWARDEN_WEBHOOK_* / MEMWARDEN_ALERT* /
-MEMWARDEN_ALERTMANAGER_* variable. `check()` validates both in the `memwarden run` process
-(bad value: exit 2 before anything starts); `attach()` wires them in the lean supervisor.
+Each loads only when configured, so an idle supervisor without them imports none of them
+(threads, HTTP clients, the OTel SDK): alerts are wanted when the config has an `[alerts]`
+table or the environment has a MEMWARDEN_WEBHOOK_* / MEMWARDEN_ALERT* /
+MEMWARDEN_ALERTMANAGER_* variable; OpenTelemetry when OTEL_EXPORTER_OTLP_ENDPOINT (or its
+_METRICS_ variant) is set: the events are counted on `memwarden.events` and pushed over
+OTLP/HTTP. `check()` validates the alerts in the `memwarden run` process (bad value: exit 2
+before anything starts); `attach()` wires everything in the lean supervisor.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
 ALERT_ENV_PREFIXES = ("MEMWARDEN_WEBHOOK_", "MEMWARDEN_ALERT")  # ALERT_*, ALERTS_*, ALERTMANAGER_*
 ALERTS_FLUSH_S = 2.0  # the longest the supervisor's exit waits for its last alerts
+OTEL_ENDPOINT_ENVS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
 
 
 def alerts_wanted(table: Mapping[str, Any], environ: Mapping[str, str]) -> bool:
@@ -54,6 +57,7 @@ class Outputs:
     def __init__(self) -> None:
         self.trace: TraceWriter | None = None
         self.alerts: AlertHandle | None = None
+        self.meter_provider: Any = None  # the OTel SDK's MeterProvider, when exporting
 
     def trace_event(self, event: Event) -> None:
         if self.trace is not None:
@@ -69,6 +73,9 @@ class Outputs:
             self.trace.write(sample_record(sample, tier, thresholds_bytes, program))
 
     def close(self) -> None:
+        if self.meter_provider is not None:
+            self.meter_provider.shutdown()  # pushes what is counted since the last export
+            self.meter_provider = None
         if self.alerts is not None:
             self.alerts.close(ALERTS_FLUSH_S)
             self.alerts = None
@@ -97,4 +104,26 @@ def attach(supervisor: Supervisor, table: Mapping[str, Any], *,
                                                 ("Alertmanager", config.alertmanager_url)) if url)
         supervisor.sink.event("info", f"alerts: {', '.join(sorted(config.kinds))} events "
                               f"to the {targets}")
+    if any(environ.get(name) for name in OTEL_ENDPOINT_ENVS):
+        _attach_otel(supervisor, outputs)
     return outputs
+
+
+def _attach_otel(supervisor: Supervisor, outputs: Outputs) -> None:
+    import sys
+
+    if sys.flags.no_site:  # the lean supervisor runs as `python -S`: the SDK is in site-packages
+        import site
+
+        site.main()
+    try:
+        from memwarden import otel
+
+        outputs.meter_provider = otel.exporting_provider()
+    except ImportError:
+        supervisor.sink.event("warning", "OTEL_EXPORTER_OTLP_ENDPOINT is set but the OTLP "
+                              "exporter is not installed: pip install 'memwarden[otel]'")
+        return
+    otel.count_events(supervisor.events, outputs.meter_provider)
+    supervisor.sink.event("info", f"OpenTelemetry: events counted on {otel.EVENTS_COUNTER}, "
+                          "pushed over OTLP/HTTP")
