@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import gc
 import logging
 import os
@@ -61,7 +60,10 @@ def malloc_trim() -> int | None:
         _libc_trim = None
         if sys.platform.startswith("linux"):
             try:
-                libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+                # The process's own symbols, not ctypes.util.find_library: that forks
+                # `ldconfig -p`, a copy of a process already at critical, which a tree-RSS
+                # sample then counts twice (seen: 218 MiB read as 430 MiB, a restart too early).
+                libc = ctypes.CDLL(None)
                 trim = libc.malloc_trim
                 trim.argtypes = [ctypes.c_size_t]
                 trim.restype = ctypes.c_int
