@@ -42,7 +42,6 @@ from collections.abc import Callable, Sequence
 from memwarden.exitcodes import EXIT_OK, EXIT_SOFTWARE
 from memwarden.supervisor import pid1
 from memwarden.supervisor.bus import SupervisorBus
-from memwarden.supervisor.cadence import SLOWEST_FACTOR
 from memwarden.supervisor.config import ProgramConfig, SupervisorConfig
 from memwarden.supervisor.escapes import EscapeWatch
 from memwarden.supervisor.guard import Guard, Unrecoverable
@@ -256,9 +255,10 @@ class Supervisor:
                                 "generation as fd 3.. (LISTEN_FDS)", program=name)
         mode = "as PID 1, " if pid1.is_pid1() else ""
         tick_s = self.config.tick_s
+        slowest_s = max(self.memory.slowest_s(run) for run in self.runs.values())
         self.sink.event("info", f"supervisor pid {os.getpid()} {mode}starting "
                         f"{len(self.runs)} program(s), sampling every {tick_s:g}s near a "
-                        f"threshold, up to every {tick_s * SLOWEST_FACTOR:g}s far from one")
+                        f"threshold, up to every {slowest_s:g}s far from one")
         for run in self.runs.values():
             self.guard.call(f"starting {run.name}", self.runner.start, run)
         _give_back_startup_memory()
