@@ -6,7 +6,7 @@ tree, and then only preads them (~1.5 µs each); a process that leaves the tree 
 closed. A read re-reads only what changed: a process whose statm is byte for byte the same
 keeps its figures object, and a tree where nothing changed is the same TreeMemory. The thread
 list of a process is re-listed when its thread count changes (`st_nlink` of its `task`
-directory, one fstat, looked at when its statm changed: a new thread maps a stack) and every
+directory, one fstat, looked at when its virtual size changed: a new thread maps a stack) and every
 `RELIST_EVERY` reads (a thread that reused a cached stack, or one swapped for another).
 
 A kept fd names the process, not the number: once a process is reaped its fds give ESRCH even
@@ -73,6 +73,7 @@ class TreeReader:
         self._reads = 0
         self._use_fds = has_children_files(proc_root)
         self._last: TreeMemory | None = None
+        self._children_moved = False  # a children file changed since the last TreeMemory
 
     def read(self) -> TreeMemory:
         if not self._use_fds:
@@ -81,7 +82,7 @@ class TreeReader:
         relist = self._reads % RELIST_EVERY == 0
         kept, pread = self._kept, os.pread
         processes: list[ProcessMemory] = []
-        fresh = False  # a process's figures changed, or one came or went
+        fresh = False  # a process's figures changed, or one came, went or could not be read
         queue = [self.pid]
         seen = {self.pid}
         for pid in queue:  # breadth first: the loop also visits what it appends
@@ -94,6 +95,7 @@ class TreeReader:
                     kept.pop(pid).close()
                     entry = None
             if entry is None:
+                fresh = True
                 entry = self._open(pid)
                 if entry is None:
                     continue
@@ -105,24 +107,24 @@ class TreeReader:
                         raise NoSuchProcessError(pid) from err
                     continue
             memory = entry.memory
-            changed = memory is None or raw != entry.raw
-            if memory is None or changed or self.with_status:
+            mapped = False  # its virtual size moved: a thread stack may have come or gone
+            if memory is None or raw != entry.raw or self.with_status:
+                mapped = memory is None or raw[:raw.find(b" ")] != entry.raw[:entry.raw.find(b" ")]
                 memory = entry.memory = self._memory(pid, raw)
                 entry.raw = raw
                 fresh = True
             processes.append(memory)
-            for child in self._children(entry, relist or changed):
+            for child in self._children(entry, relist or mapped):
                 if child not in seen:  # a pid reused mid-walk must not loop us
                     seen.add(child)
                     queue.append(child)
         if len(kept) > len(seen):
+            fresh = True
             for pid in [p for p in kept if p not in seen]:
                 kept.pop(pid).close()
-        last = self._last
-        if not fresh and last is not None and len(last.processes) == len(processes) \
-                and all(a is b for a, b in zip(last.processes, processes, strict=True)):
-            return last
-        self._last = tree_of(self.pid, processes)
+        if fresh or self._children_moved or self._last is None:
+            self._children_moved = False
+            self._last = tree_of(self.pid, processes)
         return self._last
 
     def _memory(self, pid: int, raw: bytes) -> ProcessMemory:
@@ -176,6 +178,7 @@ class TreeReader:
         raw = parts[0] if len(parts) == 1 else b" ".join(parts)
         if raw != entry.children_raw:
             entry.children_raw, entry.children = raw, [int(p) for p in raw.split()]
+            self._children_moved = True
         return entry.children
 
     def _list_threads(self, entry: _Process) -> None:
