@@ -1,4 +1,4 @@
-"""`memwarden check` against real processes and a real cgroup v1 group."""
+"""`memwarden check` against real processes and a real memory cgroup (v2 or v1)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from cgroup_helpers import spawn_allocator, v1_memory_cgroup, v1_unavailable_reason, wait_ready
+from cgroup_helpers import (
+    inactive_file_key,
+    memory_cgroup,
+    memory_cgroup_reason,
+    spawn_allocator,
+    usage_file,
+    wait_ready,
+)
 
 MIB = 2**20
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
@@ -25,19 +32,20 @@ def cgroup_stat(group: Path, key: str) -> int:
     raise KeyError(key)
 
 
+@pytest.mark.cgroup
 def test_check_reports_the_limit_and_working_set_of_a_real_300m_cgroup(
     run_cli: RunCli, reaper: list[subprocess.Popen[bytes]]
 ) -> None:
-    reason = v1_unavailable_reason()
+    reason = memory_cgroup_reason()
     if reason:
         pytest.skip(reason)
-    with v1_memory_cgroup(300 * MIB) as group:
+    with memory_cgroup(300 * MIB) as group:
         child = spawn_allocator(100 * MIB, cgroup=group)
         reaper.append(child)
         pid = wait_ready(child)
         result = run_cli("check", str(pid), "--json")
-        usage = int((group / "memory.usage_in_bytes").read_text())
-        working_set = usage - cgroup_stat(group, "total_inactive_file")
+        usage = int(usage_file(group).read_text())
+        working_set = usage - cgroup_stat(group, inactive_file_key(group))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["limit_bytes"] == 300 * MIB

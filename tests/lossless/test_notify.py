@@ -15,6 +15,8 @@ from lossless_helpers import owned_group_fixture, wait_readable, wait_until  # n
 from memwarden.supervisor import notify
 from memwarden.supervisor.cgroupctl import OwnedCgroup
 
+pytestmark = pytest.mark.cgroup
+
 
 def _psi(**options: int) -> notify.PsiTrigger:
     try:
@@ -60,12 +62,16 @@ def test_missing_group_is_named(tmp_path: Path) -> None:
 
 def test_modes_for_the_log_line(owned_group: OwnedCgroup) -> None:
     assert notify.describe([]) == "poll"
-    armed = notify.arm_v1(owned_group.path, threshold_bytes=100 << 20)
+    if owned_group.version == 1:
+        armed = notify.arm_v1(owned_group.path, threshold_bytes=100 << 20)
+    else:
+        armed = [notify.CgroupEventsV2(owned_group.path)]
+    mode = f"cgroup-v{owned_group.version}-" + ("eventfd" if owned_group.version == 1 else "events")
     try:
-        assert notify.describe(armed) == "cgroup-v1-eventfd"
+        assert notify.describe(armed) == mode
         trigger = _psi()
         armed.append(trigger)
-        assert notify.describe(armed) == "cgroup-v1-eventfd+psi"
+        assert notify.describe(armed) == f"{mode}+psi"
     finally:
         notify.close_all(armed)
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from sup_helpers import Running, script, supervise, tagged_pids, wait_for  # noqa: F401 - pytest fixtures
 
-from cgroup_helpers import v1_memory_cgroup, v1_unavailable_reason
+from cgroup_helpers import memory_cgroup, memory_cgroup_reason
+
+pytestmark = pytest.mark.cgroup
 
 SPIKE = """
     import os, sys, threading
@@ -29,10 +31,10 @@ SPIKE = """
 def test_kernel_oom_kill_is_named(
     supervise: Callable[..., Running], script: Callable[[str, str], list[str]], tmp_path: Path
 ) -> None:
-    reason = v1_unavailable_reason()
+    reason = memory_cgroup_reason()
     if reason:
         pytest.skip(reason)
-    with v1_memory_cgroup(150 * 2**20) as group:
+    with memory_cgroup(150 * 2**20) as group:
         join = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(group)]
         # A 1 s interval: the spike (~0.1 s) reaches the wall between two samples.
         sup = supervise("--interval", "1s", "--max-restarts", "1", prefix=join,

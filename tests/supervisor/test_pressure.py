@@ -16,6 +16,8 @@ from memwarden.errors import ConfigError
 from memwarden.supervisor.config import PsiSpec, parse_psi
 from memwarden.supervisor.notify import NotifyUnavailable, PsiTrigger
 
+pytestmark = pytest.mark.cgroup
+
 
 def test_psi_specs() -> None:
     assert parse_psi("some 100ms 2s") == PsiSpec("some", 100_000, 2_000_000)
