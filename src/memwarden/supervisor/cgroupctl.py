@@ -13,10 +13,12 @@ How the supervisor loop uses it:
    granted before the signal is eaten by the allocation that hit the wall.
 4. When the generation has exited: `reset_limits()` before the next spawn; at exit `destroy()`.
 
-cgroup v1 (these machines): memory.limit_in_bytes = hard, memory.oom_control oom_kill_disable=1
+cgroup v1: memory.limit_in_bytes = hard, memory.oom_control oom_kill_disable=1
 -> an over-limit task sleeps until the limit rises or it is killed. cgroup v2 has no
 oom_kill_disable: memory.high a little below memory.max throttles the task (reclaim, then
-sleep) before the OOM killer would act at memory.max; `is_paused()` is then "usage >= high".
+sleep) before the OOM killer would act at memory.max; `is_paused()` is then "usage >= high
+with little of it reclaimable". In a v2 group that holds processes (a systemd service, a
+delegated subtree) `enable_memory_for_children()` first moves them into a `supervisor` leaf.
 """
 
 from __future__ import annotations
@@ -39,8 +41,10 @@ if TYPE_CHECKING:
     from typing import Literal
 
 DEFAULT_PREFIX = "memwarden-"
+SUPERVISOR_LEAF = "supervisor"  # v2: where the supervisor lives when its group has children
 HEADROOM_BYTES = 32 * 1024 * 1024  # enough for a Python SIGTERM handler to save and exit
 V2_HIGH_MARGIN_BYTES = 16 * 1024 * 1024  # memory.high this far below memory.max
+V2_PAUSE_SLACK_BYTES = 4 * 1024 * 1024  # unreclaimable this close to memory.high: throttled
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -80,6 +84,8 @@ def find_parent(location: CgroupLocation | None = None) -> tuple[Literal[1, 2], 
     if location is None:
         raise CgroupUnavailable("no memory cgroup is mounted for this process")
     parent = location.path
+    if location.version == 2 and parent.name == SUPERVISOR_LEAF:
+        parent = parent.parent  # we moved ourselves into the leaf: groups go beside it
     if not os.access(parent, os.W_OK):
         raise CgroupUnavailable(f"cgroup {parent} is not writable (not root, not delegated)")
     if location.version == 2:
@@ -88,8 +94,8 @@ def find_parent(location: CgroupLocation | None = None) -> tuple[Literal[1, 2], 
         except OSError as err:
             raise CgroupUnavailable(f"cannot read {parent}/cgroup.subtree_control: {err}") from err
         if "memory" not in subtree:
-            # The no-internal-process rule forbids enabling it while we live in this group
-            # ourselves; a delegated setup (systemd Delegate=yes) must enable it for us.
+            # The no-internal-process rule forbids enabling it while processes live in this
+            # group: enable_memory_for_children() first moves them into a leaf.
             raise CgroupUnavailable(
                 f"cgroup v2 group {parent} does not delegate the memory controller "
                 "(cgroup.subtree_control lacks 'memory')"
@@ -97,6 +103,52 @@ def find_parent(location: CgroupLocation | None = None) -> tuple[Literal[1, 2], 
     elif not (parent / "memory.limit_in_bytes").exists():
         raise CgroupUnavailable(f"{parent} has no memory.limit_in_bytes (memory controller?)")
     return location.version, parent
+
+
+def supervisor_group() -> CgroupLocation | None:
+    """memwarden's own memory cgroup as a container: the group, not the leaf we moved into."""
+    location = find_memory_cgroup()
+    if location is not None and location.version == 2 and location.path.name == SUPERVISOR_LEAF:
+        return CgroupLocation(2, location.path.parent)
+    return location
+
+
+def enable_memory_for_children(location: CgroupLocation | None = None) -> Path | None:
+    """cgroup v2: make our own group a parent of memory-limited groups. Returns the leaf we
+    moved into, or None when nothing had to change (v1, or memory already enabled).
+
+    A group with processes in it cannot enable controllers for its children (the
+    no-internal-processes rule). In a group we may write (root, systemd Delegate=yes, a subtree
+    chowned to us) every process of the group moves into `<group>/supervisor`, then `+memory`
+    goes into the group's cgroup.subtree_control. Raises CgroupUnavailable with the reason.
+    """
+    location = location or find_memory_cgroup()
+    if location is None or location.version != 2 or location.path.name == SUPERVISOR_LEAF:
+        return None
+    group = location.path
+    try:
+        if "memory" in _read_text(group / "cgroup.subtree_control").split():
+            return None
+        if "memory" not in _read_text(group / "cgroup.controllers").split():
+            raise CgroupUnavailable(
+                f"cgroup v2 group {group} has no memory controller (its parent does not "
+                "enable it: systemd Delegate=yes, or +memory in the parent's subtree_control)")
+    except OSError as err:
+        raise CgroupUnavailable(f"cannot read {group}: {err}") from err
+    leaf = group / SUPERVISOR_LEAF
+    try:
+        leaf.mkdir(exist_ok=True)
+        # Moved one by one: a process that exits meanwhile is simply gone (ESRCH).
+        for pid in _pids(group):
+            with contextlib.suppress(ProcessLookupError):
+                _write(leaf / "cgroup.procs", str(pid))
+        _write(group / "cgroup.subtree_control", "+memory")
+    except OSError as err:
+        raise CgroupUnavailable(
+            f"cannot enable the memory controller below {group}: {err} (moving its processes "
+            f"into {leaf.name}/ needs write access to the group, as Delegate=yes gives)"
+        ) from err
+    return leaf
 
 
 def _pids(directory: Path) -> list[int]:
@@ -294,7 +346,13 @@ class OwnedCgroup:
         if self.version == 1:
             return _flat_keyed(_read_text(self.path / "memory.oom_control")).get("under_oom") == 1
         high = _read_text(self.path / "memory.high").strip()
-        return high != "max" and self.usage_bytes() >= int(high)
+        if high == "max" or self.usage_bytes() < int(high):
+            return False
+        # Page cache fills a group up to memory.high and is reclaimed there: only memory the
+        # kernel cannot reclaim (anon, shmem, kernel) near the wall means a throttled task.
+        stat = _flat_keyed(_read_text(self.path / "memory.stat"))
+        pinned = self.usage_bytes() - stat.get("file", 0) + stat.get("shmem", 0)
+        return pinned >= int(high) - max(V2_PAUSE_SLACK_BYTES, int(high) // 16)
 
     def oom_kill_count(self) -> int:
         """How many tasks the kernel OOM-killed in this group (to name an OOM kill)."""

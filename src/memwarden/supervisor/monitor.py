@@ -201,12 +201,13 @@ class MemoryMonitor:
         if not self.sup.cgroups.owned:
             return next((r.last_sample.cgroup for r in running if r.last_sample is not None
                          and r.last_sample.cgroup is not None), None)
-        from memwarden.readers.cgroup import find_memory_cgroup, read_cgroup_memory
+        from memwarden.readers.cgroup import read_cgroup_memory
+        from memwarden.supervisor.cgroupctl import supervisor_group
 
         if not self._own_looked_up:
             # Only a group with a limit is checked: in the usual case (no limit above memwarden)
             # this adds no read to the tick. A container's limit does not change under it.
-            location, self._own_looked_up = find_memory_cgroup(), True
+            location, self._own_looked_up = supervisor_group(), True
             first = read_cgroup_memory(location) if location is not None else None
             self._own_location = location if first is not None and first.limit_bytes else None
         if self._own_location is None:

@@ -73,6 +73,7 @@ class CgroupWiring:
         self.sup = supervisor
         self.owned: dict[str, Owned] = {}
         self.modes: dict[str, str] = {}
+        self._enabled = False
 
     # -- start / stop ------------------------------------------------------------------------
     def setup(self) -> None:
@@ -85,12 +86,16 @@ class CgroupWiring:
         from memwarden.supervisor.notify import describe
 
         psi = ["psi"] if self.sup.pressure.armed else []
+        whys = {run.name: self._own(run) if run.config.cgroup else "cgroup = false / --no-cgroup"
+                for run in self.sup.runs.values()}
+        self.sup.container.setup()  # the container's own events, where nothing is owned
+        container = [self.sup.container.mode] if self.sup.container.mode else []
         for run in self.sup.runs.values():
             interval = format_duration(run.config.memory.interval_s)
-            why = self._own(run) if run.config.cgroup else "cgroup = false / --no-cgroup"
+            why = whys[run.name]
             entry = self.owned.get(run.name)
-            events = [describe(entry.all_notifiers())] if entry is not None \
-                and entry.notifiers else []
+            events = ([describe(entry.all_notifiers())] if entry is not None and entry.notifiers
+                      else container)
             # The kernel's wake-ups in force, then the poll that backs them up.
             mode = "+".join([*events, *psi, f"poll {interval}"])
             if entry is not None:
@@ -102,6 +107,22 @@ class CgroupWiring:
             self.modes[run.name] = mode
             self.sup.sink.event("info", text, program=run.name, detection=mode)
 
+    def _enable_memory_for_children(self) -> None:
+        """v2: a group with processes in it (a systemd service with Delegate=yes, a delegated
+        subtree) must move them into a leaf before its children may have memory limits."""
+        try:
+            leaf = cgroupctl.enable_memory_for_children()
+        except cgroupctl.CgroupUnavailable as err:
+            self.sup.sink.event("info", f"cgroup v2: cannot enable memory for program groups "
+                                f"({err})")
+            return
+        except OSError as err:
+            self.sup.sink.event("info", f"cgroup v2: no memory cgroup to delegate ({err})")
+            return
+        if leaf is not None:
+            self.sup.sink.event("info", f"cgroup v2: moved the supervisor into {leaf} and "
+                                "enabled +memory for its programs' groups")
+
     def _own(self, run: ProgramRun) -> str:
         """Own run's group; '' on success, else why not."""
         memory = run.config.memory
@@ -111,6 +132,9 @@ class CgroupWiring:
         if restart_bytes is None:
             return "the restart threshold is off"
         hard = hard_limit_bytes(memory.limit_bytes, restart_bytes)
+        if not self._enabled:
+            self._enabled = True  # once: every program's group goes under the same parent
+            self._enable_memory_for_children()
         try:
             group = cgroupctl.OwnedCgroup.create(run.name, hard)
         except cgroupctl.CgroupUnavailable as err:
@@ -153,11 +177,23 @@ class CgroupWiring:
         try:
             if group.version == 1:
                 return [notify.CgroupV1Event.oom(group.path)]
-            return [notify.CgroupEventsV2(group.path)]
+            armed: list[Notifier] = [notify.CgroupEventsV2(group.path)]
         except notify.NotifyUnavailable as err:
             self.sup.sink.event("warning", f"cgroup events unavailable ({err}): the owned "
                                 "cgroup's wall stays, detection is the poll")
             return []
+        spec = self.sup.config.psi
+        if spec is not None and not self.sup.pressure.armed:
+            # The container's or system's pressure file refused a trigger (read-only, another
+            # owner): the group we created is ours to arm, and measures the program alone.
+            try:
+                armed.append(notify.PsiTrigger(group.path / "memory.pressure",
+                                               stall_us=spec.stall_us,
+                                               window_us=spec.window_us, kind=spec.kind))
+            except notify.NotifyUnavailable as err:
+                self.sup.sink.event("info", f"PSI trigger on {group.path.name} unavailable "
+                                    f"({err})")
+        return armed
 
     def close(self) -> None:
         from memwarden.supervisor.notify import close_all

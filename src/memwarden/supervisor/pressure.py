@@ -50,11 +50,12 @@ class PressureWiring:
         spec = self.sup.config.psi
         if spec is None:
             return
-        from memwarden.readers.cgroup import find_memory_cgroup
         from memwarden.readers.system import memory_pressure_path
+        from memwarden.supervisor.cgroupctl import supervisor_group
         from memwarden.supervisor.notify import NotifyUnavailable, PsiTrigger
 
-        path = memory_pressure_path(find_memory_cgroup())
+        # The supervisor's group, not the leaf it may have moved into: the programs' pressure.
+        path = memory_pressure_path(supervisor_group())
         try:
             self.trigger = PsiTrigger(path, stall_us=spec.stall_us, window_us=spec.window_us,
                                       kind=spec.kind)
