@@ -171,8 +171,8 @@ def checkup_json(checkup: Checkup) -> dict[str, Any]:
             "limit_bytes": cg.limit_bytes, "high_bytes": cg.high_bytes,
             "working_set_bytes": cg.working_set_bytes,
             "inactive_file_bytes": cg.inactive_file_bytes, "anon_bytes": cg.anon_bytes,
-            "file_bytes": cg.file_bytes, "oom_kill_events": cg.oom_kill_events,
-            "failcnt": cg.failcnt,
+            "file_bytes": cg.file_bytes, "oom_events": cg.oom_events,
+            "oom_kill_events": cg.oom_kill_events, "failcnt": cg.failcnt,
         },
         "system": None if system is None else {
             "total_bytes": system.total_bytes, "available_bytes": system.available_bytes,

@@ -43,6 +43,7 @@ from memwarden.exitcodes import EXIT_OK, EXIT_SOFTWARE
 from memwarden.supervisor import pid1
 from memwarden.supervisor.bus import SupervisorBus
 from memwarden.supervisor.config import ProgramConfig, SupervisorConfig
+from memwarden.supervisor.container import ContainerWatch
 from memwarden.supervisor.escapes import EscapeWatch
 from memwarden.supervisor.guard import Guard, Unrecoverable
 from memwarden.supervisor.handoff import SocketWiring
@@ -89,6 +90,7 @@ class Supervisor:
         self._extra_hooks = spawn_hooks
         self.pressure = PressureWiring(self)
         self.cgroups = CgroupWiring(self)
+        self.container = ContainerWatch(self)
         self.sockets = SocketWiring(config)  # binds now: a busy address fails before any start
         self.liveness = Liveness(self)
         self.leaks = LeakEvents(self)
@@ -341,7 +343,7 @@ class Supervisor:
 
     def _next_deadline_s(self) -> float:
         now_s = time.monotonic()
-        deadlines = [now_s + 3600.0, *self.liveness.deadlines()]
+        deadlines = [now_s + 3600.0, *self.liveness.deadlines(), self.container.deadline_s()]
         if self.control is not None and self.control.deadline_s() is not None:
             deadlines.append(self.control.deadline_s())
         for run in self.runs.values():
@@ -358,6 +360,7 @@ class Supervisor:
             self.guard.call("tracking escaped processes", self.escapes.scan, fresh)
         self.guard.call("the memory budget", self.memory.check_totals)
         self.guard.call("liveness", self.liveness.check, now_s)
+        self.guard.call("the container's pressure", self.container.on_timer, now_s)
         if self.control is not None:
             self.guard.call("the control socket", self.control.tick, now_s)
 
@@ -373,6 +376,7 @@ class Supervisor:
 
     def _close(self) -> None:
         # Each step guarded: a failing one must not keep the sentinel's pipe open.
+        self.guard.call("closing the container watch", self.container.close)
         self.guard.call("closing the cgroups", self.cgroups.close)
         self.guard.call("closing pressure", self.pressure.close)
         self.guard.call("closing liveness", self.liveness.close)
