@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 from sup_helpers import Running, script, supervise, tagged_pids, wait_for  # noqa: F401 - pytest fixtures
 
-from cgroup_helpers import memory_cgroup, memory_cgroup_reason
+from cgroup_helpers import v1_memory_cgroup, v1_unavailable_reason
 
+# v1 only: on cgroup v2 the container's memory.events wake memwarden when the group reaches its
+# wall, and the kernel's reclaim there usually leaves it time to restart the program before
+# the OOM kill; the v2 naming is tested in tests/cgroup2/test_v2_container.py.
 pytestmark = pytest.mark.cgroup
 
 SPIKE = """
@@ -31,10 +34,10 @@ SPIKE = """
 def test_kernel_oom_kill_is_named(
     supervise: Callable[..., Running], script: Callable[[str, str], list[str]], tmp_path: Path
 ) -> None:
-    reason = memory_cgroup_reason()
+    reason = v1_unavailable_reason()
     if reason:
         pytest.skip(reason)
-    with memory_cgroup(150 * 2**20) as group:
+    with v1_memory_cgroup(150 * 2**20) as group:
         join = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(group)]
         # A 1 s interval: the spike (~0.1 s) reaches the wall between two samples.
         sup = supervise("--interval", "1s", "--max-restarts", "1", prefix=join,
