@@ -167,3 +167,36 @@ def test_kept_fd_usage_reader_on_fixture_v2(tmp_path: Path) -> None:
         assert reader.read_usage_bytes() == 4096
     with pytest.raises(ValueError, match="closed"):
         reader.read_usage_bytes()
+
+
+def _read_guest(scenario: str) -> tuple[CgroupLocation, dict[str, int]]:
+    location = _find(scenario)
+    assert location is not None
+    stat = dict(line.split() for line in (location.path / "memory.stat").read_text().splitlines())
+    return location, {k: int(v) for k, v in stat.items()}
+
+
+def test_guest_v2_group_below_the_root() -> None:
+    # Captured on a real cgroup v2 kernel: a 64 MiB holder in a 256 MiB group.
+    location, stat = _read_guest("v2-guest-group")
+    assert location.version == 2
+    assert location.path.name.startswith("memwarden-test-")
+    memory = read_cgroup_memory(location)
+    assert memory is not None
+    assert memory.limit_bytes == 256 * 2**20 and memory.high_bytes is None  # "max"
+    assert memory.usage_bytes == int((location.path / "memory.current").read_text())
+    assert memory.working_set_bytes == memory.usage_bytes - stat["inactive_file"]
+    assert memory.anon_bytes == stat["anon"] >= 64 * 2**20
+    assert (memory.oom_events, memory.oom_kill_events, memory.failcnt) == (0, 0, 0)
+
+
+def test_guest_v2_container_view_is_the_mount_root() -> None:
+    # The same group from inside its cgroup namespace, cgroupfs mounted read-only: "0::/" and
+    # a mount whose root is "/" at /sys/fs/cgroup. The group's files are the mount's root.
+    location, stat = _read_guest("v2-guest-container")
+    assert location == CgroupLocation(2, _group("v2-guest-container", "/sys/fs/cgroup"))
+    memory = read_cgroup_memory(location)
+    assert memory is not None
+    assert memory.limit_bytes == 256 * 2**20
+    assert memory.working_set_bytes == memory.usage_bytes - stat["inactive_file"]  # type: ignore[operator]
+    assert memory.oom_kill_events == 0
