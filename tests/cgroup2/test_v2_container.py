@@ -88,7 +88,7 @@ def test_run_in_the_container_watches_its_events_and_names_an_oom_kill(
         # No --limit (the container's is read): no owned group; the container's files instead.
         assert "cgroup control unavailable: no --limit" in log, log
         assert "container /sys/fs/cgroup: watching container-events (" in log
-        assert "detection: container-events+poll 30s" in log
+        assert "detection: container-events+poll 30" in log
         line = next(x for x in log.splitlines() if "OOM-killed 1 process(es)" in x)
         assert "memory.events oom_kill 0 -> 1" in line and "memory.max 256.0 MiB" in line
         assert sup.cli("stop").returncode == 0
