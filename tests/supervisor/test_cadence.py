@@ -49,3 +49,14 @@ def test_max_alloc_rate_setting_takes_a_size_per_second_and_refuses_the_rest() -
         with pytest.raises(ConfigError, match="max_alloc_rate") as err:
             build_program({"command": ["app"], "max_alloc_rate": bad})
         assert "size per second" in str(err.value) or "at least 1M/s" in str(err.value)
+
+
+def test_the_gap_is_to_the_nearest_threshold_above_the_tier_in_force() -> None:
+    from memwarden.policy import PolicyConfig, PolicyState, Tier
+    from memwarden.supervisor.monitor import _gap_bytes
+
+    policy = PolicyConfig()  # 70 / 85 / 95 % of the limit
+    assert _gap_bytes(policy, PolicyState(), 600, 1000) == 100
+    assert _gap_bytes(policy, PolicyState(tier=Tier.WARN), 800, 1000) == 50
+    assert _gap_bytes(policy, PolicyState(tier=Tier.RESTART), 990, 1000) is None
+    assert _gap_bytes(policy, PolicyState(), 600, None) is None  # no limit, no threshold

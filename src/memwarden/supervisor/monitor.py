@@ -46,7 +46,7 @@ class MemoryMonitor:
         self.container_state = PolicyState()
         self.container_policy = PolicyConfig()
         self._fresh = False  # a new sample arrived since the totals were last checked
-        self._fresh_full = False  # ... and a full one (the container check reads files)
+        self.totals_gap_bytes: int | None = None  # to the budget's or container's next tier
         self.total_bytes: int | None = None
         self._own_location: CgroupLocation | None = None
         self._own_looked_up = False  # the supervisor never moves: one lookup is enough
@@ -76,7 +76,6 @@ class MemoryMonitor:
         self.sup.cgroups.rearm(run, sample)  # one pread unless usage and RSS drifted apart
         if full:
             run.full_due_s = now_s + self.slowest_s(run) * FULL_EVERY
-            self._fresh_full = True
             self.sup.cgroups.tick(run)  # backup for a pause at the wall the events missed
         self.sup.leaks.feed(run, sample)
         self._fresh = True
@@ -116,9 +115,11 @@ class MemoryMonitor:
         ahead = self._ahead(run)
         gap_bytes: int | None = None
         if ahead and not self.sup.cgroups.covers(run, ahead):
-            thresholds = run.policy.thresholds_bytes(sample.limit.limit_bytes)
-            nearest = min(t for tier, t in thresholds.items() if tier in ahead and t is not None)
-            gap_bytes = nearest - sample.measured_bytes
+            gap_bytes = _gap_bytes(run.policy, state, sample.measured_bytes,
+                                   sample.limit.limit_bytes)
+        if self.totals_gap_bytes is not None:
+            gap_bytes = (self.totals_gap_bytes if gap_bytes is None
+                         else min(gap_bytes, self.totals_gap_bytes))
         return next_interval_s(interval_s=interval_s, slowest_s=self.slowest_s(run),
                                gap_bytes=gap_bytes,
                                max_alloc_rate_bytes_per_s=run.config.max_alloc_rate_bytes_per_s)
@@ -189,13 +190,22 @@ class MemoryMonitor:
             self.budget_state = self._check(
                 "total budget", self.budget_state, self.budget_policy, self.total_bytes,
                 self.budget_bytes, now_s, running)
-        cgroup = self._container(running) if self._fresh_full else None
-        self._fresh_full = False
+        gaps = []
+        if self.budget_policy is not None and self.total_bytes is not None:
+            gaps.append(_gap_bytes(self.budget_policy, self.budget_state, self.total_bytes,
+                                   self.budget_bytes))
+        cgroup = self._container(running)
         if cgroup is not None and cgroup.limit_bytes is not None \
                 and cgroup.working_set_bytes is not None:
             self.container_state = self._check(
                 "container working set", self.container_state, self.container_policy,
                 cgroup.working_set_bytes, cgroup.limit_bytes, now_s, running)
+            gaps.append(_gap_bytes(self.container_policy, self.container_state,
+                                   cgroup.working_set_bytes, cgroup.limit_bytes))
+        known = [gap for gap in gaps if gap is not None]
+        # The budget and the container are watched through the programs' samples: the
+        # nearest of their thresholds paces every program too.
+        self.totals_gap_bytes = min(known) if known else None
 
     def _container(self, running: list[ProgramRun]) -> CgroupMemory | None:
         if not self.sup.cgroups.owned:
@@ -241,3 +251,11 @@ class MemoryMonitor:
             return None
         return {"limit_bytes": self.budget_bytes, "total_rss_bytes": self.total_bytes,
                 "tier": self.budget_state.tier.label}
+
+
+def _gap_bytes(policy: PolicyConfig, state: PolicyState, measured_bytes: int,
+               limit_bytes: int | None) -> int | None:
+    """Bytes from measured to the nearest threshold above the current tier; None: none."""
+    ahead = [threshold for tier, threshold in policy.thresholds_bytes(limit_bytes).items()
+             if tier > state.tier and threshold is not None]
+    return min(ahead) - measured_bytes if ahead else None
