@@ -44,7 +44,7 @@ SCENARIOS: dict[str, Spec] = {
         "4. Footprint",
         "The supervisor's own processes (daemon and helpers such as memmon or circus' plugin, "
         "not the program) while idle with one idle program: RSS summed, CPU over the window "
-        "as % of one core, with the fastest-detection settings below.",
+        "as % of one core, at each row's settings.",
         (Column("rss_bytes", "RSS", mib), Column("cpu_percent", "CPU", percent),
          Column("processes", "processes")),
         ("rss_bytes", "cpu_percent"),
@@ -70,21 +70,27 @@ def document(*, date: str, machine: Mapping[str, str], versions: Mapping[str, st
     lines += [f"- {key}: {value}" for key, value in machine.items()]
     lines += ["", "## Versions", ""]
     lines += [f"- {key}: {value}" for key, value in versions.items()]
-    lines += ["", "## Settings (each tool's fastest documented detection)", "",
-              "| tool | settings |", "| --- | --- |"]
-    lines += [f"| {tool} | {text} |" for tool, text in settings.items()]
+    lines += ["", "## Settings (each peer at its default and at its fastest accepted setting)",
+              "", *settings_table(settings)]
     lines += ["", "## Results", ""]
     for key, rows in results.items():
         lines.append(render(SCENARIOS[key], rows))
     return "\n".join(lines)
 
 
+def settings_table(settings: Mapping[str, str]) -> list[str]:
+    return (["| row | settings |", "| --- | --- |"]
+            + [f"| {tool} | {text} |" for tool, text in settings.items()])
+
+
 def docs_block(*, date: str, machine: Mapping[str, str], versions: Mapping[str, str],
-                 command: str, results: Mapping[str, Mapping[str, Figures | str]]) -> str:
+               settings: Mapping[str, str], command: str,
+               results: Mapping[str, Mapping[str, Figures | str]]) -> str:
     """The tables for docs/benchmarks/comparison.md, under its "Latest results" heading."""
     peers = ", ".join(f"{name} {version}" for name, version in versions.items())
     lines = [f"Latest run: {date}, `{command}` on {machine['nproc']} CPUs / "
-             f"{machine['memory']} ({machine['uname'].split()[2]}); {peers}.", ""]
+             f"{machine['memory']} ({machine['uname'].split()[2]}); {peers}. Each row's "
+             "settings:", "", *settings_table(settings), ""]
     for key, rows in results.items():
         lines.append(render(SCENARIOS[key], rows))
     return "\n".join(lines)

@@ -1,5 +1,6 @@
 """One adapter per supervisor: start a program under it with a memory restart threshold, find
-its daemon, stop everything. Each peer gets the fastest detection its own docs offer."""
+its daemon, stop everything. Each peer runs at one of its variants (compare_variants): its
+default detection setting or its fastest accepted one."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import compare_procs as procs
 from compare_sandbox import Sandbox
+from compare_variants import Variant, row_name
 
 REPO = Path(__file__).resolve().parents[2]
 MIB = 2**20
@@ -60,6 +62,12 @@ class Running:
 class Tool:
     name = ""
     settings = ""
+    variant: Variant | None = None  # a peer's setting; memwarden runs at its default
+    tag = ""  # short: run directories hold AF_UNIX sockets (PM2's), limited to 107 bytes
+
+    @property
+    def slug(self) -> str:
+        return self.tag + (f"-{self.variant.label}" if self.variant is not None else "")
 
     def unavailable(self) -> str | None:
         return None
@@ -95,18 +103,19 @@ class Tool:
 
 
 class Pm2(Tool):
-    name = "PM2 (fork)"
+    base = "PM2 (fork)"
+    tag = "pm2-fork"
     cluster_instances = 0  # 0: fork mode; else cluster mode with that many Node.js workers
 
-    def __init__(self, box: Sandbox, worker_interval_ms: int) -> None:
+    def __init__(self, box: Sandbox, variant: Variant) -> None:
         self.box = box
-        self.worker_interval_ms = worker_interval_ms
+        self.worker_interval_ms = int(variant.setting)
+        self.variant = variant
+        self.name = row_name(self.base, variant)
         self.settings = (
-            f"`max_memory_restart`, `PM2_WORKER_INTERVAL={worker_interval_ms}` (default 30000; "
-            "the maintainers' knob, Unitech/pm2#2391), `exec_mode: fork`, default stop "
-            "(SIGINT, `kill_timeout` 1600 ms)"
+            f"`max_memory_restart`; {variant.why} (the maintainers' knob, Unitech/pm2#2391); "
+            "`exec_mode: fork`, default stop (SIGINT, `kill_timeout` 1600 ms)"
         )
-
 
     def _env(self, run_dir: Path) -> dict[str, str]:
         return {
@@ -152,28 +161,34 @@ class Pm2(Tool):
 class Pm2Cluster(Pm2):
     """Cluster mode is Node's `cluster` module: it runs the Node.js twin of the server."""
 
-    name = "PM2 (cluster, Node.js twin)"
+    base = "PM2 (cluster, Node.js twin)"
+    tag = "pm2-cluster"
     cluster_instances = 2
 
-    def __init__(self, box: Sandbox, worker_interval_ms: int) -> None:
-        super().__init__(box, worker_interval_ms)
+    def __init__(self, box: Sandbox, variant: Variant) -> None:
+        super().__init__(box, variant)
         self.settings = (
-            f"as PM2 (fork), but `exec_mode: cluster`, `instances: {self.cluster_instances}`, "
+            f"as {row_name(Pm2.base, variant)}, but `exec_mode: cluster`, "
+            f"`instances: {self.cluster_instances}`, "
             "running `children/server.js` (Node.js, same protocol and leak) since cluster mode "
             "cannot run a Python app; a memory restart is a per-worker reload"
         )
 
 
 class Supervisord(Tool):
-    name = "supervisord + memmon"
-    settings = (
-        "superlance `memmon -c -p app=<threshold>` (`-c`: cumulative RSS of the process and its "
-        "children) on `TICK_5`, the fastest tick supervisord emits; program `stopasgroup` + "
-        "`killasgroup`, `startsecs=0`, default stop (SIGTERM, `stopwaitsecs` 10)"
-    )
+    base = "supervisord + memmon"
+    tag = "memmon"
 
-    def __init__(self, box: Sandbox) -> None:
+    def __init__(self, box: Sandbox, variant: Variant) -> None:
         self.box = box
+        self.tick = variant.setting
+        self.variant = variant
+        self.name = row_name(self.base, variant)
+        self.settings = (
+            "superlance `memmon -c -p app=<threshold>` (`-c`: cumulative RSS of the process "
+            f"and its children); {variant.why}; program `stopasgroup` + `killasgroup`, "
+            "`startsecs=0`, default stop (SIGTERM, `stopwaitsecs` 10)"
+        )
 
     def command(self, launch: Launch) -> tuple[list[str], dict[str, str]]:
         run = launch.run_dir
@@ -207,7 +222,7 @@ stdout_logfile={run}/app.log
 
 [eventlistener:memmon]
 command={memmon}
-events=TICK_5
+events={self.tick}
 stderr_logfile={run}/memmon.log
 """
         (run / "supervisord.conf").write_text(conf)
@@ -215,15 +230,18 @@ stderr_logfile={run}/memmon.log
 
 
 class Circus(Tool):
-    name = "circus"
+    base = "circus"
+    tag = "circus"
 
-    def __init__(self, box: Sandbox, loop_rate_s: float) -> None:
+    def __init__(self, box: Sandbox, variant: Variant) -> None:
         self.box = box
-        self.loop_rate_s = loop_rate_s
+        self.loop_rate_s = float(variant.setting)
+        self.variant = variant
+        self.max_count = variant.max_count
+        self.name = row_name(self.base, variant)
         self.settings = (
-            f"`ResourceWatcher` plugin, `max_mem=<threshold>`, `loop_rate={loop_rate_s:g}` "
-            "(default 60 s), `max_count=0` (restart on the first breach; default 3), `max_cpu` "
-            "and `health_threshold` off so only memory counts; watcher `stop_children=true`, "
+            f"`ResourceWatcher` plugin, `max_mem=<threshold>`; {variant.why}; `max_cpu` and "
+            "`health_threshold` off so only memory counts; watcher `stop_children=true`, "
             "default stop (SIGTERM, `graceful_timeout` 30 s)"
         )
 
@@ -249,7 +267,7 @@ watcher = app
 max_mem = {launch.threshold_bytes // MIB}M
 max_cpu = 0
 health_threshold = 0
-max_count = 0
+max_count = {self.max_count}
 loop_rate = {self.loop_rate_s:g}
 """
         (run / "circus.ini").write_text(conf)
@@ -258,6 +276,7 @@ loop_rate = {self.loop_rate_s:g}
 
 class Memwarden(Tool):
     name = "memwarden"
+    tag = "memwarden"
     settings = (
         "`memwarden run --limit <threshold> --restart 100% --max-restarts 1000` (default "
         "interval and stop: SIGTERM to the program's group, `--grace` 10 s; the restart cap "
@@ -288,6 +307,7 @@ class MemwardenSocket(Memwarden):
     """The load scenario once more, with memwarden holding the server's listening socket."""
 
     name = "memwarden --socket"
+    tag = "memwarden-socket"
     settings = (
         "as memwarden, plus `--socket tcp://127.0.0.1:<port>`: memwarden binds the port once "
         "and hands it to every generation (LISTEN_FDS); the same server serves on fd 3"

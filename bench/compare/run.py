@@ -1,8 +1,11 @@
 """Compare memwarden with PM2, supervisord + memmon and circus on the same child programs.
 
-    python bench/compare/run.py            # everything, ~15 min
-    python bench/compare/run.py --quick    # fewer repetitions, ~6 min
-    ... --tools pm2,circus --scenarios leak,tree
+    python bench/compare/run.py            # everything, ~30 min
+    python bench/compare/run.py --quick    # fewer repetitions
+    ... --tools pm2,circus --scenarios leak,tree --variants fastest
+
+Each peer runs at its default detection setting and at its fastest accepted one
+(compare_variants); memwarden at its default.
 
 Installs the peers into bench/compare/.sandbox on first use, prints a markdown report and
 writes it to bench/results/compare-<date>.md; the tables also replace the generated block in
@@ -37,6 +40,7 @@ from compare_tools import (
     Supervisord,
     Tool,
 )
+from compare_variants import DEFAULT, FASTEST, LABELS, Variant, variants
 
 RUNNERS: dict[str, Callable[[Tool, Path, scenarios.Config], Figures | str]] = {
     "leak": scenarios.slow_leak,
@@ -46,6 +50,13 @@ RUNNERS: dict[str, Callable[[Tool, Path, scenarios.Config], Figures | str]] = {
     "tree": scenarios.tree,
 }
 TOOL_KEYS = ("memwarden", "pm2", "supervisord", "circus")
+PEERS: dict[str, Callable[[compare_sandbox.Sandbox, Variant], Tool]] = {
+    "pm2": Pm2, "supervisord": Supervisord, "circus": Circus,
+}
+# At a default interval (30-240 s) the load scenario's server would leak 64 MiB/s for
+# minutes; the restart window it measures does not depend on the check interval.
+LOAD_SKIPPED = ("not run at the default setting: the server leaks 64 MiB/s and would grow "
+                "for the whole check interval; see the fastest row")
 DOC = REPO / "docs" / "benchmarks" / "comparison.md"  # ends with the generated block
 BLOCK = re.compile(r"(<!-- compare:table:start -->\n).*?(<!-- compare:table:end -->)", re.S)
 README = REPO / "README.md"  # its short table, from full runs only
@@ -106,11 +117,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"comma-separated subset of {','.join(RUNNERS)}")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--spike-runs", type=int, default=None, help="spike runs per tool [5]")
-    parser.add_argument("--pm2-worker-interval-ms", type=int, default=1000)
-    parser.add_argument("--circus-loop-rate-s", type=float, default=1.0)
+    parser.add_argument("--variants", default=",".join(LABELS),
+                        help=f"the peers' settings to run: comma-separated subset of "
+                        f"{','.join(LABELS)}")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
-    for name, allowed in (("tools", TOOL_KEYS), ("scenarios", tuple(RUNNERS))):
+    for name, allowed in (("tools", TOOL_KEYS), ("scenarios", tuple(RUNNERS)),
+                          ("variants", LABELS)):
         chosen = getattr(args, name).split(",")
         unknown = [item for item in chosen if item not in allowed]
         if unknown:
@@ -130,17 +143,28 @@ def config(args: argparse.Namespace) -> scenarios.Config:
     return cfg
 
 
+def load_tools(tools: list[Tool], box: compare_sandbox.Sandbox) -> list[Tool]:
+    """The load scenario adds memwarden --socket and PM2's cluster mode (fastest setting)."""
+    out: list[Tool] = []
+    for tool in tools:
+        out.append(tool)
+        if isinstance(tool, Memwarden):
+            # Zero-downtime restarts are what --socket is for; the plain row stays beside it.
+            out.append(MemwardenSocket())
+        elif type(tool) is Pm2 and tool.variant is not None and tool.variant.label == FASTEST:
+            # PM2's cluster mode can only run a Node.js app.
+            out.append(Pm2Cluster(box, tool.variant))
+    return out
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     cfg = config(args)
     box = compare_sandbox.ensure()
-    every: dict[str, Tool] = {
-        "memwarden": Memwarden(),
-        "pm2": Pm2(box, args.pm2_worker_interval_ms),
-        "supervisord": Supervisord(box),
-        "circus": Circus(box, args.circus_loop_rate_s),
-    }
-    tools = [every[key] for key in TOOL_KEYS if key in args.tools]
+    labels = tuple(args.variants)
+    tools: list[Tool] = [Memwarden()] if "memwarden" in args.tools else []
+    tools += [PEERS[key](box, variant) for key in TOOL_KEYS if key in args.tools
+              for variant in variants(key, labels)]
     stamp = time.strftime("%Y%m%d-%H%M%S")
     runs_dir = compare_sandbox.SANDBOX / "runs" / stamp
     results: dict[str, dict[str, Figures | str]] = {}
@@ -150,24 +174,19 @@ def main(argv: list[str]) -> int:
     for key in sorted(args.scenarios, key=lambda k: k != "load"):
         rows: dict[str, Figures | str] = {}
         scenario_tools = list(tools)
-        if key == "load" and "pm2" in args.tools:
-            # PM2's cluster mode can only run a Node.js app.
-            fork_at = scenario_tools.index(every["pm2"])
-            scenario_tools.insert(fork_at + 1, Pm2Cluster(box, args.pm2_worker_interval_ms))
-        if key == "load" and "memwarden" in args.tools:
-            # Zero-downtime restarts are what --socket is for; the plain row stays beside it.
-            scenario_tools.insert(scenario_tools.index(every["memwarden"]) + 1,
-                                  MemwardenSocket())
+        if key == "load":
+            scenario_tools = load_tools(scenario_tools, box)
         for tool in scenario_tools:
             reason = tool.unavailable()
+            if key == "load" and tool.variant is not None and tool.variant.label == DEFAULT:
+                reason = LOAD_SKIPPED
             if reason is not None:
                 rows[tool.name] = reason
                 continue
-            slug = re.sub(r"[^a-z0-9]+", "-", tool.name.lower()).strip("-")
             settle()
             started_s = time.monotonic()
             try:
-                rows[tool.name] = RUNNERS[key](tool, runs_dir / f"{key}-{slug}", cfg)
+                rows[tool.name] = RUNNERS[key](tool, runs_dir / f"{key}-{tool.slug}", cfg)
             # One tool failing must not cost the whole run; the row says what went wrong.
             except (OSError, RuntimeError, subprocess.SubprocessError, KeyError) as err:
                 rows[tool.name] = f"error: {type(err).__name__}: {err}"
@@ -180,16 +199,10 @@ def main(argv: list[str]) -> int:
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = " ".join(["python bench/compare/run.py", *argv])
     machine_info, versions = machine(), compare_sandbox.versions(box)
-    text = document(
-        date=date, machine=machine_info, versions=versions,
-        settings={tool.name: tool.settings for tool in tools}
-        | ({Pm2Cluster.name: Pm2Cluster(box, args.pm2_worker_interval_ms).settings}
-           if "load" in args.scenarios and "pm2" in args.tools else {})
-        | ({MemwardenSocket.name: MemwardenSocket.settings}
-           if "load" in args.scenarios and "memwarden" in args.tools else {}),
-        command=command,
-        results=results,
-    )
+    settings = {tool.name: tool.settings for tool in
+                (load_tools(tools, box) if "load" in args.scenarios else tools)}
+    text = document(date=date, machine=machine_info, versions=versions, settings=settings,
+                    command=command, results=results)
     print(text)
     if not args.no_write:
         out = REPO / "bench" / "results" / f"compare-{date[:10]}.md"
@@ -198,14 +211,16 @@ def main(argv: list[str]) -> int:
         print(f"[compare] wrote {out.relative_to(REPO)}", file=sys.stderr)
         if DOC.exists() and BLOCK.search(DOC.read_text()):
             block = docs_block(date=date, machine=machine_info, versions=versions,
-                                 command=command, results=results)
+                               settings=settings, command=command, results=results)
             DOC.write_text(BLOCK.sub(lambda m: m.group(1) + block + m.group(2),
                                      DOC.read_text()))
             print(f"[compare] updated {DOC.relative_to(REPO)}", file=sys.stderr)
-        full_run = set(args.scenarios) == set(RUNNERS) and set(args.tools) == set(TOOL_KEYS)
+        full_run = (set(args.scenarios) == set(RUNNERS) and set(args.tools) == set(TOOL_KEYS)
+                    and set(labels) == set(LABELS))
         if full_run and not args.quick and HEADLINE.search(README.read_text()):
             headline = headline_block(command=command, nproc=machine_info["nproc"],
-                                      results=results)
+                                      results=results,
+                                      peers=[tool.name for tool in tools[1:]])
             README.write_text(HEADLINE.sub(lambda m: m.group(1) + headline + "\n" + m.group(2),
                                            README.read_text()))
             print(f"[compare] updated {README.relative_to(REPO)}", file=sys.stderr)

@@ -115,3 +115,29 @@ def test_server_answers_and_leaks_then_stops_on_sigint(
     assert server.wait(timeout=60) == 0
     assert wait_event(markers, "signal")["rss_bytes"] >= ready["rss_bytes"] + 20 * MIB
     wait_event(markers, "hook")
+
+
+def test_a_stop_inside_the_crossing_step_dates_the_crossing_to_that_step(
+    tmp_path: Path, reaper: list[subprocess.Popen[bytes]]
+) -> None:
+    # One step of 200 MiB from 40 MiB crosses a 60 MiB threshold; the stop signal arrives
+    # while the child holds it, before its next check (the step period is 50 ms, the sleep
+    # after the step is what the signal interrupts at the latest).
+    markers = tmp_path / "markers.jsonl"
+    child = start(reaper, "leaker.py", markers, "--threshold-bytes", str(60 * MIB),
+                  "--start-bytes", str(40 * MIB), "--rate-bytes-per-s", str(4000 * MIB),
+                  "--max-bytes", str(400 * MIB))
+    wait_event(markers, "ready")
+
+    def rss_above_threshold() -> bool | None:
+        statm = Path(f"/proc/{child.pid}/statm").read_text().split()
+        return True if int(statm[1]) * os.sysconf("SC_PAGE_SIZE") >= 60 * MIB else None
+
+    assert compare_procs.wait_for(rss_above_threshold, 60)
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(timeout=60) == 0
+    events = {rec["event"]: rec for rec in marker.read_markers(str(markers))}
+    crossed, signalled = events["crossed"], events["signal"]
+    assert crossed["rss_bytes"] >= 60 * MIB
+    assert crossed["t"] <= signalled["t"]
+    assert "hook" in events

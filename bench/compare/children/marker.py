@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
@@ -34,10 +35,14 @@ def rss_bytes() -> int:
         return int(statm.read().split()[1]) * PAGE_BYTES
 
 
-def install_stop_handler(markers_path: str) -> None:
-    """On SIGTERM or SIGINT (PM2's default): note the signal, run the "hook", exit 0."""
+def install_stop_handler(markers_path: str,
+                         before: Callable[[], None] | None = None) -> None:
+    """On SIGTERM or SIGINT (PM2's default): run before (if given), note the signal, run the
+    "hook", exit 0."""
 
     def handle_stop(signum: int, _frame: object) -> None:
+        if before is not None:
+            before()
         record(markers_path, "signal", signum=signum, rss_bytes=rss_bytes())
         record(markers_path, "hook")  # the app's shutdown hook: save state, flush, close
         os._exit(0)
