@@ -20,13 +20,14 @@ IMPORT_MACHINERY = ("<frozen importlib", "importlib/")
 
 
 OWN_IMPORTS: set[str] = set()  # modules first imported while memwarden's own jobs ran
-# Shipped with memwarden but an application like any other: its leak must be found.
-APPLICATION = PACKAGE + ".demo"
-APPLICATION_DIR = PACKAGE_DIR + "demo" + os.sep
+# Shipped with memwarden but applications like any other (the demo, the examples in the
+# wheel): their leaks must be found.
+APPLICATIONS = (PACKAGE + ".demo", PACKAGE + ".examples")
+APPLICATION_DIRS = (PACKAGE_DIR + "demo" + os.sep, PACKAGE_DIR + "examples" + os.sep)
 
 
 def is_own_module(name: str) -> bool:
-    if name == APPLICATION or name.startswith(APPLICATION + "."):
+    if any(name == app or name.startswith(app + ".") for app in APPLICATIONS):
         return False
     return name == PACKAGE or name.startswith(PACKAGE + ".") or name in OWN_IMPORTS
 
@@ -42,7 +43,7 @@ def run_noting_imports(job: Callable[[], T]) -> T:
 
 
 def is_own_file(filename: str) -> bool:
-    if filename.startswith(APPLICATION_DIR):
+    if filename.startswith(APPLICATION_DIRS):
         return False
     return filename.startswith(PACKAGE_DIR) or filename.endswith(TRACEMALLOC_FILE)
 
