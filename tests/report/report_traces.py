@@ -86,7 +86,9 @@ def realistic(path: Path, *, duration_s: float = 7200.0, interval_s: float = 1.0
         if not leak_reported and age_s > duration_s * 0.25:
             leak_reported = True
             records.append(event(t, "leak", f"leak: +{rate_mib_per_h:.0f} MiB/h, limit in 1h10m",
-                                 figures={"rate_bytes_per_h": rate_mib_per_h * MIB}))
+                                 figures={"rate_bytes_per_h": rate_mib_per_h * MIB,
+                                          "culprit": "myapp.sync:SyncService.seen (set) "
+                                                     "+2,000 items"}))
         records.append(sample(
             t, measured, limit=limit, tier=state.tier.label,
             working_set_bytes=int(measured * 0.93), py_traced_bytes=int((floor - 150 * MIB) * 0.8),

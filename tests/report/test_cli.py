@@ -27,6 +27,7 @@ def test_writes_html_and_png(tmp_path: Path) -> None:
     result = report(str(trace), str(snap), "--out", str(out), "--png", str(png))
     assert result.returncode == 0, result.stderr
     assert f"wrote {out}" in result.stdout and "1 restart, 1 OOM kill," in result.stdout
+    assert "leak culprit: myapp.sync:SyncService.seen (set) +2,000 items" in result.stdout
     assert out.read_text().count('<svg class="chart"') == 1
     data = png.read_bytes()
     assert data.startswith(PNG_SIGNATURE) and len(data) > 10_000
