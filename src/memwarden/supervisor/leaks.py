@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from memwarden.supervisor.program import ProgramRun
 
 BUCKETS_PER_WINDOW = 100
+MIN_LEAK_GROWTH_BYTES = 2 * 1024 * 1024
 ANSWER_ENV = "MEMWARDEN_LEAK_ANSWER"  # memwarden.leak.answer.ANSWER_ENV (not imported: lean)
 
 
@@ -76,7 +77,9 @@ class LeakEvents:
             from memwarden.leak.detector import LeakDetector
 
             resolution_s = max(run.config.memory.interval_s, window_s / BUCKETS_PER_WINDOW)
-            entry = (run.pid, LeakDetector(resolution_s=resolution_s, min_window_s=window_s))
+            # 2 MiB at least: a program's guardian grows ~1 MiB while its history fills.
+            entry = (run.pid, LeakDetector(resolution_s=resolution_s, min_window_s=window_s,
+                                           min_growth_bytes=MIN_LEAK_GROWTH_BYTES))
             self.detectors[run.name] = entry
         detector = entry[1]
         trend = detector.add(sample.monotonic_s, sample.tree.rss_bytes,
