@@ -99,3 +99,20 @@ def test_without_python_growth_malloc_trim_is_tried_and_reported() -> None:
     assert c.kind in ("native", "allocator_retention")
     assert c.malloc_trim_result in (0, 1)  # glibc here
     assert "malloc_trim(0) returned" in c.advice
+
+
+def test_window_closed_early_keeps_what_it_saw_and_stops_tracing() -> None:
+    import tracemalloc
+
+    kept: list[bytes] = []
+    attribution = Attribution(trace=True)
+    attribution.begin()
+    kept.extend(bytes(1000) for _ in range(2000))
+    attribution.close_window()  # its budget spent
+    assert not tracemalloc.is_tracing() and not attribution.tracing
+    kept.extend(bytes(1000) for _ in range(2000))  # after the window: not traced
+    attribution.finish(expected_growth_bytes=2_000_000)
+    assert attribution.window is not None and attribution.window.sites
+    assert attribution.classification is not None
+    assert attribution.classification.python_growth_bytes is not None
+    assert 1_900_000 < attribution.classification.python_growth_bytes < 3_000_000

@@ -22,6 +22,13 @@ from memwarden.readers.proc import read_mapping_rss, self_rss_bytes
 MIN_OWNER_GROWTH_BYTES = 256 * 1024
 
 
+def give_back() -> None:
+    """After tracemalloc stops: its tables are freed, and malloc_trim returns the pages."""
+    from memwarden.actions import malloc_trim
+
+    malloc_trim()
+
+
 def census_document() -> dict[str, Any]:
     """A census in the snapshot's shape (what diff_snapshots reads)."""
     census = take_census()
@@ -44,6 +51,8 @@ class Attribution:
     _tracer: TraceWindow | None = None
     _rss_start: int | None = None
     _mappings_start: dict[str, int] = field(default_factory=dict)
+    _python_growth: int | None = None  # kept when the window closed before finish()
+    _overhead_growth: int = 0
 
     def begin(self, baseline: dict[str, Any] | None = None) -> None:
         """baseline: an earlier census (e.g. taken when the leak was first suspected) to diff
@@ -59,6 +68,21 @@ class Attribution:
         tracer, self._tracer = self._tracer, None
         if tracer is not None:
             tracer.finish()
+            give_back()
+
+    def close_window(self) -> None:
+        """End the tracemalloc window now (its memory budget is spent), keeping its sites and
+        growth for finish()."""
+        tracer, self._tracer = self._tracer, None
+        if tracer is not None:
+            self._python_growth = tracer.traced_growth_bytes()
+            self._overhead_growth = tracer.overhead_growth_bytes()
+            self.window = tracer.finish()
+            give_back()
+
+    @property
+    def tracing(self) -> bool:
+        return self._tracer is not None
 
     def finish(
         self,
@@ -76,7 +100,8 @@ class Attribution:
         rss_now = self_rss_bytes()
         # RSS unknown at either end: no growth to classify rather than a made-up one.
         rss_growth = 0 if rss_now is None or self._rss_start is None else rss_now - self._rss_start
-        python_growth = None
+        python_growth = self._python_growth
+        rss_growth -= self._overhead_growth
         if tracer is not None:
             python_growth = tracer.traced_growth_bytes()
             rss_growth -= tracer.overhead_growth_bytes()
@@ -95,6 +120,7 @@ class Attribution:
         )
         if tracer is not None:
             self.window = tracer.finish()
+            give_back()
         modules_before = list((self.before or {}).get("modules") or [])
         self.culprit = find_culprit(
             self.growers, self.window.sites if self.window else [],

@@ -40,6 +40,19 @@ QUIET_FRACTION = 0.25  # "quiet": within the lowest quarter of the sawtooth swin
 # opened with that much room left below the restart threshold, and at least this much.
 TRACE_HEADROOM_FRACTION = 0.4
 MIN_TRACE_HEADROOM_BYTES = 64 * 2**20
+TRACE_BUDGET_FRACTION = 0.1  # tracemalloc's own memory may reach this share of the figure
+MIN_TRACE_BUDGET_BYTES = 16 * 2**20
+
+
+def over_trace_budget(sample: Sample) -> bool:
+    """tracemalloc's own tables have outgrown the window's budget: a tenth of the measured
+    figure, 16 MiB at least."""
+    tracemalloc = sys.modules.get("tracemalloc")
+    if tracemalloc is None or not tracemalloc.is_tracing():
+        return False
+    budget = max(MIN_TRACE_BUDGET_BYTES,
+                 int(TRACE_BUDGET_FRACTION * (sample.measured_bytes or 0)))
+    return bool(tracemalloc.get_tracemalloc_memory() > budget)
 
 
 def trace_headroom_shortfall(measured_bytes: int | None, ceiling_bytes: int | None) -> str | None:
@@ -136,6 +149,8 @@ class LeakWatch:
         if (early is not None and not self.detector.leaking
                 and now_s - early[1] > EARLY_WINDOW_FACTOR * self.config.trace_window_s):
             self._spawn(self._drop_early)
+        elif early is not None and early[0].tracing and over_trace_budget(sample):
+            self._spawn(early[0].close_window)
         if flip is not None:
             self._on_flip(flip, sample)
         if self.config.restart_before_oom and self.detector.leaking and trend is not None:
@@ -237,7 +252,13 @@ class LeakWatch:
             attribution = Attribution(trace=trace)
             attribution.begin(self.baseline)
             started = time.monotonic()
-        self._stop.wait(max(0.0, started + self.config.trace_window_s - time.monotonic()))
+        while not self._stop.is_set() and attribution.tracing:
+            left_s = started + self.config.trace_window_s - time.monotonic()
+            if left_s <= 0:
+                break
+            self._stop.wait(min(1.0, left_s))
+            if over_trace_budget(sample):
+                attribution.close_window()  # its budget is spent: what it saw is enough
         elapsed_s = time.monotonic() - started
         if self.config.trace_window_s <= 0:
             elapsed_s = 60.0  # no window: judge the trim against a minute of growth
