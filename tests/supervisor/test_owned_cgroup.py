@@ -20,8 +20,6 @@ from sup_helpers import (  # noqa: F401 - pytest fixtures
 from cgroup_helpers import memory_cgroup
 from memwarden.supervisor import cgroupctl
 
-pytestmark = pytest.mark.cgroup
-
 needs_cgroup = pytest.mark.skipif(cgroup_control_reason() is not None,
                                   reason=cgroup_control_reason() or "")
 
@@ -49,6 +47,7 @@ SPIKE = """
 """
 
 
+@pytest.mark.cgroup  # owns real groups; the others run the same on any kernel
 @needs_cgroup
 def test_spike_to_the_wall_is_stopped_gracefully_three_times(
     supervise: Callable[..., Running], script: Callable[[str, str], list[str]], tmp_path: Path
@@ -119,6 +118,7 @@ HOLDS_250M = """
 """
 
 
+@pytest.mark.cgroup  # owns real groups; the others run the same on any kernel
 @needs_cgroup
 def test_container_check_reads_memwardens_own_group_not_the_owned_one(
     supervise: Callable[..., Running], script: Callable[[str, str], list[str]]

@@ -16,8 +16,6 @@ from memwarden.errors import ConfigError
 from memwarden.supervisor.config import PsiSpec, parse_psi
 from memwarden.supervisor.notify import NotifyUnavailable, PsiTrigger
 
-pytestmark = pytest.mark.cgroup
-
 
 def test_psi_specs() -> None:
     assert parse_psi("some 100ms 2s") == PsiSpec("some", 100_000, 2_000_000)
@@ -58,6 +56,7 @@ def _pressure_reason() -> str | None:
     return None
 
 
+@pytest.mark.cgroup
 @pytest.mark.skipif(_pressure_reason() is not None, reason=_pressure_reason() or "")
 def test_memory_stalls_wake_the_loop(
     supervise: Callable[..., Running], tmp_path: Path
