@@ -41,10 +41,10 @@ def _target_directory(pid: int) -> Path:
 @click.command()
 @click.argument("pid", type=int)
 @click.option("--signal", "signal_name", default=None, metavar="SIGNAL",
-              help="Signal to send.  [default: $MEMWARDEN_SNAPSHOT_SIGNAL or SIGUSR2]")
+              help="Signal to send.  [default: the snapshot_signal setting, SIGUSR2]")
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
               default=None, metavar="DIR", help="Directory the process writes snapshots to.  "
-              "[default: its $MEMWARDEN_SNAPSHOT_DIR, else its working directory]")
+              "[default: its $MEMWARDEN_LEAK_SNAPSHOT_DIR, else its working directory]")
 @click.option("--timeout", "timeout", default="30s", show_default=True, metavar="DURATION",
               help="How long to wait for the snapshot file.")
 @usage_errors
@@ -58,7 +58,7 @@ def snapshot(pid: int, signal_name: str | None, directory: Path | None, timeout:
     signum = configured_signal() if signal_name is None else parse_signal(signal_name,
                                                                            key="--signal")
     if signum is None:
-        fail("the snapshot signal is turned off (MEMWARDEN_SNAPSHOT_SIGNAL=off)")
+        fail("the snapshot signal is turned off (snapshot_signal = off); pass --signal")
         return
     if pid <= 0:
         raise NoSuchProcessError(pid)
