@@ -111,12 +111,13 @@ def install_sigterm_hooks(registry: HookRegistry | None = None) -> bool:
         return False
     if current is not signal.SIG_DFL:
         return False
+    # Loaded now, not in the handler: a stop at the memory wall must not spend its grace (and
+    # memory the program does not have) importing logging and ctypes.
+    import logging
+
+    from memwarden import actions
 
     def on_sigterm(signum: int, _frame: object) -> None:
-        import logging
-
-        from memwarden import actions
-
         logging.getLogger("memwarden").warning("memwarden: SIGTERM: running %d shutdown "
                                                "hook(s)", len(hooks.shutdown_hooks()))
         actions.run_shutdown_hooks(hooks)
