@@ -110,6 +110,7 @@ class LeakWatch:
         self._baseline_s: float | None = None
         # A window opened at suspicion: (attribution, sample time, monotonic start).
         self._early: tuple[Any, float, float] | None = None
+        self._census_bytes = 0  # RSS the baseline censuses added (subtracted from the series)
 
     def start(self) -> LeakWatch:
         self._unsubscribe = self.guardian.on_sample(self.on_sample)
@@ -137,7 +138,9 @@ class LeakWatch:
         now_s = sample.monotonic_s
         blocks = sample.runtime.allocated_blocks if sample.runtime else sys.getallocatedblocks()
         self.heap.add(now_s, blocks)
-        flip = self.detector.add(now_s, sample.measured_bytes,
+        # memwarden's own memory (its census, a tracemalloc window) is not the program's
+        # growth: without this, suspecting a leak would make one.
+        flip = self.detector.add(now_s, sample.measured_bytes - self._own_bytes(),
                                  limit_bytes=sample.limit.limit_bytes)
         trend = self.detector.trend
         if (self._baseline_due(now_s) and trend is not None and trend.p_value is not None
@@ -155,6 +158,13 @@ class LeakWatch:
             self._on_flip(flip, sample)
         if self.config.restart_before_oom and self.detector.leaking and trend is not None:
             self._maybe_restart(trend, sample)
+
+    def _own_bytes(self) -> int:
+        own = self._census_bytes
+        tracemalloc = sys.modules.get("tracemalloc")
+        if self._early is not None and tracemalloc is not None and tracemalloc.is_tracing():
+            own += tracemalloc.get_tracemalloc_memory()
+        return own
 
     def _baseline_due(self, now_s: float) -> bool:
         """Not during start-up (a picture of caches warming up would blame them), and again
@@ -220,7 +230,14 @@ class LeakWatch:
         from memwarden.leak.attribute import Attribution, census_document
 
         self._drop_early()
+        from memwarden.readers.proc import self_rss_bytes
+
+        before = self_rss_bytes()
         self.baseline = census_document()
+        after = self_rss_bytes()
+        if before is not None and after is not None:
+            # The census's imports and the baseline it keeps: memwarden's, not the program's.
+            self._census_bytes += max(0, after - before)
         if self.config.trace_window_s <= 0 or self._trace_shortfall(sample) is not None:
             return
         attribution = Attribution(trace=True)
