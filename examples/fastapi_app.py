@@ -4,7 +4,7 @@
     gunicorn -w 2 -k uvicorn.workers.UvicornWorker examples.fastapi_app:app
 
     curl localhost:8000/health ; curl localhost:8000/ready ; curl localhost:8000/metrics
-    MEMWARDEN_ADMIN_TOKEN=s3cret uvicorn examples.fastapi_app:app
+    MEMWARDEN_WEB_ADMIN_TOKEN=s3cret uvicorn examples.fastapi_app:app
     curl -H 'Authorization: Bearer s3cret' localhost:8000/memory
     curl -X POST -H 'Authorization: Bearer s3cret' localhost:8000/memory/gc
 """
