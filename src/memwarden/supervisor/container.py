@@ -120,11 +120,16 @@ class ContainerWatch:
 
             memory = read_cgroup_memory(CgroupLocation(2, self.group))
             limit = memory.limit_bytes if memory is not None else None
-            self.sup.sink.event(
-                "warning", f"the kernel OOM-killed {kills - self.oom_kills} process(es) in the "
-                f"container {self.group} (memory.events oom_kill {self.oom_kills} -> {kills}, "
-                f"memory.max {format_bytes(limit) if limit else '?'})",
-                oom_kill=kills, oom=events.get("oom", 0), max=events.get("max", 0))
+            from memwarden.events import EventKind, Level
+
+            # One event for the container (no program: the victim may be any of its processes).
+            self.sup.events.emit(
+                EventKind.OOM_KILL, f"the kernel OOM-killed {kills - self.oom_kills} "
+                f"process(es) in the container {self.group} (memory.events oom_kill "
+                f"{self.oom_kills} -> {kills}, memory.max "
+                f"{format_bytes(limit) if limit else '?'})", level=Level.WARNING,
+                oom_kill_events=kills, oom_events=events.get("oom", 0),
+                max_events=events.get("max", 0), limit_bytes=limit)
             self.oom_kills = kills
         self._sample_all()
 
