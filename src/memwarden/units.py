@@ -151,18 +151,6 @@ def is_off(value: object) -> bool:
     return value is False or (isinstance(value, str) and value.strip().lower() in OFF_WORDS)
 
 
-def parse_bool(value: object, *, key: str) -> bool:
-    """`true`/`on`/`yes`/`1` or `false`/`off`/`no`/`0` (TOML booleans too)."""
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise ConfigError(key, value, "expected true or false")
-
-
 def parse_optional_duration(value: object, *, key: str) -> float | None:
     """A duration, or None for an off word (TOML false too)."""
     if is_off(value):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 
 from memwarden.readers.tree import list_children, list_descendants
+from memwarden.supervisor.process import group_exists, pid_exists
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
@@ -109,15 +110,15 @@ class EscapeWatch:
 
     def forget_gone(self) -> None:
         sentinel = self.sup.sentinel
-        for pid in [p for p in self.pids if not _exists(p)]:
+        for pid in [p for p in self.pids if not pid_exists(p)]:
             del self.pids[pid]
             if sentinel is not None:
                 sentinel.remove_pid(pid)
-        for pgid in [g for g in self.groups if not _group_exists(g)]:
+        for pgid in [g for g in self.groups if not group_exists(g)]:
             del self.groups[pgid]
             if sentinel is not None:
                 sentinel.remove(pgid)
-        self.unowned = {p for p in self.unowned if _exists(p)}
+        self.unowned = {p for p in self.unowned if pid_exists(p)}
 
 
 def _pgid(pid: int) -> int | None:
@@ -125,23 +126,3 @@ def _pgid(pid: int) -> int | None:
         return os.getpgid(pid)
     except (ProcessLookupError, PermissionError):
         return None
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _group_exists(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

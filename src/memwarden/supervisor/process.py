@@ -235,6 +235,17 @@ def _parent(pid: int, proc_root: Path = PROC_ROOT) -> int | None:
     return stat.ppid if stat is not None else None
 
 
+def pid_exists(pid: int) -> bool:
+    """Whether pid names a process (a zombie included); another user's process counts."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def group_exists(pgid: int) -> bool:
     """Whether any process (a zombie included) is in process group pgid: the kernel's
     answer, atomic, where a /proc scan can miss a process that forks and exits meanwhile."""
