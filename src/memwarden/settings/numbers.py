@@ -99,7 +99,12 @@ class Threshold(Converter):
                 raise self.refuse(key, value) from None
         from memwarden.units import Threshold as Level
 
-        return Level(size_bytes=Size().parse(value, key))
+        try:
+            return Level(size_bytes=Size().parse(value, key))
+        except ConfigError as err:
+            if "did you mean" in err.reason:
+                raise  # a bare 512: the hint is the better answer
+            raise self.refuse(key, value) from None  # says that a percentage would do too
 
     def show(self, value: Any) -> str:
         if value is None or value.size_bytes is None:

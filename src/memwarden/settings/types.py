@@ -56,7 +56,9 @@ class Converter:
         except ConfigError as err:
             if err.key == key and err.value is value:
                 raise
-            raise ConfigError(key, value, err.reason) from None
+            # One bad item of a repeated flag or a TOML list is named alone, not the whole list.
+            named = err.value if isinstance(value, list | tuple) and err.value in value else value
+            raise ConfigError(key, named, err.reason) from None
 
     def parse(self, value: Any, key: str) -> Any:
         return value
