@@ -33,7 +33,7 @@ class EventKind(StrEnum):
     STARTED = "started"  # a program's process started (figures: pid, generation)
     STOPPED = "stopped"  # a program reached a final state (figures: state)
     WATCHDOG = "watchdog"  # a liveness verdict: hung, or missed its sd_notify deadline
-    STATE_SAVED = "state_saved"  # on_shutdown hooks ran before an exit (figures: hooks, ok)
+    STATE_SAVED = "state_saved"  # an application saved its state (it publishes this itself)
     STATE_RESTORED = "state_restored"  # an application reloaded what it saved
 
 
