@@ -101,6 +101,8 @@ def test_the_readme_says_where_memwarden_does_not_lead() -> None:
     assert behind == [
         "slow leak: crossed → stop signal (median) (memwarden 36 ms; circus, fastest 10 ms "
         "12 ms)",
+        "10 restarts under load: failed requests without `--socket` (memwarden 8.00 %; "
+        "circus, fastest 10 ms 4.95 %)",
         "idle CPU (memwarden 1.30 %; PM2 (fork), default 30 s 0.10 %)",
     ]
     block = headline_block(command="c", nproc="2", results=headline_results(), peers=PEERS)
