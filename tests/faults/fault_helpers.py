@@ -66,7 +66,8 @@ def owned_cgroups(supervisor_pid: int) -> list[Path]:
     parents = [location.path if location is not None else None, find_v1_cgroup("freezer")]
     return [p for parent in parents if parent is not None and parent.exists()
             for p in parent.iterdir()
-            if p.name.startswith("memwarden-") and p.name.endswith(f".{supervisor_pid}")]
+            if p.name.startswith("memwarden-")
+            and p.name.rpartition(".")[2].partition("-ns")[0] == str(supervisor_pid)]
 
 
 def assert_nothing_left(sup: Running, supervisor_pid: int | None = None) -> None:

@@ -20,6 +20,7 @@ from lossless_helpers import (
     wait_until,
 )
 
+from conftest import child_env
 from memwarden.readers.cgroup import CgroupLocation
 from memwarden.supervisor import cgroupctl, notify
 from memwarden.supervisor.cgroupctl import OwnedCgroup
@@ -146,6 +147,39 @@ def test_cleanup_stale_removes_groups_of_dead_supervisors(tmp_path: Path) -> Non
         assert alive.exists()
     finally:
         for path in (stale, alive):
+            if path.exists():
+                path.rmdir()
+
+
+def test_cleanup_stale_never_judges_a_group_of_another_pid_namespace(tmp_path: Path) -> None:
+    """A pid means something only in its namespace: a supervisor under `unshare --pid` (or in a
+    container) must not take the host's live groups for stale ones, nor the host theirs."""
+    try:
+        _, parent = cgroupctl.find_parent()
+    except cgroupctl.CgroupUnavailable as err:
+        pytest.skip(f"cannot own a memory cgroup here: {err}")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = parent / f"memwarden-nscheck.{os.getppid()}"  # live here, invisible in a new namespace
+    foreign = parent / f"memwarden-nscheck.{dead.pid}-ns12345"  # a dead pid, but not ours
+    host.mkdir()
+    foreign.mkdir()
+    try:
+        assert cgroupctl.cleanup_stale("memwarden-nscheck.") == []
+        assert foreign.exists()
+        if os.geteuid() != 0 or not Path("/usr/bin/unshare").exists():
+            pytest.skip("needs root and unshare(1) for a new PID namespace")
+        inside = subprocess.run(
+            ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c",
+             "from memwarden.supervisor import cgroupctl\n"
+             "print(cgroupctl.owner_tag(), cgroupctl.cleanup_stale('memwarden-nscheck.'))"],
+            env=child_env(), capture_output=True, text=True, timeout=60)
+        assert inside.returncode == 0, inside.stderr
+        tag, _, removed = inside.stdout.strip().partition(" ")
+        assert tag.startswith("1-ns") and removed == "[]"  # PID 1 there, tagged with its ns
+        assert host.exists() and foreign.exists()
+    finally:
+        for path in (host, foreign):
             if path.exists():
                 path.rmdir()
 

@@ -87,6 +87,22 @@ def list_pids(proc_root: Path = PROC_ROOT) -> list[int]:
         return []
 
 
+# The initial PID namespace's inode number: fixed by the kernel (PROC_PID_INIT_INO).
+INITIAL_PID_NAMESPACE = 0xEFFFFFFC
+
+
+def pid_namespace_id(pid: int | str = "self", proc_root: Path = PROC_ROOT) -> int | None:
+    """The inode of pid's PID namespace (INITIAL_PID_NAMESPACE on the host); None if unknown.
+
+    Pids are only comparable within one namespace: a pid seen from another one may name an
+    unrelated process, or none.
+    """
+    try:
+        return os.stat(proc_root / str(pid) / "ns" / "pid").st_ino
+    except OSError:
+        return None
+
+
 def read_caught_signals(pid: int, proc_root: Path = PROC_ROOT) -> int | None:
     """The SigCgt mask of `/proc/PID/status` (bit signum-1 set: a handler is installed).
 

@@ -33,7 +33,9 @@ from pathlib import Path
 
 from memwarden.errors import MemwardenError
 from memwarden.readers.cgroup import CgroupLocation, find_memory_cgroup
+from memwarden.readers.procinfo import INITIAL_PID_NAMESPACE, pid_namespace_id
 from memwarden.supervisor.freezer import Freezer, freezer_parent
+from memwarden.supervisor.process import pid_exists
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
@@ -188,14 +190,30 @@ def _empty_and_remove(directory: Path, version: int, timeout_s: float) -> None:
         time.sleep(0.005)  # a short back-off between kill rounds, not synchronisation
 
 
-def _owner_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
+
+
+def owner_tag() -> str:
+    """Our pid, plus our PID namespace where it is not the host's: `1234` or `7-ns4026532830`.
+
+    A pid means something only in its own namespace. Without the tag a supervisor in a
+    container (or under `unshare --pid`) would find the host's supervisors' pids missing and
+    remove their live groups as stale, and the host's would do the same to its groups.
+    """
+    namespace = pid_namespace_id()
+    if namespace is None or namespace == INITIAL_PID_NAMESPACE:
+        return str(os.getpid())
+    return f"{os.getpid()}-ns{namespace}"
+
+
+def _stale(owner: str) -> bool:
+    """Whether a group tagged `owner` belongs to a supervisor that is gone. Groups tagged in
+    another PID namespace than ours cannot be judged from here and are never stale."""
+    pid_text, _, namespace = owner.partition("-ns")
+    ours = owner_tag().partition("-ns")[2]
+    if not pid_text.isdigit() or namespace != ours:
+        return False
+    return int(pid_text) == os.getpid() or not pid_exists(int(pid_text))
 
 
 def cleanup_stale(prefix: str = DEFAULT_PREFIX, *, timeout_s: float = 10.0) -> list[Path]:
@@ -217,7 +235,7 @@ def cleanup_stale(prefix: str = DEFAULT_PREFIX, *, timeout_s: float = 10.0) -> l
             if not entry.is_dir() or not entry.name.startswith(prefix):
                 continue
             _, _, owner = entry.name.rpartition(".")
-            if owner.isdigit() and int(owner) != os.getpid() and _owner_alive(int(owner)):
+            if not _stale(owner):
                 continue
             _empty_and_remove(entry, group_version, timeout_s)
             removed.append(entry)
@@ -240,9 +258,9 @@ class OwnedCgroup:
     def create(
         cls, name: str, hard_limit_bytes: int, *, prefix: str = DEFAULT_PREFIX
     ) -> OwnedCgroup:
-        """mkdir `<own group>/<prefix><name>.<our pid>`, set the wall; else CgroupUnavailable."""
+        """mkdir `<own group>/<prefix><name>.<owner tag>`, set the wall; else CgroupUnavailable."""
         version, parent = find_parent()
-        path = parent / f"{prefix}{_NAME_UNSAFE.sub('_', name)}.{os.getpid()}"
+        path = parent / f"{prefix}{_NAME_UNSAFE.sub('_', name)}.{owner_tag()}"
         try:
             path.mkdir()
         except FileExistsError:
