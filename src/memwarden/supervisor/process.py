@@ -117,9 +117,16 @@ def fork_exec(
             os.execvpe(argv[0], list(argv), dict(env))
         except BaseException as err:
             code = err.errno if isinstance(err, OSError) and err.errno else 0
-            message = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            if stage == "exec":
+                why = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+                message = f"{why}: {argv[0]!r}"
+            elif isinstance(err, OSError) and err.filename is not None:
+                # joining its cgroup, chdir...: name the file that failed, not the command
+                message = f"{err.strerror}: {err.filename!r} (before exec)"
+            else:
+                message = f"{err} (before exec)"
             with contextlib.suppress(OSError):
-                os.write(err_w, f"{stage}\0{code}\0{message}: {argv[0]!r}".encode())
+                os.write(err_w, f"{stage}\0{code}\0{message}".encode())
         finally:
             os._exit(127)
     os.close(err_w)
