@@ -1,12 +1,14 @@
 """Small, pure-Python robust statistics: Theil–Sen slope with Sen's interval, Mann–Kendall.
 
-Inputs are kept to a few hundred points by the callers (trend.py decimates), so the O(n²)
-pairwise loops stay in the low milliseconds.
+Inputs are kept to a few hundred points by the callers (trend.py decimates). The leak detector
+fits every few seconds, so the loops run in C where they can: Mann–Kendall's S counts with
+bisect in O(n log n), Theil–Sen's kept pairs come out of strided slices.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,18 +35,16 @@ def _normal_sf(z: float) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
-def _sign(value: float) -> int:
-    return (value > 0) - (value < 0)
-
-
 def mann_kendall(values: Sequence[float]) -> MannKendall:
     """Mann–Kendall trend test with the tie correction: a flat series (all ties) gives p = 1."""
     n = len(values)
+    # S = sum over pairs i < j of sign(v_j - v_i): for each j, the earlier values below it
+    # minus those above it (equal ones count neither way, as sign(0) = 0).
     s = 0
-    for i in range(n - 1):
-        vi = values[i]
-        for j in range(i + 1, n):
-            s += _sign(values[j] - vi)
+    earlier: list[float] = []  # kept sorted
+    for j, value in enumerate(values):
+        s += bisect_left(earlier, value) - (j - bisect_right(earlier, value))
+        insort(earlier, value)
     counts: dict[float, int] = {}
     for value in values:
         counts[value] = counts.get(value, 0) + 1
@@ -64,16 +64,16 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float], variance: float | None =
     # 240 points), and a guardian that makes it every few seconds must not grow by it.
     stride = max(1, math.ceil(pairs / MAX_SLOPES))
     slopes: list[float] = []
-    k = 0
+    done = 0  # pairs (i, j) numbered 1, 2, ... row by row; a multiple of stride is kept
     for i in range(n - 1):
         xi, yi = xs[i], ys[i]
-        for j in range(i + 1, n):
-            k += 1
-            if k % stride:
-                continue
-            dx = xs[j] - xi
-            if dx > 0:
-                slopes.append((ys[j] - yi) / dx)
+        first = i + 1 + (-done - 1) % stride  # the row's first kept j
+        slopes += [
+            (yj - yi) / dx
+            for xj, yj in zip(xs[first::stride], ys[first::stride], strict=True)
+            if (dx := xj - xi) > 0
+        ]
+        done += n - 1 - i
     if not slopes:
         return SenSlope(0.0, 0.0, 0.0, _median(list(ys)) if ys else 0.0)
     slopes.sort()

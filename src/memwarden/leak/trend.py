@@ -245,7 +245,6 @@ def _verdict(
     if half >= 4:
         recent_mk = mann_kendall(ys[half:])
         recent_rate = theil_sen(xs[half:], ys[half:], recent_mk.variance).slope
-        early_rate = theil_sen(xs[:half], ys[:half]).slope
     if len(xs) < MIN_FLOOR_POINTS:
         return False, f"only {len(xs)} floor points (need {MIN_FLOOR_POINTS})", recent_rate
     if window_s < min_window_s:
@@ -267,6 +266,8 @@ def _verdict(
         return False, f"floor scatter {spread:.0f} too wide for growth {growth:.0f}", recent_rate
     if recent_rate is None:
         return False, "too few recent floor points", None
-    if recent_mk.p_up >= RECENT_ALPHA or recent_rate < RECENT_MIN_SLOPE_RATIO * early_rate:
+    # The early half's slope matters only here: fitted last, and only when it is asked.
+    if (recent_mk.p_up >= RECENT_ALPHA
+            or recent_rate < RECENT_MIN_SLOPE_RATIO * theil_sen(xs[:half], ys[:half]).slope):
         return False, f"levelled off: recent half p={recent_mk.p_up:.3g}", recent_rate
     return True, f"floor rising (p={p_up:.2g}, {len(xs)} troughs over {window_s:.0f}s)", recent_rate
