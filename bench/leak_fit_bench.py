@@ -35,6 +35,10 @@ GOAL_RATIO = 4.0
 MiB = 1024 * 1024
 
 
+def _constant(rng: random.Random, i: int) -> float:
+    return 1_200_128.0  # what an idle supervisor sees: `sleep`'s tree RSS never moves
+
+
 def _flat(rng: random.Random, i: int) -> float:
     return 100e6 + rng.gauss(0, 1e6)
 
@@ -52,6 +56,8 @@ def _pages(rng: random.Random, i: int) -> float:
 
 
 CASES: list[tuple[str, int, Callable[[random.Random, int], float]]] = [
+    ("constant (idle `sleep`), 600 s", 600, _constant),
+    ("constant (idle `sleep`), 480 s", 480, _constant),
     ("idle noise, 600 s", 600, _flat),
     ("idle noise, 480 s", 480, _flat),
     ("page-quantised flat, 480 s", 480, _pages),

@@ -1,11 +1,12 @@
-"""Straightforward reference implementations of the leak fit's pair statistics (O(n²) loops),
-as they were before the fast versions: the equivalence test checks the fast ones against
-these, and bench/leak_fit_bench.py times both.
+"""Straightforward reference implementations of the leak fit's pair statistics (O(n²) loops)
+and trough search (a walk over every window), as they were before the fast versions: the
+equivalence test checks the fast ones against these, and bench/leak_fit_bench.py times both.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -67,12 +68,39 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float], variance: float | None =
     return SenSlope(slope, slopes[low_rank], slopes[high_rank], intercept)
 
 
+def trough_points(
+    times: Sequence[float], values: Sequence[float], width_s: float, min_fall: float = 0.0
+) -> tuple[list[float], list[float]]:
+    n = len(times)
+    step_s = width_s / trend.STEPS_PER_WINDOW
+    window: deque[int] = deque()
+    picked: list[int] = []
+    right = left = 0
+    start = times[0]
+    while start + width_s <= times[-1] + 1e-9:
+        while right < n and times[right] < start + width_s:
+            while window and values[window[-1]] >= values[right]:
+                window.pop()
+            window.append(right)
+            right += 1
+        while left < n and times[left] < start:
+            left += 1
+        while window and window[0] < left:
+            window.popleft()
+        if window and values[left] - values[window[0]] >= min_fall:
+            picked.append(window[0])
+        start += step_s
+    picked = sorted(set(picked))
+    return [times[i] for i in picked], [values[i] for i in picked]
+
+
 @contextmanager
 def reference_fit() -> Iterator[None]:
     """fit_trend (and so LeakDetector) running on the reference loops."""
-    saved = trend.mann_kendall, trend.theil_sen
+    saved = trend.mann_kendall, trend.theil_sen, trend.trough_points
     trend.mann_kendall, trend.theil_sen = mann_kendall, theil_sen
+    trend.trough_points = trough_points
     try:
         yield
     finally:
-        trend.mann_kendall, trend.theil_sen = saved
+        trend.mann_kendall, trend.theil_sen, trend.trough_points = saved

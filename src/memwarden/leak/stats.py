@@ -7,7 +7,9 @@ bisect in O(n log n), Theil–Sen's kept pairs come out of strided slices.
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,16 +65,21 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float], variance: float | None =
     # Every stride-th pair only: the slopes list is the fit's largest temporary (28k floats at
     # 240 points), and a guardian that makes it every few seconds must not grow by it.
     stride = max(1, math.ceil(pairs / MAX_SLOPES))
+    # A flat series (an idle process's RSS) has every kept slope 0.0: only count them.
+    flat = n > 0 and math.isfinite(ys[0]) and ys.count(ys[0]) == n
     slopes: list[float] = []
     done = 0  # pairs (i, j) numbered 1, 2, ... row by row; a multiple of stride is kept
     for i in range(n - 1):
         xi, yi = xs[i], ys[i]
         first = i + 1 + (-done - 1) % stride  # the row's first kept j
-        slopes += [
-            (yj - yi) / dx
-            for xj, yj in zip(xs[first::stride], ys[first::stride], strict=True)
-            if (dx := xj - xi) > 0
-        ]
+        if flat:
+            slopes += [0.0] * sum(map(operator.gt, xs[first::stride], itertools.repeat(xi)))
+        else:
+            slopes += [
+                (yj - yi) / dx
+                for xj, yj in zip(xs[first::stride], ys[first::stride], strict=True)
+                if (dx := xj - xi) > 0
+            ]
         done += n - 1 - i
     if not slopes:
         return SenSlope(0.0, 0.0, 0.0, _median(list(ys)) if ys else 0.0)

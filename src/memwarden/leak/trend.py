@@ -13,8 +13,10 @@ Pure Python, no numpy: inputs are decimated to at most a few hundred points firs
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
+import operator
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -82,6 +84,10 @@ def trough_points(
     n = len(times)
     step_s = width_s / STEPS_PER_WINDOW
     end_t = times[-1]
+    if min_fall <= 0 and _flat(values) and _ascending(times):
+        flat = _flat_troughs(times, width_s, step_s)
+        if flat is not None:
+            return [times[i] for i in flat], [values[i] for i in flat]
     window: deque[int] = deque()  # indices with increasing values: front is the window's min
     picked: list[int] = []
     right = 0
@@ -103,6 +109,32 @@ def trough_points(
         start += step_s
     picked = sorted(set(picked))
     return [times[i] for i in picked], [values[i] for i in picked]
+
+
+def _flat(values: Sequence[float]) -> bool:
+    return bool(values) and math.isfinite(values[0]) and values.count(values[0]) == len(values)
+
+
+def _ascending(times: Sequence[float]) -> bool:
+    return all(map(operator.le, times, itertools.islice(times, 1, None)))
+
+
+def _flat_troughs(times: Sequence[float], width_s: float, step_s: float) -> list[int] | None:
+    """trough_points for equal values (an idle process): the walk keeps the latest of equal
+    values, so each window's pick is its last sample. Window bounds by bisection, in C."""
+    if not 0 < step_s < math.inf:
+        return None
+    limit_s = times[-1] + 1e-9
+    # The starts as the walk's repeated `start += step_s` rounds them, and a few more.
+    spare = int((limit_s - times[0]) / step_s) + 8
+    starts = list(itertools.accumulate(itertools.repeat(step_s, spare), initial=times[0]))
+    ends = [start + width_s for start in starts]  # nondecreasing: the walk's own sums
+    last = bisect.bisect_right(ends, limit_s)
+    if last == len(ends):
+        return None
+    lefts = map(bisect.bisect_left, itertools.repeat(times), starts[:last])
+    rights = map(bisect.bisect_left, itertools.repeat(times), ends[:last])
+    return sorted({right - 1 for left, right in zip(lefts, rights, strict=True) if left < right})
 
 
 def count_drops(values: Sequence[float]) -> tuple[int, float]:
