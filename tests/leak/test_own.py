@@ -21,3 +21,4 @@ def test_the_applications_it_ships_are_not() -> None:
         assert not is_own_module(name), name
     assert not is_own_file(os.path.join(PACKAGE_DIR, "demo", "app.py"))
     assert not is_own_file(os.path.join(PACKAGE_DIR, "examples", "counter_server.py"))
+

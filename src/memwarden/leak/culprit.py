@@ -115,11 +115,13 @@ def _python_class(name: str) -> bool:
 
 
 def newest_instances(type_name: str, limit: int = TARGETS) -> list[Any]:
-    """Up to limit gc-tracked objects of that type, youngest generation first."""
+    """Up to limit gc-tracked objects of that type, youngest first: youngest generation first,
+    and within one the latest added (gc appends), so a long-lived instance of the same type
+    (a root logger's handler beside the leaking ones) is not the one traced back."""
     found: list[Any] = []
     for generation in (0, 1, 2):
         objects = gc.get_objects(generation)
-        for obj in objects:
+        for obj in reversed(objects):
             if _name(type(obj)) == type_name:
                 found.append(obj)
                 if len(found) >= limit:
