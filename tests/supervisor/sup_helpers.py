@@ -180,3 +180,20 @@ def cgroup_control_reason() -> str | None:
     except cgroupctl.CgroupUnavailable as err:
         return f"cgroup control unavailable: {err}"
     return None
+
+
+# First run: grows 4 MiB every 20 ms until restarted (the supervisor's samples see every tier
+# on the way up); later runs idle. argv[1] is a marker file saying "the first run happened".
+GROWS_ONCE = """
+    import os, sys, threading
+    marker = sys.argv[1]
+    if os.path.exists(marker):
+        print("second run: idle", flush=True)
+        threading.Event().wait(600)
+    open(marker, "w").close()
+    held = []
+    pause = threading.Event()
+    while True:
+        held.append(b"x" * (4 * 2**20))
+        pause.wait(0.02)
+"""

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sup_helpers import (  # noqa: F401 - pytest fixtures
+    GROWS_ONCE,
     Running,
     child_env,
     memwarden_cmd,
@@ -25,27 +26,13 @@ from alerts.alerts_receiver import Receiver, receiver_fixture  # noqa: F401 - py
 from memwarden.report.model import load_trace
 from memwarden.report.summary import summarise
 
-GROWS = """
-    import os, sys, threading
-    marker = sys.argv[1]
-    if os.path.exists(marker):
-        print("second run: idle", flush=True)
-        threading.Event().wait(600)
-    open(marker, "w").close()
-    held = []
-    pause = threading.Event()
-    while True:  # 4 MiB every 20 ms: the supervisor's samples see every tier on the way up
-        held.append(b"x" * (4 * 2**20))
-        pause.wait(0.02)
-"""
-
 
 def test_memory_restart_reaches_webhook_trace_and_report(
     supervise: Callable[..., Running], script: Callable[[str, str], list[str]],
     tmp_path: Path, receiver: Receiver,
 ) -> None:
     trace = tmp_path / "run.jsonl"
-    command = [*script("grows", GROWS), str(tmp_path / "marker")]
+    command = [*script("grows", GROWS_ONCE), str(tmp_path / "marker")]
     sup = supervise("--limit", "150M", "--trace", str(trace), command=command,
                     MEMWARDEN_WEBHOOK_URL=receiver.url + "/hook",
                     MEMWARDEN_WEBHOOK_FORMAT="json", MEMWARDEN_ALERT_SERVICE="checkout")

@@ -20,24 +20,10 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from sup_helpers import Running, script, supervise, wait_for  # noqa: F401 - pytest fixtures
+from sup_helpers import GROWS_ONCE, Running, script, supervise, wait_for  # noqa: F401 - pytest fixtures
 
 import memwarden.otel
 from memwarden.events import Event, EventBus, EventKind
-
-GROWS = """
-    import os, sys, threading
-    marker = sys.argv[1]
-    if os.path.exists(marker):
-        print("second run: idle", flush=True)
-        threading.Event().wait(600)
-    open(marker, "w").close()
-    held = []
-    pause = threading.Event()
-    while True:
-        held.append(b"x" * (4 * 2**20))
-        pause.wait(0.02)
-"""
 
 
 def restart_counts(requests: list[bytes]) -> dict[tuple[str, str], int]:
@@ -113,7 +99,7 @@ def test_memwarden_run_pushes_its_memory_restart_over_otlp(
     tmp_path: Path, collector: tuple[str, list[bytes]],
 ) -> None:
     url, received = collector
-    sup = supervise("--limit", "150M", command=[*script("grows", GROWS), str(tmp_path / "m")],
+    sup = supervise("--limit", "150M", command=[*script("grows", GROWS_ONCE), str(tmp_path / "m")],
                     OTEL_EXPORTER_OTLP_ENDPOINT=url, OTEL_METRIC_EXPORT_INTERVAL="300")
     sup.wait_log("restart (memory)")
     assert "OpenTelemetry: events counted on memwarden.events" in sup.log
