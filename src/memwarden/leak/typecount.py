@@ -3,8 +3,10 @@
 Counted in chunks so the caller can yield the GIL between them (the one pause left is the
 gc.get_objects() call itself). Counts are exact (collections.Counter over type(), in C).
 Bytes come from `sys.getsizeof` of every SIZE_STRIDE-th object, scaled to the type's count:
-sizing each object would cost more than all the rest. A proxy object (werkzeug's LocalProxy
-forwards `__sizeof__`) can make getsizeof raise: its sample is then sized object by object.
+sizing each object would cost more than all the rest. The sample is counted as (type, size)
+pairs in C too; a type of fixed size gets its exact bytes, a variable one (dict, list) a mean.
+A proxy object (werkzeug's LocalProxy forwards `__sizeof__`) can make getsizeof raise: its
+sample is then sized object by object.
 memwarden's own types are left out, so its bookkeeping never shows as growth.
 """
 
@@ -54,39 +56,36 @@ def _size(obj: Any) -> int:
         return int(object.__sizeof__(obj))
 
 
-def _sample_sizes(sample: list[Any], sizes: dict[type, list[int]]) -> None:
-    local: dict[type, list[int]] = {}
+def _count_sizes(sample: list[Any], sizes: Counter[tuple[type, int]]) -> None:
+    """Add (type, size) pairs of the sample: counted in C, sizes per type are added up once
+    at the end (a Python loop per object would cost more than all the rest)."""
+    local: Counter[tuple[type, int]] = Counter()
     try:
-        for tp, size in zip(map(type, sample), map(sys.getsizeof, sample, repeat(0)),
-                            strict=True):
-            entry = local.get(tp)
-            if entry is None:
-                local[tp] = [1, size]
-            else:
-                entry[0] += 1
-                entry[1] += size
+        local.update(zip(map(type, sample), map(sys.getsizeof, sample, repeat(0)),
+                         strict=True))
     except Exception:  # rare (a proxy in the sample): again, one guarded object at a time
-        local.clear()
-        for obj in sample:
-            entry = local.setdefault(type(obj), [0, 0])
-            entry[0] += 1
-            entry[1] += _size(obj)
-    for tp, (seen, size) in local.items():
-        total = sizes.setdefault(tp, [0, 0])
-        total[0] += seen
-        total[1] += size
+        local = Counter((type(obj), _size(obj)) for obj in sample)
+    sizes.update(local)
 
 
 def count_types(objects: list[Any], tick: Callable[[], None]) -> list[TypeCount]:
     """Count objects per type (exact) and their bytes (from a 1-in-SIZE_STRIDE sample: sizing
-    every object costs more than the rest of the census); tick() between chunks."""
+    every object costs more than the rest of the census); tick() between chunks. objects is
+    emptied as it is counted, from the end, so dropping a million references is sliced too."""
     counts: Counter[type] = Counter()
-    sampled: dict[type, list[int]] = {}  # type -> [objects sized, their bytes]
-    for start in range(0, len(objects), CHUNK_OBJECTS):
-        chunk = objects[start:start + CHUNK_OBJECTS]
+    sized: Counter[tuple[type, int]] = Counter()
+    while objects:
+        chunk = objects[-CHUNK_OBJECTS:]
+        del objects[-CHUNK_OBJECTS:]
         counts.update(map(type, chunk))
-        _sample_sizes(chunk[::SIZE_STRIDE], sampled)
+        _count_sizes(chunk[::SIZE_STRIDE], sized)
+        del chunk
         tick()
+    sampled: dict[type, list[int]] = {}  # type -> [objects sized, their bytes]
+    for (tp, size), n in sized.items():
+        entry = sampled.setdefault(tp, [0, 0])
+        entry[0] += n
+        entry[1] += size * n
     rows = []
     for tp, n in counts.items():
         if is_own_module(_module_of(tp)):

@@ -1,0 +1,80 @@
+"""The census works in bounded slices: each between two yields does a bounded amount of work."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import types
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from memwarden.leak import census as census_module
+from memwarden.leak.census import take_census
+from memwarden.leak.typecount import CHUNK_OBJECTS, TypeCount, count_types
+
+
+class _Row:
+    pass
+
+
+def test_type_count_ticks_every_chunk_and_lets_go_of_the_objects() -> None:
+    objects: list[object] = [_Row() for _ in range(3 * CHUNK_OBJECTS + 5)]
+    objects += [[n] for n in range(CHUNK_OBJECTS)]
+    left: list[int] = []
+    rows = count_types(objects, lambda: left.append(len(objects)))
+    # One tick per chunk, and the references are dropped chunk by chunk, not all at the end.
+    assert len(left) == 5
+    assert all(a - b <= CHUNK_OBJECTS for a, b in zip([4 * CHUNK_OBJECTS + 5, *left], left,
+                                                      strict=False))
+    assert objects == []
+    counts = {r.type: (r.count, r.size_bytes) for r in rows}
+    count, size = counts[f"{__name__}._Row"]
+    assert count == 3 * CHUNK_OBJECTS + 5
+    assert size == count * sys.getsizeof(_Row(), 0)  # one size for all: exact
+    assert counts["list"][0] == CHUNK_OBJECTS
+
+
+@pytest.fixture
+def many_modules() -> Iterator[list[str]]:
+    names = [f"census_slices_app.m{n}" for n in range(300)]
+    for name in names:
+        module = types.ModuleType(name)
+        module.__dict__.update({f"g{k}": [k] for k in range(50)})
+        sys.modules[name] = module
+    yield names
+    for name in names:
+        del sys.modules[name]
+
+
+def test_walk_yields_between_modules(many_modules: list[str]) -> None:
+    walk = census_module._walk([(name, sys.modules[name]) for name in many_modules])
+    assert next(walk) is None
+    # The first yield came before the last module was read: one read per slice at most,
+    # not all of sys.modules in one go.
+    sys.modules[many_modules[-1]].late = [1]  # type: ignore[attr-defined]
+    found = [c.owner for c in walk if c is not None]
+    assert len(found) == 300 * 50 + 1
+    assert f"{many_modules[-1]}:late" in found
+
+
+def test_collector_is_off_during_the_census_and_as_it_was_after(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bool] = []
+    real = census_module.count_types
+
+    def counting(objects: list[Any], tick: Callable[[], None]) -> list[TypeCount]:
+        seen.append(gc.isenabled())  # the real count, watched from inside the census
+        return real(objects, tick)
+
+    monkeypatch.setattr(census_module, "count_types", counting)
+    assert gc.isenabled()
+    take_census()
+    assert gc.isenabled() and seen == [False]
+    gc.disable()
+    try:
+        take_census()
+        assert not gc.isenabled()  # an application that turned it off keeps it off
+    finally:
+        gc.enable()
