@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import gc
 import sys
 import types
@@ -78,3 +79,13 @@ def test_collector_is_off_during_the_census_and_as_it_was_after(
         assert not gc.isenabled()  # an application that turned it off keeps it off
     finally:
         gc.enable()
+
+
+def test_a_module_with_many_names_is_queued_a_batch_at_a_time() -> None:
+    from memwarden.leak.census import ENQUEUE_BATCH, _enqueue
+
+    queue: collections.deque[tuple[str, str, Any, int]] = collections.deque()
+    entries = ((f"m{n}", f"m:{n}", n, 0) for n in range(5 * ENQUEUE_BATCH + 7))
+    sizes = [len(queue) for _ in _enqueue(queue, entries)]
+    assert sizes == [ENQUEUE_BATCH * k for k in range(1, 6)]  # a yield after each batch
+    assert len(queue) == 5 * ENQUEUE_BATCH + 7

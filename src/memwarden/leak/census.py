@@ -36,6 +36,7 @@ CONTAINER_TYPES = (dict, list, set, frozenset, collections.deque, bytearray)
 MAX_ATTRIBUTE_DEPTH = 2  # module global -> instance -> instance -> container
 MAX_DICT_FANOUT = 64  # descend into entries of dicts this small (registries of lists)
 KEY_CHARS = 60  # a dict key in an owner path is cut to this
+ENQUEUE_BATCH = 2048  # names read between two yields (~0.5 ms)
 SAMPLE_ITEMS = 16  # items sized per container for the shallow estimate
 LRU_ENTRY_BYTES = 160  # a link list [prev, next, key, result] + its dict slot, keys excluded
 LRU_CACHE_TYPE = type(functools.lru_cache(maxsize=None)(lambda: None))
@@ -149,9 +150,10 @@ def _worth_visiting(value: Any, depth: int, module_name: str) -> bool:
 
 def _walk(modules: list[tuple[str, Any]]) -> Iterator[Container | None]:
     """Containers reachable from the modules, breadth first: the shortest owner path names an
-    object (a module global before an attribute of another module's object). Yields None
-    after every module and every object so the caller can time its slices: an application
-    with thousands of modules must not be read in one go."""
+    object (a module global before an attribute of another module's object). Only what is
+    worth visiting is queued (most globals are functions, classes of other modules, strings).
+    Yields None after every module and every object so the caller can time its slices: an
+    application with thousands of modules must not be read in one go."""
     queue: collections.deque[tuple[str, str, Any, int]] = collections.deque()
     for module_name, module in modules:
         yield None
@@ -159,13 +161,14 @@ def _walk(modules: list[tuple[str, Any]]) -> Iterator[Container | None]:
             names = list(vars(module).items())
         except TypeError:
             continue
-        queue.extend((module_name, f"{module_name}:{name}", value, 0) for name, value in names
-                     if not name.startswith("__"))
+        yield from _enqueue(queue, ((module_name, f"{module_name}:{name}", value, 0)
+                                    for name, value in names if not name.startswith("__")
+                                    and _worth_visiting(value, 0, module_name)))
     seen: set[int] = set()
     while queue:
         module_name, owner, value, depth = queue.popleft()
         yield None
-        if id(value) in seen or not _worth_visiting(value, depth, module_name):
+        if id(value) in seen:
             continue
         seen.add(id(value))
         try:
@@ -174,19 +177,31 @@ def _walk(modules: list[tuple[str, Any]]) -> Iterator[Container | None]:
             continue
 
 
+def _enqueue(queue: collections.deque[tuple[str, str, Any, int]],
+             entries: Iterator[tuple[str, str, Any, int]]) -> Iterator[None]:
+    """Queue entries ENQUEUE_BATCH at a time, yielding between batches: a module, class or
+    instance with a hundred thousand names must not be read in one slice."""
+    while True:
+        before = len(queue)
+        queue.extend(itertools.islice(entries, ENQUEUE_BATCH))
+        if len(queue) - before < ENQUEUE_BATCH:
+            return
+        yield None
+
+
 def _visit(queue: collections.deque[tuple[str, str, Any, int]], module_name: str, owner: str,
-           value: Any, depth: int) -> Iterator[Container]:
+           value: Any, depth: int) -> Iterator[Container | None]:
     tp = type(value)
     if issubclass(tp, CONTAINER_TYPES):
         items = len(value)
         yield Container(owner, type(value).__name__, items, shallow_size(value))
         if isinstance(value, dict) and 0 < items <= MAX_DICT_FANOUT and depth < 3:
             entries = list(value.items())
-            queue.extend(
+            yield from _enqueue(queue, (
                 (module_name, f"{owner}[{key_text(key)}]", entry, depth + 1)
                 for key, entry in entries
-                if issubclass(type(entry), CONTAINER_TYPES) or _is_instance(entry)
-            )
+                if _worth_visiting(entry, depth + 1, module_name)
+            ))
     elif issubclass(tp, LRU_CACHE_TYPE):
         # functools.lru_cache keeps its dict in C, out of reach: estimate per entry.
         size = int(value.cache_info().currsize)
@@ -194,15 +209,17 @@ def _visit(queue: collections.deque[tuple[str, str, Any, int]], module_name: str
     elif issubclass(tp, type):
         if depth > 0 or not _defined_in(value, module_name):
             return
-        queue.extend(
+        yield from _enqueue(queue, (
             (module_name, f"{owner}.{attr}", item, depth + 1)
-            for attr, item in list(vars(value).items()) if not attr.startswith("__")
-        )
+            for attr, item in list(vars(value).items())
+            if not attr.startswith("__") and _worth_visiting(item, depth + 1, module_name)
+        ))
     elif depth < MAX_ATTRIBUTE_DEPTH and (attributes := instance_dict(value)) is not None:
         yield Container(owner, f"{type(value).__qualname__}.__dict__", len(attributes),
                         sys.getsizeof(attributes))
-        queue.extend((module_name, f"{owner}.{attr}", item, depth + 1)
-                     for attr, item in list(attributes.items()))
+        yield from _enqueue(queue, ((module_name, f"{owner}.{attr}", item, depth + 1)
+                                    for attr, item in list(attributes.items())
+                                    if _worth_visiting(item, depth + 1, module_name)))
 
 
 class Slicer:

@@ -22,6 +22,7 @@ from typing import Any
 from memwarden.leak.own import is_own_module
 
 CHUNK_OBJECTS = 8192  # ~0.5 ms of counting between two ticks
+CHUNK_ROWS = 2048  # types or (type, size) pairs added up between two ticks
 SIZE_STRIDE = 8  # sizes from every 8th object, scaled to the type's exact count
 GC_HEADER_BYTES = 16  # what sys.getsizeof adds to a gc-tracked object on 64-bit CPython
 
@@ -59,13 +60,11 @@ def _size(obj: Any) -> int:
 def _count_sizes(sample: list[Any], sizes: Counter[tuple[type, int]]) -> None:
     """Add (type, size) pairs of the sample: counted in C, sizes per type are added up once
     at the end (a Python loop per object would cost more than all the rest)."""
-    local: Counter[tuple[type, int]] = Counter()
     try:
-        local.update(zip(map(type, sample), map(sys.getsizeof, sample, repeat(0)),
-                         strict=True))
+        each = list(map(sys.getsizeof, sample, repeat(0)))
     except Exception:  # rare (a proxy in the sample): again, one guarded object at a time
-        local = Counter((type(obj), _size(obj)) for obj in sample)
-    sizes.update(local)
+        each = [_size(obj) for obj in sample]
+    sizes.update(zip(map(type, sample), each, strict=True))
 
 
 def count_types(objects: list[Any], tick: Callable[[], None]) -> list[TypeCount]:
@@ -82,12 +81,16 @@ def count_types(objects: list[Any], tick: Callable[[], None]) -> list[TypeCount]
         del chunk
         tick()
     sampled: dict[type, list[int]] = {}  # type -> [objects sized, their bytes]
-    for (tp, size), n in sized.items():
+    for done, ((tp, size), n) in enumerate(sized.items(), 1):
         entry = sampled.setdefault(tp, [0, 0])
         entry[0] += n
         entry[1] += size * n
+        if done % CHUNK_ROWS == 0:  # lists and dicts come in thousands of sizes
+            tick()
     rows = []
-    for tp, n in counts.items():
+    for done, (tp, n) in enumerate(counts.items(), 1):
+        if done % CHUNK_ROWS == 0:
+            tick()
         if is_own_module(_module_of(tp)):
             continue
         seen, size = sampled.get(tp, (0, 0))
