@@ -26,6 +26,7 @@ class Shape:
     kind: str  # "leak" or "ok"
     expect: tuple[str, ...]  # words the culprit line must contain (leaks)
     body: str  # runs after PRELUDE; {speed} is a rate multiplier
+    growth: str = ""  # leaks: the classification the line must give ("python_heap", "native")
 
     def source(self, *, speed: float = 1.0, interval: str = "1s") -> str:
         return PRELUDE.format(interval=interval) + self.body.replace("{speed}", repr(speed))
@@ -47,7 +48,7 @@ while True:
         n += 1
         handle(n)
     pause.wait(0.1)
-""")
+""", growth="python_heap")
 
 REGISTRY = Shape("registry_dict", "leak", ("sessions", "Session"), """
 class Session:
@@ -66,7 +67,7 @@ while True:
         n += 1
         app_registry.sessions[f"user-{n}"] = Session(f"user-{n}")  # never removed
     pause.wait(0.1)
-""")
+""", growth="python_heap")
 
 C_HELD = Shape("c_held_iterators", "leak", ("no Python referrers", "held by a C extension"),
                """
@@ -81,7 +82,7 @@ while True:
         cursor = iter(list(rows))  # each cursor holds its own copy of the rows
         keep(cursor)
     pause.wait(0.1)
-""")
+""", growth="python_heap")
 
 TRACE_ONLY = Shape("tracemalloc_only", "leak", ("allocated at",), """
 import collections
@@ -102,7 +103,7 @@ while True:
         n += 1
         sink(n)
     pause.wait(0.1)
-""")
+""", growth="python_heap")
 
 NATIVE_NEXT_TO_CACHE = Shape("native_and_churning_cache", "leak", ("native",), """
 import collections, ctypes, ctypes.util, random
@@ -122,7 +123,7 @@ while True:
         if len(cache) > 2000:
             cache.popitem(last=False)
     pause.wait(0.1)
-""")
+""", growth="native")
 
 CACHE_WARMUP = Shape("cache_warmup", "ok", (), """
 import random

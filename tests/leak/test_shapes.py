@@ -17,6 +17,7 @@ from conftest import child_env
 SHORT = {"MEMWARDEN_LEAK_MIN_WINDOW": "10s", "MEMWARDEN_LEAK_TRACE_WINDOW": "3s"}
 LEAK_DEADLINE_S = 150.0  # a readiness deadline (a loaded machine), not a speed claim
 HEALTHY_RUN_S = 25.0
+KINDS = ("python_heap", "allocator_retention", "native", "unknown")
 
 
 def start(shape: Shape, reaper: list[subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
@@ -61,6 +62,11 @@ def test_each_leak_shape_is_named(reaper: list[subprocess.Popen[bytes]]) -> None
         assert lines, f"{shape.name}: no culprit line\n{out[shape.name]}"
         for word in shape.expect:
             assert word in lines[0], f"{shape.name}: {word!r} not in {lines[0]}"
+        # The line ends "...; <classification>: <advice>": Python growth is never called
+        # native (pymalloc's arenas are anonymous mappings too), a native leak next to a
+        # churning cache never python_heap.
+        said = [kind for kind in KINDS if f"; {kind}: " in lines[0]]
+        assert said == [shape.growth], f"{shape.name}: classified {said}\n{lines[0]}"
 
 
 def test_healthy_shapes_raise_nothing(reaper: list[subprocess.Popen[bytes]]) -> None:

@@ -6,11 +6,12 @@ thread over a wall-clock window; the scenario bench runs them over simulated tic
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from memwarden.leak.census import census_json, take_census
-from memwarden.leak.classify import Classification, classify_growth
+from memwarden.leak.classify import CENSUS, TRACED, Classification, Witness, classify_growth
 from memwarden.leak.culprit import Culprit, find_culprit
 from memwarden.leak.diff import Grower, diff_snapshots
 from memwarden.leak.native import describe_native, mapping_growth, memray_command
@@ -37,6 +38,27 @@ def census_document() -> dict[str, Any]:
     return document
 
 
+def type_bytes(document: dict[str, Any]) -> int | None:
+    """All gc-tracked objects' bytes in a census document, None without a type census."""
+    rows = document.get("types")
+    return sum(int(row.get("size_bytes", 0)) for row in rows) if rows else None
+
+
+def document_bytes(document: dict[str, Any]) -> int:
+    """The dicts and lists a census document is made of: memwarden's own, but gc-tracked, so
+    the next census counts them."""
+    total, stack = 0, [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            total += sys.getsizeof(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            total += sys.getsizeof(item)
+            stack.extend(item)
+    return total
+
+
 @dataclass(slots=True)
 class Attribution:
     """begin() when a leak is detected, finish() after a window; then .growers, .window,
@@ -52,12 +74,15 @@ class Attribution:
     _rss_start: int | None = None
     _mappings_start: dict[str, int] = field(default_factory=dict)
     _python_growth: int | None = None  # kept when the window closed before finish()
+    _window_rss_growth: int | None = None  # RSS growth over that window (its tables left out)
     _overhead_growth: int = 0
+    _before_own_bytes: int = 0  # the baseline document's containers (counted by later censuses)
 
     def begin(self, baseline: dict[str, Any] | None = None) -> None:
         """baseline: an earlier census (e.g. taken when the leak was first suspected) to diff
         against instead of one taken now."""
         self.before = baseline if baseline is not None else census_document()
+        self._before_own_bytes = document_bytes(self.before)
         self._rss_start = self_rss_bytes()
         self._mappings_start = read_mapping_rss()
         if self.trace:
@@ -77,8 +102,15 @@ class Attribution:
         if tracer is not None:
             self._python_growth = tracer.traced_growth_bytes()
             self._overhead_growth = tracer.overhead_growth_bytes()
+            self._window_rss_growth = self._rss_growth(self._overhead_growth)
             self.window = tracer.finish()
             give_back()
+
+    def _rss_growth(self, overhead_bytes: int) -> int | None:
+        """RSS growth since begin(), tracemalloc's own tables left out; None if unknown."""
+        now = self_rss_bytes()
+        return None if now is None or self._rss_start is None else (
+            now - self._rss_start - overhead_bytes)
 
     @property
     def tracing(self) -> bool:
@@ -91,25 +123,36 @@ class Attribution:
         expected_growth_bytes: int | None = None,
         try_trim: bool = True,
     ) -> None:
-        """expected_growth_bytes: the RSS growth the trend predicts over the window. Better
-        than the window's own RSS growth, which tracemalloc's tables inflate."""
+        """expected_growth_bytes: the RSS growth the trend predicts since begin(). Better
+        than the measured RSS growth, which tracemalloc's tables inflate."""
+        # RSS and traced growth are read before the 'after' census: its memory is memwarden's.
+        tracer, self._tracer = self._tracer, None
+        python_growth, window_rss = self._python_growth, self._window_rss_growth
+        overhead = self._overhead_growth
+        if tracer is not None:
+            python_growth = tracer.traced_growth_bytes()
+            overhead = tracer.overhead_growth_bytes()
+        measured = self._rss_growth(overhead)
         after = census_document()
         if self.before is not None:
             self.growers = diff_snapshots(self.before, after, top=10)
-        tracer, self._tracer = self._tracer, None
-        rss_now = self_rss_bytes()
         # RSS unknown at either end: no growth to classify rather than a made-up one.
-        rss_growth = 0 if rss_now is None or self._rss_start is None else rss_now - self._rss_start
-        python_growth = self._python_growth
-        rss_growth -= self._overhead_growth
-        if tracer is not None:
-            python_growth = tracer.traced_growth_bytes()
-            rss_growth -= tracer.overhead_growth_bytes()
+        rss_growth = measured or 0
         if expected_growth_bytes is not None:
             # The smaller of the two: the window's RSS growth still carries some of
             # tracemalloc's costs; the trend's prediction ignores that tracing slows the app.
             rss_growth = (min(rss_growth, expected_growth_bytes) if rss_growth > 0
                           else expected_growth_bytes)
+        witnesses = []
+        if python_growth is not None:
+            # Over the window's own period (it may have closed early), corrected as above.
+            scale = min(1.0, rss_growth / measured) if measured and measured > 0 else 1.0
+            closed_early = tracer is None and window_rss is not None
+            window = int(window_rss * scale) if closed_early and window_rss else rss_growth
+            witnesses.append(Witness(TRACED, python_growth, window))
+        census_growth = self._census_growth(after)
+        if census_growth is not None:
+            witnesses.append(Witness(CENSUS, census_growth, rss_growth))
         # Classify (and malloc_trim) while tracemalloc still runs: stopping it frees its tables,
         # which a trim would then count as retained memory given back.
         self.classification = classify_growth(
@@ -117,6 +160,7 @@ class Attribution:
             python_growth_bytes=python_growth,
             heap_trend=heap_trend,
             try_trim=try_trim,
+            witnesses=witnesses,
         )
         if tracer is not None:
             self.window = tracer.finish()
@@ -131,6 +175,21 @@ class Attribution:
             growth = mapping_growth(self._mappings_start, read_mapping_rss())
             self.culprit = replace(self.culprit, native=describe_native(
                 kind, growth, latest_extension(modules_before), memray_command()))
+
+    def _census_growth(self, after: dict[str, Any]) -> int | None:
+        """gc-tracked bytes grown between the two censuses, the baseline document left out."""
+        before_bytes = None if self.before is None else type_bytes(self.before)
+        after_bytes = type_bytes(after)
+        if before_bytes is None or after_bytes is None:
+            return None
+        return after_bytes - before_bytes - self._before_own_bytes
+
+    @property
+    def found_growth(self) -> bool:
+        """finish() named something that grew (an owner, a type, a site, native memory)."""
+        c = self.culprit
+        return c is not None and (c.named or c.growing_type is not None or c.site is not None
+                                  or c.native is not None)
 
     def top_owner(self) -> Grower | None:
         """The owner that grew most, if it grew enough to matter (not a lazy import's dict)."""
