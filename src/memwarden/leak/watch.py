@@ -2,9 +2,11 @@
 
 `attach(guardian)` subscribes to the guardian's samples, feeds a LeakDetector with the measured
 series (tree RSS or working set) and another with the Python heap (allocated blocks), and
-installs the snapshot signal. When the floor is confirmed rising it publishes a `leak` event
-(rate, interval, ETA), then attributes it in a worker thread (census diff, a bounded tracemalloc
-window, classification) and publishes a second `leak` event with the top owner and advice.
+installs the snapshot signal. When the rise is first likely it takes a baseline census and opens a
+bounded tracemalloc window; when that window has run, it attributes the growth in a worker
+thread (census diff, classification, the owner search) before any verdict, so that when the
+floor is confirmed rising the `leak` event (rate, interval, ETA) is followed at once by a
+second one with the culprit and advice.
 With restart_before_oom it restarts at a quiet moment before the peaks reach the limit.
 """
 
@@ -33,7 +35,7 @@ SUSPECT_P = 0.05  # a baseline census is taken once the rise is this likely
 MIN_LEAK_GROWTH_BYTES = 2 * 2**20
 MIN_SUSPECT_GROWTH_BYTES = 512 * 1024  # a smaller rise (memwarden's own warm-up) is no suspect
 BASELINE_MAX_AGE_S = 600.0  # an older baseline is taken again while the rise is suspected
-EARLY_WINDOW_FACTOR = 3.0  # a window opened at suspicion closes after 3 trace windows unused
+PREPARED_MAX_AGE_S = BASELINE_MAX_AGE_S  # a culprit found before the verdict is used this long
 QUIET_FRACTION = 0.25  # "quiet": within the lowest quarter of the sawtooth swing
 # A tracemalloc window costs memory in proportion to the heap: its traces, then the snapshot
 # pair diffed at the end (seen: RSS 181 -> 254 MiB, +40 %, when the window closed). It is only
@@ -110,6 +112,8 @@ class LeakWatch:
         self._baseline_s: float | None = None
         # A window opened at suspicion: (attribution, sample time, monotonic start).
         self._early: tuple[Any, float, float] | None = None
+        # Its attribution, finished before the verdict: (attribution, monotonic end).
+        self._prepared: tuple[Any, float] | None = None
         self._census_bytes = 0  # RSS the baseline censuses added (subtracted from the series)
 
     def start(self) -> LeakWatch:
@@ -150,8 +154,10 @@ class LeakWatch:
             self._spawn(lambda: self._take_baseline(sample))
         early = self._early
         if (early is not None and not self.detector.leaking
-                and now_s - early[1] > EARLY_WINDOW_FACTOR * self.config.trace_window_s):
-            self._spawn(self._drop_early)
+                and (now_s - early[1] >= self.config.trace_window_s or not early[0].tracing)):
+            # The window has run (or spent its budget): the culprit is found now, not after
+            # the verdict, so the verdict's line can name it.
+            self._spawn(lambda: self._prepare(sample))
         elif early is not None and early[0].tracing and over_trace_budget(sample):
             self._spawn(early[0].close_window)
         if flip is not None:
@@ -253,9 +259,31 @@ class LeakWatch:
     def _trace_shortfall(self, sample: Sample) -> str | None:
         return trace_headroom_shortfall(sample.measured_bytes, self._ceiling_bytes(sample))
 
+    def _prepare(self, sample: Sample) -> None:
+        """Attribute the growth the early window saw, ahead of the verdict."""
+        early, self._early = self._early, None
+        if early is None:
+            return
+        attribution, started = early[0], early[2]
+        self._finish(attribution, self.detector.trend, started)
+        self._prepared = (attribution, time.monotonic())
+
+    def _finish(self, attribution: Any, trend: Trend | None, started: float) -> None:
+        elapsed_s = time.monotonic() - started
+        if self.config.trace_window_s <= 0:
+            elapsed_s = 60.0  # no window: judge the trim against a minute of growth
+        expected = (None if trend is None or trend.rate_bytes_per_h <= 0
+                    else int(trend.rate_bytes_per_h / 3600.0 * elapsed_s))
+        attribution.finish(heap_trend=self.heap.trend, expected_growth_bytes=expected)
+
     def _attribute(self, trend: Trend, sample: Sample) -> None:
         from memwarden.leak.attribute import Attribution
 
+        prepared, self._prepared = self._prepared, None
+        if (prepared is not None and prepared[0].found_growth
+                and time.monotonic() - prepared[1] <= PREPARED_MAX_AGE_S):
+            self._publish_attribution(prepared[0], trend, sample)
+            return
         early, self._early = self._early, None
         if early is not None:
             attribution, started = early[0], early[2]
@@ -276,11 +304,10 @@ class LeakWatch:
             self._stop.wait(min(1.0, left_s))
             if over_trace_budget(sample):
                 attribution.close_window()  # its budget is spent: what it saw is enough
-        elapsed_s = time.monotonic() - started
-        if self.config.trace_window_s <= 0:
-            elapsed_s = 60.0  # no window: judge the trim against a minute of growth
-        expected = trend.rate_bytes_per_h / 3600.0 * elapsed_s
-        attribution.finish(heap_trend=self.heap.trend, expected_growth_bytes=int(expected))
+        self._finish(attribution, trend, started)
+        self._publish_attribution(attribution, trend, sample)
+
+    def _publish_attribution(self, attribution: Any, trend: Trend, sample: Sample) -> None:
         self.attribution = attribution
         figures = attribution.figures()
         message = (f"{describe_trend(trend, sample.metric)}; culprit: {figures['culprit']}; "
