@@ -21,7 +21,9 @@ tuples, instances with attribute dicts), then measures in the same run:
     also in CPU time, which a loaded machine does not inflate), and the single unsliced
     gc.get_objects() call;
   * the latency a 1 ms ticker thread sees while a census runs (vs idle): the stall a
-    request thread would feel.
+    request thread would feel;
+  * for reference, a type census that could be sliced: a walk of the reachable heap
+    (bench/_census_walk.py), its CPU, its longest slice and the share of objects it reaches.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _census_walk import walk_types
 from _table import table
 
 from memwarden.leak.census import take_census
@@ -124,6 +127,13 @@ def census_main(objects: int) -> None:
               f"({cpu_s * per_million / 0.150:.2f}x goal), max pause {pause_s * 1000:.1f} ms "
               f"({pause_s / 0.010:.2f}x goal; {pause_cpu_s * 1000:.1f} ms of it CPU, the rest "
               "other processes on a loaded machine)")
+    walk = walk_types()
+    reached = sum(walk.counts.values())
+    print(f"  not used, for reference: types by a sliced walk of the reachable heap: "
+          f"{walk.cpu_s * per_million * 1000:.0f} ms CPU per 1M objects "
+          f"({walk.cpu_s * per_million / 0.150:.2f}x goal), longest slice "
+          f"{walk.max_slice_cpu_s * 1000:.1f} ms CPU; reaches {reached / tracked:.1%} of the "
+          "gc-tracked objects (never those only C code holds)")
     print()
     idle_late, _ = ticker_lateness(lambda: time.sleep(0.5))
     owners_late, owners = ticker_lateness(lambda: take_census(types=False))
