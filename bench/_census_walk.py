@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import itertools
 import sys
+import threading
 import time
 import types
 from collections import Counter
@@ -35,7 +36,9 @@ class Walk:
 def _roots() -> list[Any]:
     roots: list[Any] = [vars(m) for m in list(sys.modules.values())
                         if isinstance(m, types.ModuleType)]
-    for frame in sys._current_frames().values():
+    frames = sys._current_frames()
+    frames[threading.get_ident()] = sys._getframe(2)  # the caller's: not the walk's own lists
+    for frame in frames.values():
         while frame is not None:
             roots.append(frame)
             frame = frame.f_back  # type: ignore[assignment]
@@ -61,7 +64,10 @@ def walk_types(slice_s: float = 0.002) -> Walk:
             walk.counts.update(map(type, fresh))
             stack.extend(fresh)
         elif big:
-            pending = list(itertools.islice(big[-1], CHUNK_REFERENTS))
+            try:
+                pending = list(itertools.islice(big[-1], CHUNK_REFERENTS))
+            except RuntimeError:  # changed size under us (another thread): the rest is left
+                pending = []
             if not pending:
                 big.pop()
         else:

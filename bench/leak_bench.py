@@ -1,7 +1,7 @@
 """Leak bench: every leak shape and healthy shape at full length, and the census cost.
 
     python bench/leak_bench.py shapes [--speed 1] [--healthy-s 1800] [--deadline-s 300]
-    python bench/leak_bench.py census [--objects 1000000]
+    python bench/leak_bench.py census [--objects 1000000] [--web]
 
 shapes: each leak program (bench/leaks/shapes.py) runs under memwarden.start() with the
 shipped defaults (samples every 1 s, least history 1 min, tracemalloc window 20 s), all side
@@ -98,7 +98,25 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f}"
 
 
-def census_main(objects: int) -> None:
+def web_app() -> None:
+    """A Flask app that has served requests: module globals such as flask.request are
+    werkzeug proxies that raise outside a request, and a few hundred modules are loaded."""
+    import flask
+
+    app = flask.Flask("census_bench")
+
+    @app.get("/item")
+    def item() -> dict[str, Any]:
+        return {"id": flask.request.args.get("id"), "user": flask.g.get("user")}
+
+    client = app.test_client()
+    for n in range(200):
+        client.get(f"/item?id={n}")
+
+
+def census_main(objects: int, *, web: bool) -> None:
+    if web:
+        web_app()
     build_heap(objects)
     tracked = len(gc.get_objects())
     per_million = 1_000_000 / tracked
@@ -139,8 +157,9 @@ def census_main(objects: int) -> None:
     owners_late, owners = ticker_lateness(lambda: take_census(types=False))
     full_late, full = ticker_lateness(lambda: take_census(types=True))
 
-    print(f"heap: {tracked:,} gc-tracked objects; 'busy' is per million objects, pauses are "
-          f"as measured on this heap; Python {sys.version.split()[0]}\n")
+    print(f"heap: {tracked:,} gc-tracked objects, {len(sys.modules)} modules"
+          f"{' (a Flask app among them)' if web else ''}; 'busy' is per million objects, "
+          f"pauses are as measured on this heap; Python {sys.version.split()[0]}\n")
     rows = [
         ["bare gc.get_objects() call (one pause)", ms(get_objects_s * per_million),
          "-", "-", ms(get_objects_s), f"{get_objects_s / bare_s:.2f}"],
@@ -176,12 +195,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("what", choices=("shapes", "census"))
     parser.add_argument("--objects", type=int, default=1_000_000)
+    parser.add_argument("--web", action="store_true",
+                        help="census: a Flask app that served requests beside the heap")
     parser.add_argument("--speed", type=float, default=1.0)
     parser.add_argument("--healthy-s", type=float, default=1800.0)
     parser.add_argument("--deadline-s", type=float, default=300.0)
     args = parser.parse_args()
     if args.what == "census":
-        census_main(args.objects)
+        census_main(args.objects, web=args.web)
     else:
         from leaks.run_shapes import shapes_main
 
