@@ -37,6 +37,30 @@ def test_type_count_ticks_every_chunk_and_lets_go_of_the_objects() -> None:
     assert counts["list"][0] == CHUNK_OBJECTS
 
 
+def test_a_large_object_in_the_size_sample_is_not_scaled() -> None:
+    big = {n: [n] for n in range(5000)}  # one large dict among a thousand small ones
+    small = [{"a": [n]} for n in range(1000)]
+    exact = sys.getsizeof(big) + sum(map(sys.getsizeof, small))
+    for position in range(8):  # sampled or not, depending on where it sits
+        objects: list[Any] = [*small[:position], big, *small[position:]]
+        dicts = {r.type: r.size_bytes for r in count_types(objects, lambda: None)}["dict"]
+        assert dicts <= exact  # never the 8-fold of it
+        objects = [*small[:position], big, *small[position:]]
+        known = {id(big): (dict, sys.getsizeof(big))}
+        dicts = {r.type: r.size_bytes for r in count_types(objects, lambda: None, known)}["dict"]
+        assert dicts == exact  # sized by the owner walk: exact, wherever it sits
+
+
+def test_the_owner_walk_sizes_large_containers_for_the_type_census(
+        many_modules: list[str]) -> None:
+    module = sys.modules[many_modules[0]]
+    module.registry = {n: [n] for n in range(5000)}  # type: ignore[attr-defined]
+    large: dict[int, tuple[type, int]] = {}
+    for _ in census_module._walk([(many_modules[0], module)], large):
+        pass
+    assert large == {id(module.registry): (dict, sys.getsizeof(module.registry))}
+
+
 @pytest.fixture
 def many_modules() -> Iterator[list[str]]:
     names = [f"census_slices_app.m{n}" for n in range(300)]
@@ -50,7 +74,7 @@ def many_modules() -> Iterator[list[str]]:
 
 
 def test_walk_yields_between_modules(many_modules: list[str]) -> None:
-    walk = census_module._walk([(name, sys.modules[name]) for name in many_modules])
+    walk = census_module._walk([(name, sys.modules[name]) for name in many_modules], {})
     assert next(walk) is None
     # The first yield came before the last module was read: one read per slice at most,
     # not all of sys.modules in one go.
@@ -65,9 +89,10 @@ def test_collector_is_off_during_the_census_and_as_it_was_after(
     seen: list[bool] = []
     real = census_module.count_types
 
-    def counting(objects: list[Any], tick: Callable[[], None]) -> list[TypeCount]:
+    def counting(objects: list[Any], tick: Callable[[], None],
+                 large: dict[int, tuple[type, int]]) -> list[TypeCount]:
         seen.append(gc.isenabled())  # the real count, watched from inside the census
-        return real(objects, tick)
+        return real(objects, tick, large)
 
     monkeypatch.setattr(census_module, "count_types", counting)
     assert gc.isenabled()

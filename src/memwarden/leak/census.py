@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memwarden.leak.own import is_own_module
-from memwarden.leak.typecount import TypeCount, count_types
+from memwarden.leak.typecount import LARGE_BYTES, TypeCount, count_types
 
 CONTAINER_TYPES = (dict, list, set, frozenset, collections.deque, bytearray)
+EXACT_CONTAINERS = frozenset({dict, list, set, frozenset, collections.deque})
 MAX_ATTRIBUTE_DEPTH = 2  # module global -> instance -> instance -> container
 MAX_DICT_FANOUT = 64  # descend into entries of dicts this small (registries of lists)
 KEY_CHARS = 60  # a dict key in an owner path is cut to this
@@ -148,12 +149,14 @@ def _worth_visiting(value: Any, depth: int, module_name: str) -> bool:
     return depth < MAX_ATTRIBUTE_DEPTH and _is_instance(value)
 
 
-def _walk(modules: list[tuple[str, Any]]) -> Iterator[Container | None]:
+def _walk(modules: list[tuple[str, Any]],
+          large: dict[int, tuple[type, int]]) -> Iterator[Container | None]:
     """Containers reachable from the modules, breadth first: the shortest owner path names an
     object (a module global before an attribute of another module's object). Only what is
     worth visiting is queued (most globals are functions, classes of other modules, strings).
     Yields None after every module and every object so the caller can time its slices: an
-    application with thousands of modules must not be read in one go."""
+    application with thousands of modules must not be read in one go. large gets the
+    containers over LARGE_BYTES (id -> type, size): the type census sizes them exactly."""
     queue: collections.deque[tuple[str, str, Any, int]] = collections.deque()
     for module_name, module in modules:
         yield None
@@ -172,7 +175,7 @@ def _walk(modules: list[tuple[str, Any]]) -> Iterator[Container | None]:
             continue
         seen.add(id(value))
         try:
-            yield from _visit(queue, module_name, owner, value, depth)
+            yield from _visit(queue, large, module_name, owner, value, depth)
         except Exception:  # an object whose attribute access raises: skipped, not fatal
             continue
 
@@ -189,10 +192,12 @@ def _enqueue(queue: collections.deque[tuple[str, str, Any, int]],
         yield None
 
 
-def _visit(queue: collections.deque[tuple[str, str, Any, int]], module_name: str, owner: str,
-           value: Any, depth: int) -> Iterator[Container | None]:
+def _visit(queue: collections.deque[tuple[str, str, Any, int]],
+           large: dict[int, tuple[type, int]], module_name: str, owner: str, value: Any,
+           depth: int) -> Iterator[Container | None]:
     tp = type(value)
     if issubclass(tp, CONTAINER_TYPES):
+        _note_large(large, value)
         items = len(value)
         yield Container(owner, type(value).__name__, items, shallow_size(value))
         if isinstance(value, dict) and 0 < items <= MAX_DICT_FANOUT and depth < 3:
@@ -215,11 +220,20 @@ def _visit(queue: collections.deque[tuple[str, str, Any, int]], module_name: str
             if not attr.startswith("__") and _worth_visiting(item, depth + 1, module_name)
         ))
     elif depth < MAX_ATTRIBUTE_DEPTH and (attributes := instance_dict(value)) is not None:
+        _note_large(large, attributes)
         yield Container(owner, f"{type(value).__qualname__}.__dict__", len(attributes),
                         sys.getsizeof(attributes))
         yield from _enqueue(queue, ((module_name, f"{owner}.{attr}", item, depth + 1)
                                     for attr, item in list(attributes.items())
                                     if _worth_visiting(item, depth + 1, module_name)))
+
+
+def _note_large(large: dict[int, tuple[type, int]], value: Any) -> None:
+    tp = type(value)
+    if tp in EXACT_CONTAINERS and gc.is_tracked(value):  # their __sizeof__ is CPython's
+        size = sys.getsizeof(value)
+        if size > LARGE_BYTES:
+            large[id(value)] = (tp, size)
 
 
 class Slicer:
@@ -289,7 +303,8 @@ def _take_census(types: bool, slice_s: float) -> Census:
     modules = [(name, module) for name, module in sorted(list(sys.modules.items()))
                if module is not None and not is_own_module(name)]
     census.modules = [name for name in list(sys.modules) if not is_own_module(name)]
-    for found in _walk(modules):
+    large: dict[int, tuple[type, int]] = {}
+    for found in _walk(modules, large):
         if found is not None:
             census.containers.append(found)
         slicer.tick()
@@ -303,7 +318,7 @@ def _take_census(types: bool, slice_s: float) -> Census:
         slicer.max_pause_cpu_s = max(slicer.max_pause_cpu_s, get_objects_cpu_s)
         census.tracked_objects = len(objects)
         slicer.restart()
-        census.types = count_types(objects, slicer.tick)  # empties objects as it counts
+        census.types = count_types(objects, slicer.tick, large)  # empties objects
     slicer.finish()
     census.busy_s = slicer.busy_s + census.get_objects_s
     census.max_pause_s = max(slicer.max_pause_s, census.get_objects_s)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
 
@@ -23,6 +23,7 @@ from memwarden.leak.own import is_own_module
 
 CHUNK_OBJECTS = 8192  # ~0.5 ms of counting between two ticks
 CHUNK_ROWS = 2048  # types or (type, size) pairs added up between two ticks
+LARGE_BYTES = 16 * 1024  # an object this large is sized on its own, never scaled
 SIZE_STRIDE = 8  # sizes from every 8th object, scaled to the type's exact count
 GC_HEADER_BYTES = 16  # what sys.getsizeof adds to a gc-tracked object on 64-bit CPython
 
@@ -57,45 +58,80 @@ def _size(obj: Any) -> int:
         return int(object.__sizeof__(obj))
 
 
-def _count_sizes(sample: list[Any], sizes: Counter[tuple[type, int]]) -> None:
-    """Add (type, size) pairs of the sample: counted in C, sizes per type are added up once
-    at the end (a Python loop per object would cost more than all the rest)."""
-    try:
-        each = list(map(sys.getsizeof, sample, repeat(0)))
-    except Exception:  # rare (a proxy in the sample): again, one guarded object at a time
-        each = [_size(obj) for obj in sample]
-    sizes.update(zip(map(type, sample), each, strict=True))
+@dataclass(slots=True)
+class _Sizes:
+    """Bytes per type from the sample, large objects apart. Scaled like the rest, one 4 MiB
+    dict in the sample would add 28 MiB that is not there, and the next census, sampling
+    other objects, would lose it again: the totals of two censuses of the same heap were
+    tens of MiB apart. A large object counts once, at its size: exactly for those the owner
+    walk sized (known), as seen for the others the sample meets."""
+
+    known: dict[int, tuple[type, int]]  # id -> (type, size): large objects sized elsewhere
+    small: Counter[tuple[type, int]] = field(default_factory=Counter)
+    large_count: Counter[type] = field(default_factory=Counter)
+    large_bytes: Counter[type] = field(default_factory=Counter)
+
+    def add(self, sample: list[Any]) -> None:
+        """(type, size) pairs counted in C: a Python loop per object would cost more than
+        all the rest of the census."""
+        try:
+            each = list(map(sys.getsizeof, sample, repeat(0)))
+        except Exception:  # rare (a proxy in the sample): one guarded object at a time
+            each = [_size(obj) for obj in sample]
+        if not each or max(each) <= LARGE_BYTES:
+            self.small.update(zip(map(type, sample), each, strict=True))
+            return
+        for obj, size in zip(sample, each, strict=True):
+            if size <= LARGE_BYTES:
+                self.small[type(obj), size] += 1
+            elif id(obj) not in self.known:
+                self.large_count[type(obj)] += 1
+                self.large_bytes[type(obj)] += size
+
+    def totals(self, counts: Counter[type], tick: Callable[[], None]) -> dict[type, int]:
+        for tp, size in self.known.values():
+            self.large_count[tp] += 1
+            self.large_bytes[tp] += size
+        sampled: dict[type, list[int]] = {}  # type -> [objects sized, their bytes]
+        for done, ((tp, size), n) in enumerate(self.small.items(), 1):
+            entry = sampled.setdefault(tp, [0, 0])
+            entry[0] += n
+            entry[1] += size * n
+            if done % CHUNK_ROWS == 0:  # lists and dicts come in thousands of sizes
+                tick()
+        totals = {}
+        for done, (tp, n) in enumerate(counts.items(), 1):
+            if done % CHUNK_ROWS == 0:
+                tick()
+            seen, size = sampled.get(tp, (0, 0))
+            mean = size / seen if seen else _basic_size(tp)
+            rest = max(0, n - self.large_count[tp])
+            totals[tp] = int(mean * rest) + self.large_bytes[tp]
+        return totals
 
 
-def count_types(objects: list[Any], tick: Callable[[], None]) -> list[TypeCount]:
+def count_types(objects: list[Any], tick: Callable[[], None],
+                large: dict[int, tuple[type, int]] | None = None) -> list[TypeCount]:
     """Count objects per type (exact) and their bytes (from a 1-in-SIZE_STRIDE sample: sizing
     every object costs more than the rest of the census); tick() between chunks. objects is
-    emptied as it is counted, from the end, so dropping a million references is sliced too."""
+    emptied as it is counted, from the end, so dropping a million references is sliced too.
+    large: id -> (type, size) of gc-tracked objects over LARGE_BYTES already sized."""
     counts: Counter[type] = Counter()
-    sized: Counter[tuple[type, int]] = Counter()
+    sizes = _Sizes(large or {})
     while objects:
         chunk = objects[-CHUNK_OBJECTS:]
         del objects[-CHUNK_OBJECTS:]
         counts.update(map(type, chunk))
-        _count_sizes(chunk[::SIZE_STRIDE], sized)
+        sizes.add(chunk[::SIZE_STRIDE])
         del chunk
         tick()
-    sampled: dict[type, list[int]] = {}  # type -> [objects sized, their bytes]
-    for done, ((tp, size), n) in enumerate(sized.items(), 1):
-        entry = sampled.setdefault(tp, [0, 0])
-        entry[0] += n
-        entry[1] += size * n
-        if done % CHUNK_ROWS == 0:  # lists and dicts come in thousands of sizes
-            tick()
+    totals = sizes.totals(counts, tick)
     rows = []
     for done, (tp, n) in enumerate(counts.items(), 1):
         if done % CHUNK_ROWS == 0:
             tick()
-        if is_own_module(_module_of(tp)):
-            continue
-        seen, size = sampled.get(tp, (0, 0))
-        mean = size / seen if seen else _basic_size(tp)
-        rows.append(TypeCount(type_name(tp), n, int(mean * n)))
+        if not is_own_module(_module_of(tp)):
+            rows.append(TypeCount(type_name(tp), n, totals[tp]))
     return sorted(rows, key=lambda t: (-t.size_bytes, t.type))
 
 
