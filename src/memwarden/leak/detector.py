@@ -9,10 +9,13 @@ doubles, so hours of history fit in a few hundred points.
 from __future__ import annotations
 
 import bisect
+import itertools
+import math
+import operator
 from array import array
 from dataclasses import dataclass, field
 
-from memwarden.leak.trend import Trend, fit_trend
+from memwarden.leak.trend import MIN_FLOOR_POINTS, Trend, fit_trend
 
 MiB = 1024 * 1024
 EVALS_PER_WINDOW = 12  # a fit costs ~1-3 ms: at most one per min_window / 12 (5 s by default)
@@ -47,6 +50,9 @@ class LeakDetector:
     _samples: int = 0
     _first_s: float | None = None
     _evaluated_s: float = float("-inf")
+    # The history of an evaluation that was not fitted (it could not rise): fitted when
+    # `trend` is read, so the Trend is the one that evaluation would have made.
+    _unfitted: tuple[array[float], array[float]] | None = None
 
     @property
     def leaking(self) -> bool:
@@ -55,6 +61,12 @@ class LeakDetector:
     @property
     def trend(self) -> Trend | None:
         """The latest evaluation (also between verdict changes)."""
+        if self._unfitted is not None:
+            times, values = self._unfitted
+            self._unfitted = None
+            trend = self._fit(times.tolist(), values.tolist())
+            if trend is not None:  # never None: _cannot_rise asks for enough history
+                self._trend = trend
         return self._trend
 
     @property
@@ -158,10 +170,18 @@ class LeakDetector:
         self.resolution_s *= 2
 
     def _evaluate(self) -> Trend | None:
+        if not self._leaking and self._cannot_rise():
+            # Every fit would say "not leaking" (see _cannot_rise): the verdict stands and the
+            # agreeing evaluation resets the streak, as a fit would. The fit itself waits
+            # until its Trend is asked for (an idle process is never fitted).
+            self._streak = 0
+            self._unfitted = (array("d", self._min_times), array("d", self._mins))
+            return None
         times, values = self._min_times.tolist(), self._mins.tolist()
         trend = self._fit(times, values)
         if trend is None:
-            return None
+            return None  # an unfitted evaluation before this one stays the latest Trend
+        self._unfitted = None
         self._trend = trend
         if self._verdict(trend) == self._leaking:
             self._streak = 0
@@ -173,6 +193,22 @@ class LeakDetector:
         self._streak = 0
         self._leaking = not self._leaking
         return trend
+
+    def _cannot_rise(self) -> bool:
+        """True when the history never rises (an idle process: it stays flat or falls), with
+        strictly increasing times and finite values, and enough of it to be fitted. Then the
+        whole history and each recent stretch fit to a Trend that is not leaking: their
+        troughs are a subsequence, so no later value exceeds an earlier one, Mann-Kendall's S
+        is at most 0, p = 1 and the verdict fails its p < alpha test (alpha <= 1)."""
+        times, mins = self._min_times, self._mins
+        if len(times) < MIN_FLOOR_POINTS or not 0 < self.alpha <= 1:
+            return False
+        if not (math.isfinite(mins[0]) and math.isfinite(mins[-1])):
+            return False
+        later = itertools.islice(mins, 1, None)
+        if not all(map(operator.ge, mins, later)):  # NaN compares False: not skipped
+            return False
+        return all(map(operator.lt, times, itertools.islice(times, 1, None)))
 
     def _verdict(self, trend: Trend) -> bool:
         """Hysteresis: once leaking, a still-rising floor (looser test) keeps the verdict, so
