@@ -17,6 +17,7 @@ from memwarden.config import GuardConfig, load_guard_config
 from memwarden.events import Event, EventBus, EventKind
 from memwarden.exitcodes import EXIT_MEMORY_RESTART
 from memwarden.hooks import REGISTRY, HookRegistry
+from memwarden.logger import log
 from memwarden.policy import PolicyConfig, PolicyState, Tier, Transition, evaluate
 from memwarden.sample import Sample, Sampler
 from memwarden.units import format_bytes, format_duration
@@ -32,18 +33,6 @@ if TYPE_CHECKING:
     from memwarden.alerts.config import AlertsConfig
     from memwarden.leak.config import LeakConfig
     from memwarden.settings import LoadedConfig
-
-
-class _Log:
-    """The "memwarden" logger, with logging imported on the first record (~0.6 MB)."""
-
-    def __getattr__(self, name: str) -> Any:
-        import logging
-
-        return getattr(logging.getLogger("memwarden"), name)
-
-
-log = _Log()
 
 
 @dataclass(frozen=True, slots=True)

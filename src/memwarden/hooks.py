@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from memwarden.policy import Tier
 
-PressureTarget = Callable[[], object] | Any  # a callable, or an object with clear()/cache_clear()
+# Not `from typing import ...` at run time: the guardian's start loads this module.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @dataclass(frozen=True, slots=True)

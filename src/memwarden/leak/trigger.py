@@ -6,18 +6,20 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import threading
-from collections.abc import Mapping
-from pathlib import Path
-from types import FrameType
 
 from memwarden.errors import ConfigError
+from memwarden.logger import log
 from memwarden.units import OFF_WORDS
 
-log = logging.getLogger("memwarden")
+# Not `from typing import ...` at run time: the guardian's start loads this module.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+    from types import FrameType
 
 SIGNAL_ENV = "MEMWARDEN_SNAPSHOT_SIGNAL"
 DEFAULT_SIGNAL = "SIGUSR2"
@@ -72,13 +74,13 @@ class SnapshotTrigger:
         self._thread.join(timeout_s)
 
     def _run(self) -> None:
-        from memwarden.leak.snapshot import write_snapshot
-
         while True:
             self._wanted.wait()
             self._wanted.clear()
             if self._stop.is_set():
                 return
+            from memwarden.leak.snapshot import write_snapshot  # json, the census: on use
+
             try:
                 self.last_path = write_snapshot(self.directory)
             except OSError as err:
