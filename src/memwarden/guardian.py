@@ -115,7 +115,8 @@ class Guardian:
         self._thread: threading.Thread | None = None
         self._trace: Any = None
         self._checkpoints_due: dict[str, float] = {}
-        self.leak_watch: Any = None  # memwarden.leak.watch.LeakWatch, attached by start()
+        # memwarden.leak.deferred.DeferredLeakWatch (its LeakWatch loads when first due)
+        self.leak_watch: Any = None
         self.alerts: Any = None  # memwarden.alerts.AlertHandle when a webhook is configured
         self.settings: LoadedConfig | None = None  # what configured it, read once by start()
         self._sample_listeners: list[Callable[[Sample], None]] = []
@@ -411,7 +412,7 @@ def _attach_watchers(guardian: Guardian, leak_config: LeakConfig,
     """The leak watch (and snapshot signal) and webhook alerts, as configured (and already
     validated); a failure to set one up is logged and never stops the guardian."""
     try:
-        from memwarden.leak.watch import attach as attach_leak_watch
+        from memwarden.leak.deferred import attach as attach_leak_watch
 
         guardian.leak_watch = attach_leak_watch(guardian, leak_config)
     except Exception:

@@ -21,7 +21,7 @@ CHILD = textwrap.dedent(
     """
     import sys, threading
     import memwarden
-    from memwarden.leak.watch import attach
+    from memwarden.leak.deferred import attach
 
     sessions = {f"session-{n}": [n] for n in range(5000)}
     guardian = memwarden.start(interval="200ms")

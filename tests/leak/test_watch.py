@@ -12,6 +12,7 @@ from memwarden.events import Event
 from memwarden.guardian import Guardian
 from memwarden.hooks import HookRegistry
 from memwarden.leak.config import LeakConfig, load_leak_config
+from memwarden.leak.deferred import MAX_KEPT, DeferredLeakWatch
 from memwarden.leak.simulate import MiB, Shape, add, linear, sawtooth, series
 from memwarden.leak.watch import LeakWatch, trace_headroom_shortfall
 from memwarden.sample import EffectiveLimit, Sample
@@ -26,21 +27,29 @@ def fake_sample(time_s: float, measured_bytes: int, limit_bytes: int) -> Sample:
     )
 
 
-def run_watch(shape: Shape, config: LeakConfig, limit_bytes: int, duration_s: float = 1800.0
+def run_watch(shape: Shape, config: LeakConfig, limit_bytes: int, duration_s: float = 1800.0,
+              *, interval_s: float = 2.0, deferred: bool = False
               ) -> tuple[LeakWatch, list[Event], list[int]]:
+    """Simulated samples through the guardian's sample listeners, to a LeakWatch built now
+    or (deferred) to what memwarden.start() attaches, which builds it when first due."""
     exits: list[int] = []
-    guardian = Guardian(GuardConfig(), registry=HookRegistry(), exit_fn=exits.append)
+    guardian = Guardian(GuardConfig(interval_s=interval_s), registry=HookRegistry(),
+                        exit_fn=exits.append)
     events: list[Event] = []
     guardian.events.subscribe(events.append)
-    watch = LeakWatch(guardian, config).start()
-    times, values = series(shape, duration_s=duration_s, interval_s=2.0, noise_bytes=MiB / 2)
+    front = DeferredLeakWatch(guardian, config) if deferred else LeakWatch(guardian, config).start()
+    times, values = series(shape, duration_s=duration_s, interval_s=interval_s,
+                           noise_bytes=MiB / 2)
     for t, v in zip(times, values, strict=True):
-        guardian.tick  # noqa: B018 - the real guardian is built; samples are simulated
-        watch.on_sample(fake_sample(t, v, limit_bytes))
+        sample = fake_sample(t, v, limit_bytes)
+        for listener in list(guardian._sample_listeners):  # as Guardian.tick calls them
+            listener(sample)
         if exits:
             break
-    assert watch.wait_idle()
-    watch.stop()
+    watch = front.watch if isinstance(front, DeferredLeakWatch) else front
+    assert watch is not None
+    assert front.wait_idle()
+    front.stop()
     return watch, events, exits
 
 
@@ -54,10 +63,11 @@ def test_on_sample_listener_runs_every_tick() -> None:
     assert len(seen) == 1 and seen[0].measured_bytes
 
 
-def test_leak_event_with_rate_eta_and_attribution() -> None:
+@pytest.mark.parametrize("deferred", [False, True])
+def test_leak_event_with_rate_eta_and_attribution(deferred: bool) -> None:
     config = LeakConfig(min_window_s=300.0, trace_window_s=0.0)
     shape = add(linear(200 * MiB, MiB / 60), sawtooth(60.0, 20 * MiB))
-    watch, events, exits = run_watch(shape, config, limit_bytes=1024 * MiB)
+    watch, events, exits = run_watch(shape, config, limit_bytes=1024 * MiB, deferred=deferred)
     leaks = [e for e in events if e.kind == "leak"]
     phases = [e.figures["phase"] for e in leaks]
     assert phases == ["detected", "attributed"], [e.message for e in leaks]
@@ -76,6 +86,23 @@ def test_leak_event_with_rate_eta_and_attribution() -> None:
     assert not exits
 
 
+@pytest.mark.parametrize("interval_s", [2.0, 0.25])
+def test_the_deferred_watch_ends_where_one_built_at_start_does(interval_s: float) -> None:
+    # Built at half the window (75 samples at 2 s), or when MAX_KEPT samples are kept first.
+    # A flat, noisy series: no baseline census, whose own RSS (subtracted from the series)
+    # differs from run to run. The leak and restart cases run both ways too.
+    assert 150.0 / 0.25 > MAX_KEPT > 150.0 / 2.0
+    config = LeakConfig(min_window_s=300.0, trace_window_s=0.0)
+    shape = linear(200 * MiB, 0.0)
+    (direct, _, _), (deferred, _, _) = [
+        run_watch(shape, config, 1024 * MiB, interval_s=interval_s, deferred=deferred)
+        for deferred in (False, True)]
+    assert deferred.detector.samples == direct.detector.samples
+    assert deferred.detector.series() == direct.detector.series()
+    assert deferred.detector.trend == direct.detector.trend is not None
+    assert deferred.baseline is direct.baseline is None
+
+
 def test_no_leak_event_on_a_healthy_sawtooth() -> None:
     config = LeakConfig(min_window_s=300.0, trace_window_s=0.0)
     shape = add(linear(200 * MiB, 0.0), sawtooth(60.0, 20 * MiB))
@@ -83,11 +110,12 @@ def test_no_leak_event_on_a_healthy_sawtooth() -> None:
     assert [e for e in events if e.kind == "leak"] == []
 
 
-def test_restart_before_oom_at_a_quiet_moment() -> None:
+@pytest.mark.parametrize("deferred", [False, True])
+def test_restart_before_oom_at_a_quiet_moment(deferred: bool) -> None:
     config = LeakConfig(min_window_s=300.0, trace_window_s=0.0, restart_before_oom=True,
                         restart_margin_s=900.0)
     shape = add(linear(470 * MiB, 2 * MiB / 60), sawtooth(60.0, 10 * MiB))
-    watch, events, exits = run_watch(shape, config, limit_bytes=520 * MiB)
+    watch, events, exits = run_watch(shape, config, limit_bytes=520 * MiB, deferred=deferred)
     assert exits == [75]
     restart = [e for e in events if e.kind == "restart"]
     assert restart and restart[0].figures["reason"] == "memory"

@@ -1,34 +1,39 @@
 """The guardian's leak watch: trend on every sample, attribution when a leak is detected.
 
-`attach(guardian)` subscribes to the guardian's samples, feeds a LeakDetector with the measured
-series (tree RSS or working set) and another with the Python heap (allocated blocks), and
-installs the snapshot signal. When the rise is first likely it takes a baseline census and opens a
-bounded tracemalloc window; when that window has run, it attributes the growth in a worker
-thread (census diff, classification, the owner search) before any verdict, so that when the
-floor is confirmed rising the `leak` event (rate, interval, ETA) is followed at once by a
-second one with the culprit and advice.
+`LeakWatch(guardian, config).start()` subscribes to the guardian's samples, feeds a LeakDetector
+with the measured series (tree RSS or working set) and another with the Python heap (allocated
+blocks). When the rise is first likely it takes a baseline census and opens a bounded
+tracemalloc window; when that window has run, it attributes the growth in a worker thread
+(census diff, classification, the owner search) before any verdict, so that when the floor is
+confirmed rising the `leak` event (rate, interval, ETA) is followed at once by a second one
+with the culprit and advice.
 With restart_before_oom it restarts at a quiet moment before the peaks reach the limit.
+memwarden.start() attaches memwarden.leak.deferred, which installs the snapshot signal and
+builds this watch when its first evaluation is due.
 """
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any
 
 from memwarden.events import Event, EventKind
-from memwarden.leak.config import LeakConfig
 from memwarden.leak.detector import LeakDetector
-from memwarden.leak.trend import Trend
+from memwarden.logger import log
 from memwarden.units import format_bytes, format_duration, format_rate
 
+# Not `from typing import ...` at run time: typing costs ~1.6 MiB.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
     from memwarden.guardian import Guardian
+    from memwarden.leak.config import LeakConfig
+    from memwarden.leak.trend import Trend
     from memwarden.sample import Sample
 
-log = logging.getLogger("memwarden")
 SUSPECT_P = 0.05  # a baseline census is taken once the rise is this likely
 # The guardian's own memory grows ~1 MiB while the detector's history fills (its first
 # minutes), then stays flat: a leak verdict needs more growth than that.
@@ -136,6 +141,18 @@ class LeakWatch:
         return job is None or not job.is_alive()
 
     # -- per sample (guardian thread) ---------------------------------------------------------
+    def replay(self, times_s: Iterable[float], measured_bytes: Iterable[int],
+               blocks: Iterable[int], limits_bytes: Iterable[int | None]) -> None:
+        """The figures of samples taken before this watch was built (memwarden.leak.deferred),
+        fed as on_sample feeds them. Only the history can come of them: they span less than
+        half of min_window, before which no baseline is due and no verdict can flip."""
+        for now_s, measured, count, limit in zip(times_s, measured_bytes, blocks, limits_bytes,
+                                                 strict=True):
+            if self._first_s is None:
+                self._first_s = now_s
+            self.heap.add(now_s, count)
+            self.detector.add(now_s, measured, limit_bytes=limit)
+
     def on_sample(self, sample: Sample) -> None:
         if sample.measured_bytes is None:
             return
@@ -333,17 +350,3 @@ class LeakWatch:
         threshold = restart.resolve(limit) if restart is not None else None
         return threshold if threshold is not None else limit
 
-
-def attach(guardian: Guardian, config: LeakConfig | None = None) -> LeakWatch | None:
-    """Start the leak watch on a guardian and install the snapshot signal; None when the
-    leak watch is turned off (`[leak] enabled = false` / MEMWARDEN_LEAK_ENABLED=off)."""
-    if config is None:
-        from memwarden.settings import load
-
-        config = guardian.settings.leak() if guardian.settings is not None else load().leak()
-    from memwarden.leak.trigger import install_snapshot_signal
-
-    install_snapshot_signal(config.snapshot_signal, directory=config.snapshot_dir)
-    if not config.enabled:
-        return None
-    return LeakWatch(guardian, config).start()
