@@ -398,7 +398,9 @@ def start(
 
             settings = load(config_path, environ)
         config = settings.guard(arguments)
-        leak_config, alerts_config = settings.leak(), settings.alerts()
+        leak_config = settings.leak()
+        # Alerts are off by default: without an [alerts] key their modules never load.
+        alerts_config = settings.alerts() if settings.sets("alerts") else None
         _current = Guardian(config).start()
         _current.settings = settings
         _attach_watchers(_current, leak_config, alerts_config)
@@ -408,7 +410,7 @@ def start(
 
 
 def _attach_watchers(guardian: Guardian, leak_config: LeakConfig,
-                     alerts_config: AlertsConfig) -> None:
+                     alerts_config: AlertsConfig | None) -> None:
     """The leak watch (and snapshot signal) and webhook alerts, as configured (and already
     validated); a failure to set one up is logged and never stops the guardian."""
     try:
@@ -417,6 +419,8 @@ def _attach_watchers(guardian: Guardian, leak_config: LeakConfig,
         guardian.leak_watch = attach_leak_watch(guardian, leak_config)
     except Exception:
         log.exception("memwarden: leak watch not started")
+    if alerts_config is None:
+        return
     try:
         from memwarden.alerts import attach as attach_alerts  # the sender loads only if set up
 

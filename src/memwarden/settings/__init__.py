@@ -48,6 +48,11 @@ class LoadedConfig:
                 source: str = ARGUMENT, old_keys: Mapping[str, str] | None = None) -> Resolved:
         return resolve_layers(section, self.layers(section, given, source, old_keys))
 
+    def sets(self, section: str) -> bool:
+        """Whether the config file or the environment gives any key of the section (without
+        one, its typed config is the defaults, and its module need not load)."""
+        return bool(self.file.section(section) or env_layer(section, self.environ).values)
+
     def guard(self, arguments: Mapping[str, Any] | None = None,
               source: str = ARGUMENT) -> GuardConfig:
         from memwarden.config import guard_from
