@@ -1,6 +1,7 @@
 """`import memwarden; memwarden.start()` loads what sampling needs and nothing heavy: actions,
-alerts' HTTP side, the trace writer, the web integration and their libraries load on first use.
-Checked by sys.modules in a fresh interpreter, after the guardian thread has ticked."""
+alerts, the leak watch's fit, logging, the config file's parser, the trace writer, the web
+integration and their libraries load on first use. Checked by sys.modules in a fresh
+interpreter, after the guardian thread has ticked, and again once each part is used."""
 
 from __future__ import annotations
 
@@ -13,15 +14,20 @@ from conftest import child_env
 
 # Each is either large (ctypes, hashlib with OpenSSL, tomllib, asyncio, http clients) or
 # only needed once something happens (a cleanup, a restart, an alert, a request, a trace).
-# (The snapshot signal's worker thread loads memwarden.leak.snapshot, and json, as it starts.)
 HEAVY = (
     "asyncio", "ctypes", "email", "hashlib", "http.client", "httpx", "psutil",
     "prometheus_client", "socket", "ssl", "subprocess", "tempfile", "tomllib", "tracemalloc",
     "urllib.request", "memwarden.actions", "memwarden.alerts.sender", "memwarden.alerts.http",
     "memwarden.leak.census", "memwarden.leak.attribute", "memwarden.trace", "memwarden.web",
-    "memwarden.cli", "memwarden.supervisor",
+    "memwarden.cli", "memwarden.supervisor", "json", "memwarden.leak.snapshot",
 )
+# Loaded when used: each has a test below that uses it.
+ALERTS = ("memwarden.alerts", "memwarden.alerts.config")
+LEAK_FIT = ("memwarden.leak.watch", "memwarden.leak.detector", "memwarden.leak.trend",
+            "memwarden.leak.stats")
+LAZY = ("logging", "typing", *ALERTS, *LEAK_FIT)
 
+# {wait}: code that runs after the guardian thread has ticked, before modules are listed.
 PROGRAM = """
 import sys, time
 import memwarden
@@ -30,16 +36,22 @@ first = guardian.status().sample.time_s
 deadline = time.monotonic() + 30
 while guardian.status().sample.time_s <= first and time.monotonic() < deadline:
     time.sleep(0.01)  # until the guardian thread has ticked at least once more
+{wait}
 modules = sorted(sys.modules)  # before json, which the report itself needs
 import json
-print(json.dumps({"modules": modules, "running": guardian.running,
+print(json.dumps({{"modules": modules, "running": guardian.running,
                   "ticked": guardian.status().sample.time_s > first,
-                  "leak_watch": guardian.leak_watch is not None}))
+                  "leak_watch": guardian.leak_watch is not None}}))
+"""
+# The leak watch's first evaluation is due at half its window (MEMWARDEN_LEAK_MIN_WINDOW).
+WAIT_FOR_LEAK_WATCH = """
+while guardian.leak_watch.watch is None and time.monotonic() < deadline:
+    time.sleep(0.01)
 """
 
 
-def loaded_after_start(tmp_path: Path, **env: str) -> dict[str, object]:
-    program = PROGRAM
+def loaded_after_start(tmp_path: Path, wait: str = "", **env: str) -> dict[str, object]:
+    program = PROGRAM.format(wait=wait)
     result = subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=120,
         cwd=tmp_path,  # no memwarden.toml or pyproject.toml: nothing to parse
@@ -50,17 +62,36 @@ def loaded_after_start(tmp_path: Path, **env: str) -> dict[str, object]:
     return report
 
 
+def report_modules(report: dict[str, object]) -> set[str]:
+    return set(report["modules"])  # type: ignore[call-overload]
+
+
 def test_start_imports_only_what_sampling_needs(tmp_path: Path) -> None:
     report = loaded_after_start(tmp_path)
     assert report["running"] and report["ticked"] and report["leak_watch"]
-    modules = set(report["modules"])  # type: ignore[call-overload]
+    modules = report_modules(report)
     assert "memwarden.sample" in modules and "memwarden.guardian" in modules
     heavy = sorted(name for name in modules
-                   if any(name == h or name.startswith(h + ".") for h in HEAVY))
+                   if any(name == h or name.startswith(h + ".") for h in HEAVY + LAZY))
     assert heavy == []
+
+
+def test_the_leak_fit_loads_when_its_first_evaluation_is_due(tmp_path: Path) -> None:
+    report = loaded_after_start(tmp_path, WAIT_FOR_LEAK_WATCH, MEMWARDEN_LEAK_MIN_WINDOW="1s")
+    assert set(LEAK_FIT) <= report_modules(report)
+
+
+def test_a_config_file_loads_its_parser(tmp_path: Path) -> None:
+    (tmp_path / "memwarden.toml").write_text('interval = "20ms"\n')
+    assert "tomllib" in report_modules(loaded_after_start(tmp_path))
+
+
+def test_a_tier_change_logs_through_logging(tmp_path: Path) -> None:
+    # warn at 1M: the first sample is above it, and the guardian logs the transition.
+    assert "logging" in report_modules(loaded_after_start(tmp_path, MEMWARDEN_WARN="1M"))
 
 
 def test_configured_alerts_load_their_sender(tmp_path: Path) -> None:
     # The other side of the same switch: with a webhook set up, the sender is there.
     report = loaded_after_start(tmp_path, MEMWARDEN_WEBHOOK_URL="http://127.0.0.1:9/hook")
-    assert "memwarden.alerts.sender" in report["modules"]  # type: ignore[operator]
+    assert {*ALERTS, "memwarden.alerts.sender"} <= report_modules(report)
