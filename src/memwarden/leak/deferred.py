@@ -66,9 +66,17 @@ class DeferredLeakWatch:
     def _load(self) -> LeakWatch:
         """Build the LeakWatch, replay the kept figures into it, and let it take the samples
         from now on (the guardian's tick runs a copy of its listeners: no sample twice)."""
+        from memwarden.readers.proc import self_rss_bytes
+
+        before = self_rss_bytes()
         from memwarden.leak.watch import LeakWatch
 
+        after = self_rss_bytes()
         watch = LeakWatch(self.guardian, self.config)
+        if before is not None and after is not None:
+            # Its modules are memwarden's memory, not the program's growth: a step in the
+            # series just when the watch starts to judge it.
+            watch.own_added_bytes += max(0, after - before)
         watch.replay(self._times_s, self._measured_bytes, self._blocks,
                      [None if limit == NO_LIMIT else limit for limit in self._limits_bytes])
         self._times_s, self._measured_bytes = array("d"), array("q")

@@ -119,7 +119,9 @@ class LeakWatch:
         self._early: tuple[Any, float, float] | None = None
         # Its attribution, finished before the verdict: (attribution, monotonic end).
         self._prepared: tuple[Any, float] | None = None
-        self._census_bytes = 0  # RSS the baseline censuses added (subtracted from the series)
+        # RSS memwarden's own work added (the baseline censuses, the watch's own loading):
+        # subtracted from the series.
+        self.own_added_bytes = 0
 
     def start(self) -> LeakWatch:
         self._unsubscribe = self.guardian.on_sample(self.on_sample)
@@ -183,7 +185,7 @@ class LeakWatch:
             self._maybe_restart(trend, sample)
 
     def _own_bytes(self) -> int:
-        own = self._census_bytes
+        own = self.own_added_bytes
         tracemalloc = sys.modules.get("tracemalloc")
         if self._early is not None and tracemalloc is not None and tracemalloc.is_tracing():
             own += tracemalloc.get_tracemalloc_memory()
@@ -260,7 +262,7 @@ class LeakWatch:
         after = self_rss_bytes()
         if before is not None and after is not None:
             # The census's imports and the baseline it keeps: memwarden's, not the program's.
-            self._census_bytes += max(0, after - before)
+            self.own_added_bytes += max(0, after - before)
         if self.config.trace_window_s <= 0 or self._trace_shortfall(sample) is not None:
             return
         attribution = Attribution(trace=True)
