@@ -29,23 +29,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _schedstat import cpu_ns  # noqa: E402
 from _table import table  # noqa: E402
 
 GOAL_PERCENT = 0.05
 LEAK_OFF = "memwarden run, --leak-window off"
 SANDBOX_VENV = ROOT / "bench" / "compare" / ".sandbox" / "venv"
 SUPERVISOR_PIN = "supervisor==4.3.0"  # as bench/compare/compare_sandbox.py pins it
-
-
-def cpu_s(pid: int) -> float:
-    total_ns = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                total_ns += int(f.read().split()[0])
-        except OSError:
-            continue  # a thread that exited
-    return total_ns / 1e9
 
 
 def supervisord_bin() -> Path | None:
@@ -101,11 +91,11 @@ def main() -> None:
             procs["supervisord 4.3.0"] = start_supervisord(binary, tmp)
         try:
             threading.Event().wait(3.0)  # imports and the first samples are not idle cost
-            start = {name: cpu_s(p.pid) for name, p in procs.items()}
+            start_ns = {name: cpu_ns(p.pid) for name, p in procs.items()}
             started_s = time.monotonic()
             threading.Event().wait(args.seconds)
             elapsed_s = time.monotonic() - started_s
-            percent = {name: 100 * (cpu_s(p.pid) - start[name]) / elapsed_s
+            percent = {name: 100 * (cpu_ns(p.pid) - start_ns[name]) / 1e9 / elapsed_s
                        for name, p in procs.items()}
         finally:
             for p in procs.values():

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import socket
 import subprocess
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _schedstat import cpu_ns
 from _table import median, table
 
 BENCH = Path(__file__).resolve().parent
@@ -116,15 +116,6 @@ def serve(factory: str) -> tuple[subprocess.Popen[bytes], int]:
             time.sleep(0.1)  # waiting for readiness, with a deadline
     process.kill()
     raise SystemExit(f"{factory} did not start")
-
-
-def cpu_ns(pid: int) -> int:
-    """CPU time of every thread of pid so far (schedstat: ns on a CPU)."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a thread ended
-            total += int((task / "schedstat").read_text().split()[0])
-    return total
 
 
 def load(pid: int, port: int, requests: int, connections: int) -> tuple[float, float]:
