@@ -1,16 +1,19 @@
-"""/proc helpers for the harness: process trees, RSS, CPU ticks, targeted cleanup, waiting."""
+"""/proc helpers for the harness: process trees, RSS, CPU time, targeted cleanup, waiting."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
-CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: its shared readers
+from _schedstat import cpu_ns as cpu_ns  # re-exported: the harness reads CPU time here
+
 POLL_S = 0.02
 T = TypeVar("T")
 
@@ -57,11 +60,6 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     return 0  # a kernel thread or a zombie has no VmRSS line
-
-
-def cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
 
 
 def tagged_pids(token: str) -> list[int]:

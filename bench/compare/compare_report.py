@@ -43,8 +43,9 @@ SCENARIOS: dict[str, Spec] = {
     "footprint": Spec(
         "4. Footprint",
         "The supervisor's own processes (daemon and helpers such as memmon or circus' plugin, "
-        "not the program) while idle with one idle program: RSS summed, CPU over the window "
-        "as % of one core, at each row's settings.",
+        "not the program) while idle with one idle program, at each row's settings: RSS "
+        "summed; CPU as % of one core over 60 s (5 s with `--quick`), the time on a CPU of "
+        "every thread of those processes in ns (`/proc/PID/task/*/schedstat`).",
         (Column("rss_bytes", "RSS", mib), Column("cpu_percent", "CPU", percent),
          Column("processes", "processes")),
         ("rss_bytes", "cpu_percent"),

@@ -36,7 +36,7 @@ class Config:
     load_restarts: int = 10
     load_rate_per_s: float = 250.0
     load_time_cap_s: float = 120.0
-    footprint_window_s: float = 10.0
+    footprint_window_s: float = 60.0
     tree_wait_s: float = 20.0
     threshold_bytes: int = 300 * MIB
     spike_limit_bytes: int = 512 * MIB
@@ -219,14 +219,18 @@ def footprint(tool: Tool, run_dir: Path, cfg: Config) -> Figures:
             return procs.subtree([daemon], ppids) - procs.subtree(by_pid(markers), ppids)
 
         pids = supervisor_pids()
-        ticks_before = sum(procs.cpu_ticks(pid) for pid in pids)
+        # Nanoseconds on a CPU, every thread (schedstat), over a window long enough that a
+        # tool's periodic work (a 5 s tick, a leak fit) is averaged, not caught or missed.
+        before_ns = {pid: procs.cpu_ns(pid) for pid in pids}
+        started_s = time.monotonic()
         time.sleep(cfg.footprint_window_s)
-        ticks_after = sum(procs.cpu_ticks(pid) for pid in pids if procs.alive(pid))
-        rss = sum(procs.rss_bytes(pid) for pid in pids if procs.alive(pid))
-    cpu_s = (ticks_after - ticks_before) / procs.CLOCK_TICKS_PER_S
+        after_ns = {pid: procs.cpu_ns(pid) for pid in pids if procs.alive(pid)}
+        elapsed_s = time.monotonic() - started_s
+        rss = sum(procs.rss_bytes(pid) for pid in after_ns)
+    cpu_s = sum(after_ns[pid] - before_ns[pid] for pid in after_ns) / 1e9
     return {
         "rss_bytes": rss,
-        "cpu_percent": 100.0 * cpu_s / cfg.footprint_window_s,
+        "cpu_percent": 100.0 * cpu_s / elapsed_s,
         "processes": len(pids),
     }
 

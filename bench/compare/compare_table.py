@@ -33,7 +33,8 @@ def mib(value: float | int | str) -> str:
 
 
 def percent(value: float | int | str) -> str:
-    return f"{float(value):.2f} %"
+    """CPU as % of one core: 0.001 % is 0.6 ms a minute, which the ns counters resolve."""
+    return f"{float(value):.3f} %"
 
 
 def ratio(value: float | int | str | None, baseline: float | int | str | None) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from compare_report import SCENARIOS, docs_block, document
-from compare_table import Column, Figures, Spec, mib, ms, ratio, render
+from compare_table import Column, Figures, Spec, mib, ms, percent, ratio, render
 
 SPEC = Spec("Demo", "what it measures", (Column("delay_s", "delay", ms), Column("note", "note")),
             ("delay_s",))
@@ -34,6 +34,7 @@ def test_ratio_edge_cases() -> None:
     assert ratio(2.5, 0.5) == "5.0×"
     assert mib(3 * 2**20) == "3.0 MiB"
     assert ms(12.5) == "12.5 s"
+    assert percent(0.0123) == "0.012 %"  # an idle supervisor's CPU, not rounded to 0.01 %
 
 
 def test_document_names_machine_versions_and_every_scenario() -> None:
@@ -86,10 +87,10 @@ def test_the_readme_headline_has_a_row_per_tool_setting_and_a_column_per_figure(
     lines = block.splitlines()
     assert "memwarden at its default 100 ms interval" in lines[0]
     assert lines[2].startswith("| | slow leak") and lines[2].count("|") == 8
-    assert lines[4] == ("| memwarden | 36 ms | 0/20 | 0.00 % (`--socket`) | 17.1 MiB | 1.30 % "
-                        "| yes |")
+    assert lines[4] == ("| memwarden | 36 ms | 0/20 | 0.00 % (`--socket`) | 17.1 MiB "
+                        "| 1.300 % | yes |")
     assert lines[5] == ("| PM2 (fork), default 30 s | no stop (0/1) | — | — | 55.0 MiB "
-                        "| 0.10 % | — |")
+                        "| 0.100 % | — |")
     assert lines[6] == "| PM2 (fork), fastest 10 ms | — | 20/20 | — | — | — | — |"
     assert lines[7] == "| circus, fastest 10 ms | 12 ms | — | 4.95 % | — | — | no |"
 
@@ -103,7 +104,7 @@ def test_the_readme_says_where_memwarden_does_not_lead() -> None:
         "12 ms)",
         "10 restarts under load: failed requests without `--socket` (memwarden 8.00 %; "
         "circus, fastest 10 ms 4.95 %)",
-        "idle CPU (memwarden 1.30 %; PM2 (fork), default 30 s 0.10 %)",
+        "idle CPU (memwarden 1.300 %; PM2 (fork), default 30 s 0.100 %)",
     ]
     block = headline_block(command="c", nproc="2", results=headline_results(), peers=PEERS)
     assert block.splitlines()[-1].startswith("Where memwarden does not lead in this run: slow")
