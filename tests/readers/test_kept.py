@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from memwarden.errors import NoSuchProcessError
-from memwarden.readers.kept import RELIST_EVERY, TreeReader
+from memwarden.readers.kept import RELIST_EVERY, ChildrenReader, TreeReader
 from memwarden.readers.proc import self_rss_bytes
 from memwarden.readers.tree import read_tree_memory
 
@@ -176,3 +176,43 @@ def test_a_read_rereads_only_what_changed(parent: subprocess.Popen[str]) -> None
         assert grown is not tree and grown.pids[-1] == second
         # the idle child's statm is byte for byte the same: its figures object is kept
         assert next(p for p in grown.processes if p.pid == first) is sleeper
+
+
+def test_children_reader_follows_children_from_any_thread_and_keeps_its_fds(
+        parent: subprocess.Popen[str]) -> None:
+    from memwarden.readers.tree import list_children
+
+    before = _open_fds()
+    reader = ChildrenReader(parent.pid)
+    assert reader.read() == []
+    first = int(_ask(parent, "s"))
+    assert reader.read() == [first] == list_children(parent.pid)
+    opened = _open_fds()
+    threaded = int(_ask(parent, "t"))  # a new thread: its children file is found by count
+    assert sorted(reader.read()) == sorted([first, threaded]) == sorted(list_children(parent.pid))
+    for _ in range(RELIST_EVERY + 1):
+        reader.read()
+    assert _open_fds() == opened + 1  # the new thread's children file, re-lists swap fds
+    assert _ask(parent, "kill") == "killed"  # a zombie until the parent's next spawn
+    assert sorted(reader.read()) == sorted(list_children(parent.pid))
+    reader.close()
+    assert _open_fds() == before
+
+
+def test_children_reader_of_a_gone_or_fixture_process() -> None:
+    from memwarden.readers.tree import list_children
+
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    assert ChildrenReader(proc.pid).read() == []
+    fixture = ChildrenReader(1, FIXTURE_PROC)  # no children files there: one-off reads
+    assert fixture.read() == list_children(1, FIXTURE_PROC) == [100, 103, 107]
+    own = ChildrenReader(os.getpid())
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        assert child.pid in own.read()
+    finally:
+        child.kill()
+        child.wait()
+    assert child.pid not in own.read()
+    own.close()

@@ -27,33 +27,93 @@ from memwarden.readers.proc import (
     translate_os_error,
     with_status_fields,
 )
-from memwarden.readers.tree import TreeMemory, has_children_files, read_tree_memory, tree_of
+from memwarden.readers.tree import (
+    TreeMemory,
+    has_children_files,
+    list_children,
+    read_tree_memory,
+    tree_of,
+)
 
 RELIST_EVERY = 32  # reads between forced thread re-lists (a thread swapped for another)
 _STATM_READ_BYTES = 256
 _CHILDREN_READ_BYTES = 65536  # one pread holds ~9,000 child pids
 
 
-class _Process:
-    __slots__ = ("children", "children_fds", "children_raw", "memory", "nlink", "pid", "raw",
-                 "statm_fd", "task_fd")
+class _Threads:
+    """One process's task directory and its threads' `children` files, kept open."""
 
-    def __init__(self, pid: int, statm_fd: int, task_fd: int) -> None:
+    __slots__ = ("children", "children_fds", "children_raw", "nlink", "pid", "task_fd")
+
+    def __init__(self, pid: int, task_fd: int) -> None:
         self.pid = pid
-        self.statm_fd = statm_fd
         self.task_fd = task_fd
         self.nlink = -1  # forces the first thread listing
         self.children_fds: list[int] = []
-        self.raw = b""  # the statm bytes `memory` was made from
-        self.memory: ProcessMemory | None = None
         self.children_raw = b""  # the children files' bytes `children` was made from
         self.children: list[int] = []
 
+    def read_children(self, proc_root: Path, look: bool, relist: bool) -> tuple[list[int], bool]:
+        """The children, and whether they changed since the last read; the threads are
+        re-listed first when `look` finds their count changed, or on `relist`."""
+        # Children hang off the thread that forked them, so every thread's file is read.
+        if look:
+            try:
+                nlink = os.fstat(self.task_fd).st_nlink
+            except OSError:
+                return [], False
+            if nlink != self.nlink or relist:
+                self._list_threads(proc_root)
+                self.nlink = nlink
+        parts: list[bytes] = []
+        for fd in self.children_fds:
+            try:
+                raw = os.pread(fd, 4096, 0)  # a 64 KiB buffer costs more than the read
+                if len(raw) == 4096:
+                    raw = os.pread(fd, _CHILDREN_READ_BYTES, 0)
+            except OSError:
+                continue  # that thread exited: the next count change re-lists
+            parts.append(raw)
+        raw = parts[0] if len(parts) == 1 else b" ".join(parts)
+        if raw == self.children_raw:
+            return self.children, False
+        self.children_raw, self.children = raw, [int(p) for p in raw.split()]
+        return self.children, True
+
+    def _list_threads(self, proc_root: Path) -> None:
+        for fd in self.children_fds:
+            os.close(fd)
+        self.children_fds = []
+        task_dir = f"{proc_root}/{self.pid}/task"
+        try:
+            tids = os.listdir(task_dir)
+        except OSError:
+            return
+        for tid in tids:
+            with contextlib.suppress(OSError):  # the thread exited between listdir and open
+                self.children_fds.append(
+                    os.open(f"{task_dir}/{tid}/children", os.O_RDONLY | os.O_CLOEXEC))
+
     def close(self) -> None:
-        for fd in (self.statm_fd, self.task_fd, *self.children_fds):
+        for fd in (self.task_fd, *self.children_fds):
             with contextlib.suppress(OSError):
                 os.close(fd)
         self.children_fds = []
+
+
+class _Process(_Threads):
+    __slots__ = ("memory", "raw", "statm_fd")
+
+    def __init__(self, pid: int, statm_fd: int, task_fd: int) -> None:
+        super().__init__(pid, task_fd)
+        self.statm_fd = statm_fd
+        self.raw = b""  # the statm bytes `memory` was made from
+        self.memory: ProcessMemory | None = None
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.statm_fd)
+        super().close()
 
 
 class TreeReader:
@@ -155,45 +215,10 @@ class TreeReader:
         return entry
 
     def _children(self, entry: _Process, look: bool) -> list[int]:
-        # Children hang off the thread that forked them, so every thread's file is read.
-        if look:
-            try:
-                nlink = os.fstat(entry.task_fd).st_nlink
-            except OSError:
-                return []
-            if nlink != entry.nlink:
-                self._list_threads(entry)
-                entry.nlink = nlink
-            elif self._reads % RELIST_EVERY == 0:
-                self._list_threads(entry)
-        parts: list[bytes] = []
-        for fd in entry.children_fds:
-            try:
-                raw = os.pread(fd, 4096, 0)  # a 64 KiB buffer costs more than the read
-                if len(raw) == 4096:
-                    raw = os.pread(fd, _CHILDREN_READ_BYTES, 0)
-            except OSError:
-                continue  # that thread exited: the next count change re-lists
-            parts.append(raw)
-        raw = parts[0] if len(parts) == 1 else b" ".join(parts)
-        if raw != entry.children_raw:
-            entry.children_raw, entry.children = raw, [int(p) for p in raw.split()]
-            self._children_moved = True
-        return entry.children
-
-    def _list_threads(self, entry: _Process) -> None:
-        for fd in entry.children_fds:
-            os.close(fd)
-        entry.children_fds = []
-        task_dir = f"{self.proc_root}/{entry.pid}/task"
-        try:
-            tids = os.listdir(task_dir)
-        except OSError:
-            return
-        for tid in tids:
-            with contextlib.suppress(OSError):  # the thread exited between listdir and open
-                entry.children_fds.append(
-                    os.open(f"{task_dir}/{tid}/children", os.O_RDONLY | os.O_CLOEXEC))
+        relist = look and self._reads % RELIST_EVERY == 0
+        children, moved = entry.read_children(self.proc_root, look, relist)
+        self._children_moved |= moved
+        return children
 
     def close(self) -> None:
         for entry in self._kept.values():
@@ -213,3 +238,43 @@ class TreeReader:
         except Exception:
             pass
 
+
+
+class ChildrenReader:
+    """The direct children of pid (for a subreaper: the orphans re-parented to it too), read
+    again and again: its threads' `children` files by pread on kept fds, the threads re-listed
+    when their count changes (one fstat a read) and every RELIST_EVERY reads. Without the
+    kernel's children files every read is a one-off `list_children`. Not thread-safe."""
+
+    def __init__(self, pid: int, proc_root: Path = PROC_ROOT) -> None:
+        self.pid = pid
+        self.proc_root = proc_root
+        self._use_fds = has_children_files(proc_root)
+        self._threads: _Threads | None = None
+        self._reads = 0
+
+    def read(self) -> list[int]:
+        if not self._use_fds:
+            return list_children(self.pid, self.proc_root)
+        if self._threads is None:
+            try:
+                task_fd = os.open(f"{self.proc_root}/{self.pid}/task",
+                                  os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            except OSError:
+                return []  # gone (or never was): no children, as list_children says
+            self._threads = _Threads(self.pid, task_fd)
+        self._reads += 1
+        children, _moved = self._threads.read_children(self.proc_root, True,
+                                                       self._reads % RELIST_EVERY == 0)
+        return list(children)
+
+    def close(self) -> None:
+        if self._threads is not None:
+            self._threads.close()
+            self._threads = None
+
+    def __del__(self) -> None:
+        try:  # noqa: SIM105 - contextlib itself may be gone at interpreter exit
+            self.close()
+        except Exception:
+            pass

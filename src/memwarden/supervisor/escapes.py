@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import os
 
-from memwarden.readers.tree import list_children, list_descendants
+from memwarden.readers.kept import ChildrenReader
+from memwarden.readers.tree import list_descendants
 from memwarden.supervisor.process import group_exists, pid_exists
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
@@ -39,14 +40,16 @@ class EscapeWatch:
         self.pids: dict[int, str] = {}  # pid outside its program's group -> program name
         self.groups: dict[int, str] = {}  # their process groups -> program name
         self.unowned: set[int] = set()
+        self._own_children: ChildrenReader | None = None  # kept fds: read after every sample
 
     # -- finding -----------------------------------------------------------------------------
     def adopted(self) -> dict[str, set[int]]:
         """Our children that no program started, with their descendants, per program name."""
-        own = os.getpid()
+        if self._own_children is None:
+            self._own_children = ChildrenReader(os.getpid())
         sentinel = self.sup.sentinel.pid if self.sup.sentinel is not None else None
         mains = {r.pid for r in self.sup.runs.values() if r.pid is not None and r.alive}
-        strays = [p for p in list_children(own) if p not in mains and p != sentinel]
+        strays = [p for p in self._own_children.read() if p not in mains and p != sentinel]
         found: dict[str, set[int]] = {}
         for pid in strays:
             name = self._owner(pid)
@@ -87,8 +90,10 @@ class EscapeWatch:
         for pid, name in seen.items():
             run = self.sup.runs.get(name)
             main = run.pid if run is not None else None
+            if pid == main:
+                continue
             pgid = _pgid(pid)
-            if pid == main or pgid is None or pgid == main:
+            if pgid is None or pgid == main:
                 continue
             if pgid not in self.groups and pgid not in self._never_groups():
                 self.groups[pgid] = name
