@@ -37,19 +37,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "tests" / "cgroup2"))
+sys.path.insert(0, str(ROOT))  # the test helpers, as the package tests
 
 from _table import median, table  # noqa: E402
-from v2_helpers import (  # noqa: E402
+from tests.cgroup2.v2_helpers import (  # noqa: E402
     TEST_UID,
     as_user_in,
     container_prefix,
     delegate,
     rootless_reason,
 )
-
-from cgroup_helpers import (  # noqa: E402
+from tests.cgroup_helpers import (  # noqa: E402
     memory_cgroup_version,
     remove_tree,
     v2_unavailable_reason,

@@ -1,6 +1,6 @@
 """Real memory cgroups (v1 or v2, whichever this kernel has) and allocating children for tests.
 
-    from cgroup_helpers import memory_cgroup, memory_cgroup_reason, spawn_allocator, wait_ready
+    from tests.cgroup_helpers import memory_cgroup, memory_cgroup_reason, spawn_allocator
 
     reason = memory_cgroup_reason()
     if reason: pytest.skip(reason)

@@ -5,28 +5,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SRC = REPO_ROOT / "src"
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    """os.environ with this checkout's src first on PYTHONPATH (works installed or not)."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(SRC), env.get("PYTHONPATH", "")) if p
-    )
-    env.update(extra)
-    return env
-
-
-def memwarden_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "memwarden", *args]
+from tests.helpers import child_env, memwarden_cmd
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """A real HTTP receiver on 127.0.0.1 that can answer ok, 429 + Retry-After, or hang, and
-fixtures for it (imported by the test modules: a conftest.py here would shadow tests/conftest.py,
-which other tests import as `conftest`)."""
+fixtures for it (the areas' conftest.py hand them to test modules)."""
 
 from __future__ import annotations
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-# Fixtures come from the helper module: a conftest.py here would shadow tests/conftest.py.
-from alerts_receiver import Receiver, down_url_fixture, receiver_fixture  # noqa: F401
-
 from memwarden.alerts import AlertsConfig, attach
 from memwarden.events import Event, EventBus
+
+# Fixtures come from the helper module: a conftest.py here would shadow tests/conftest.py.
+from tests.alerts.alerts_receiver import Receiver
 
 
 def parse_iso(text: str) -> datetime:

@@ -6,12 +6,10 @@ from pathlib import Path
 
 import pytest
 
-# Fixtures come from the helper module: a conftest.py here would shadow tests/conftest.py.
-from alerts_receiver import Receiver, down_url_fixture, receiver_fixture  # noqa: F401
-
 from memwarden.alerts.config import load_alerts_config
 from memwarden.alerts.http import _post_urllib, parse_retry_after
 from memwarden.errors import ConfigError
+from tests.alerts.alerts_receiver import Receiver
 
 
 def test_defaults_are_disabled() -> None:

@@ -7,11 +7,10 @@ import time
 
 import pytest
 
-# Fixtures come from the helper module: a conftest.py here would shadow tests/conftest.py.
-from alerts_receiver import down_url_fixture  # noqa: F401
-
 from memwarden.alerts import AlertsConfig, attach
 from memwarden.events import Event, EventBus
+
+# Fixtures come from the helper module: a conftest.py here would shadow tests/conftest.py.
 
 
 def test_a_down_receiver_is_logged_once_for_many_failed_alerts(

@@ -7,11 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-# Fixtures come from the helper module: a conftest.py here would shadow tests/conftest.py.
-from alerts_receiver import Receiver, receiver_fixture  # noqa: F401
-
-from conftest import child_env
 from memwarden.exitcodes import EXIT_MEMORY_RESTART
+
+# Fixtures come from the helper module: a conftest.py here would shadow tests/conftest.py.
+from tests.alerts.alerts_receiver import Receiver
+from tests.helpers import child_env
 
 CHILD = """
 import sys, threading

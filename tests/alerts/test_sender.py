@@ -7,13 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-# Fixtures come from the helper module: a conftest.py here would shadow tests/conftest.py.
-from alerts_receiver import Receiver, down_url_fixture, receiver_fixture, serving  # noqa: F401
-
 from memwarden.alerts import AlertHandle, AlertsConfig, attach
 from memwarden.alerts.config import MAX_BACKOFF_S
 from memwarden.alerts.sender import backoff_s
 from memwarden.events import Event, EventBus
+from tests.alerts.alerts_receiver import Receiver, serving
 
 
 def tier_event(previous: str, current: str, source: str = "guardian") -> Event:

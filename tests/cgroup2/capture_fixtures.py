@@ -17,9 +17,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from v2_helpers import MIB, container_prefix
-
-from cgroup_helpers import allocator_command, close_pipes, v2_memory_cgroup
+from tests.cgroup2.v2_helpers import MIB, container_prefix
+from tests.cgroup_helpers import allocator_command, close_pipes, v2_memory_cgroup
 
 # Prints the process's view: its cgroup line, its cgroup2 mount lines, and its group dir.
 VIEW = r"""

@@ -2,7 +2,6 @@
 read-only. memwarden finds the limit, the working set (as kubelet computes it) and
 memory.events, watches them, and names an OOM kill in the container."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import json
@@ -12,11 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sup_helpers import DEADLINE_S, Running, script, supervise  # noqa: F401 - pytest fixtures
-from v2_helpers import MIB, container_prefix, run_in_container, v2_container_reason
 
-from cgroup_helpers import allocator_command, v2_memory_cgroup
-from conftest import child_env, memwarden_cmd
+from tests.cgroup2.v2_helpers import MIB, container_prefix, run_in_container, v2_container_reason
+from tests.cgroup_helpers import allocator_command, v2_memory_cgroup
+from tests.helpers import child_env, memwarden_cmd
+from tests.supervisor.sup_helpers import DEADLINE_S, Running
 
 pytestmark = [pytest.mark.cgroup,
               pytest.mark.skipif(v2_container_reason() is not None,

@@ -2,7 +2,6 @@
 view on cgroup v2: memwarden is the entrypoint with the manifest's arguments, the limit comes
 from the cgroup (limits.memory), the probes' /health and /ready answer, SIGTERM stops it."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import json
@@ -15,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sup_helpers import Running, supervise, wait_for  # noqa: F401 - pytest fixtures
-from v2_helpers import container_prefix, v2_container_reason
 
-from cgroup_helpers import v2_memory_cgroup
+from tests.cgroup2.v2_helpers import container_prefix, v2_container_reason
+from tests.cgroup_helpers import v2_memory_cgroup
+from tests.supervisor.sup_helpers import Running, wait_for
 
 yaml = pytest.importorskip("yaml")
 pytest.importorskip("fastapi")

@@ -3,7 +3,6 @@ Delegate=yes gives a service), `memwarden run` moves itself into a leaf, enables
 runs as it does as root: the wall at memory.high, memory.events, a PSI trigger on the program's
 group, a graceful stop at the wall, and the group removed at exit."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import os
@@ -17,11 +16,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sup_helpers import SRC, Running, supervise  # noqa: F401 - pytest fixtures
-from v2_helpers import MIB, TEST_UID, as_user_in, delegate, rootless_reason
 
-from cgroup_helpers import v2_memory_cgroup
 from memwarden.supervisor.owned import hard_limit_bytes
+from tests.cgroup2.v2_helpers import MIB, TEST_UID, as_user_in, delegate, rootless_reason
+from tests.cgroup_helpers import v2_memory_cgroup
+from tests.supervisor.sup_helpers import SRC, Running
 
 pytestmark = [pytest.mark.cgroup,
               pytest.mark.skipif(rootless_reason(SRC) is not None,

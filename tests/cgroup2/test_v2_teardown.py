@@ -1,7 +1,6 @@
 """Teardown by cgroup on v2: kill -9 of the supervisor leaves nothing of its programs, setsid
 and daemonized grandchildren included; the next start removes the dead supervisor's groups."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import os
@@ -10,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sup_helpers import Running, script, supervise, tagged_pids, wait_for  # noqa: F401
 
-from cgroup_helpers import group_pids, v2_unavailable_reason
+from tests.cgroup_helpers import group_pids, v2_unavailable_reason
+from tests.supervisor.sup_helpers import Running, tagged_pids, wait_for
 
 pytestmark = [pytest.mark.cgroup,
               pytest.mark.skipif(v2_unavailable_reason() is not None,

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cgroup_helpers import v2_unavailable_reason
+from tests.cgroup_helpers import v2_unavailable_reason
 
 MIB = 2**20
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cgroup_helpers import (
+from tests.cgroup_helpers import (
     inactive_file_key,
     memory_cgroup,
     memory_cgroup_reason,
@@ -64,10 +64,10 @@ def test_check_counts_a_grandchild_in_the_tree(
     # The parent starts an allocating grandchild sharing its stdout and waits on it.
     parent_code = (
         "import subprocess, sys; "
-        "from cgroup_helpers import allocator_command; "
+        "from tests.cgroup_helpers import allocator_command; "
         f"subprocess.run(allocator_command({80 * MIB}), stdin=sys.stdin)"
     )
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
     parent = subprocess.Popen([sys.executable, "-c", parent_code], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, start_new_session=True, env=env)
     reaper.append(parent)

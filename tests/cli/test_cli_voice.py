@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from cgroup_helpers import spawn_allocator, wait_ready
-from conftest import child_env, memwarden_cmd
+from tests.cgroup_helpers import spawn_allocator, wait_ready
+from tests.helpers import child_env, memwarden_cmd
 
 MIB = 2**20
 RunCli = Callable[..., subprocess.CompletedProcess[str]]

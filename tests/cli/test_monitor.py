@@ -9,9 +9,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from cgroup_helpers import spawn_allocator, wait_ready
-from conftest import child_env
 from memwarden.trace import SCHEMA, read_trace
+from tests.cgroup_helpers import spawn_allocator, wait_ready
+from tests.helpers import child_env
 
 MIB = 2**20
 RunCli = Callable[..., subprocess.CompletedProcess[str]]

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bad_input_cases import CASES, Case
 
-from conftest import child_env, memwarden_cmd
+from tests.config.bad_input_cases import CASES, Case
+from tests.helpers import child_env, memwarden_cmd
 
 Outcome = tuple[subprocess.CompletedProcess[str], Path]
 

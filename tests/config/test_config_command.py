@@ -6,8 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from conftest import child_env, memwarden_cmd
 from memwarden.settings.registry import all_settings
+from tests.helpers import child_env, memwarden_cmd
 
 TOML = '''limit = "1G"
 [supervisor]

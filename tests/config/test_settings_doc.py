@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import child_env
 from memwarden.settings.doc import render
 from memwarden.settings.registry import all_settings
+from tests.helpers import child_env
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "reference" / "settings.md"
 

@@ -4,29 +4,14 @@ then its key moments asserted from its output and its artefacts."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from memwarden.trace import read_trace
-
-# Not `from conftest import ...`: another directory's conftest.py can shadow tests/conftest.py
-# under that module name when the whole suite runs.
-SRC = Path(__file__).resolve().parents[2] / "src"
-
-
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH", "")) if p)
-    return env
-
-
-def memwarden_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "memwarden", *args]
+from tests.helpers import child_env, memwarden_cmd
 
 pytestmark = pytest.mark.slow
 

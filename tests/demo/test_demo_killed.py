@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from supervisor.sup_helpers import child_env, memwarden_cmd, tagged_pids, wait_for
+from tests.supervisor.sup_helpers import child_env, memwarden_cmd, tagged_pids, wait_for
 
 pytestmark = pytest.mark.slow
 

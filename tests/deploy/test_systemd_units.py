@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import child_env, memwarden_cmd
+from tests.helpers import child_env, memwarden_cmd
 
 UNITS = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
 TEMPLATES = sorted(UNITS.glob("*@.service"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from report_shot import PNG, STAMP, html_digest, render_report
+from tests.docs.report_shot import PNG, STAMP, html_digest, render_report
 
 
 def test_the_screenshot_is_a_small_png() -> None:

@@ -11,7 +11,7 @@ import os
 import socket
 from pathlib import Path
 
-from supervisor.sup_helpers import Running, tagged_pids, wait_for
+from tests.supervisor.sup_helpers import Running, tagged_pids, wait_for
 
 # Counts requests on a Unix socket; on SIGTERM it stops accepting, then saves the count
 # slowly (COUNTER_SAVE_S, a shutdown hook doing real work) and prints "saved N".

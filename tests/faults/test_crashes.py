@@ -1,7 +1,6 @@
 """The supervisor never dies of its own bug: a 1,100-crash loop, hostile control-socket lines,
 fd exhaustion, a handler that raises, a loop that cannot wait any more."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import json
@@ -13,16 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fault_helpers import COUNTER, assert_nothing_left, increment, saved_count
 
 from memwarden.exitcodes import EXIT_SOFTWARE
-from supervisor.sup_helpers import (  # noqa: F401 - pytest fixtures
-    Running,
-    child_env,
-    script,
-    supervise,
-    wait_for,
-)
+from tests.faults.fault_helpers import COUNTER, assert_nothing_left, increment, saved_count
+from tests.supervisor.sup_helpers import Running, child_env, wait_for
 
 
 def test_1100_quick_crashes_with_1ms_backoff_end_errored_not_dead(

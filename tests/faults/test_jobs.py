@@ -1,16 +1,15 @@
 """Jobs as well as services: `memwarden run` ends with its program's status, like `timeout`
 and `tini`; a command that cannot execute ends at once with 127 or 126."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fault_helpers import assert_nothing_left
 
-from supervisor.sup_helpers import Running, supervise  # noqa: F401 - pytest fixtures
+from tests.faults.fault_helpers import assert_nothing_left
+from tests.supervisor.sup_helpers import Running
 
 
 @pytest.mark.parametrize(("args", "command", "status"), [

@@ -1,7 +1,6 @@
 """No orphan, ever: setsid grandchildren, double-forking daemons, forks during shutdown,
 `kill -9` of the supervisor (with and without an owned cgroup), PID 1 in a PID namespace."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import os
@@ -12,17 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fault_helpers import assert_nothing_left, owned_cgroups, pgid_of
 
 from memwarden.supervisor.sentinel import start_sentinel
-from supervisor.sup_helpers import (  # noqa: F401 - pytest fixtures
-    Running,
-    cgroup_control_reason,
-    script,
-    supervise,
-    tagged_pids,
-    wait_for,
-)
+from tests.faults.fault_helpers import assert_nothing_left, owned_cgroups, pgid_of
+from tests.supervisor.sup_helpers import Running, cgroup_control_reason, tagged_pids, wait_for
 
 # A program whose tree leaves its process group twice: a setsid grandchild, and a daemon
 # that double-forks (its parent exits, so it is re-parented to the supervisor).

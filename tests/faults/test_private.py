@@ -3,7 +3,6 @@
 The other-user tests run memwarden as uid 65534 and the attacker as uid 65533 (numeric
 uids need no passwd entry), in a shared sticky directory like /tmp."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import os
@@ -21,12 +20,7 @@ import pytest
 
 from memwarden.files import LOG_MODE, TRACE_MODE
 from memwarden.trace import TraceWriter
-from supervisor.sup_helpers import (  # noqa: F401 - pytest fixtures
-    Running,
-    child_env,
-    memwarden_cmd,
-    supervise,
-)
+from tests.supervisor.sup_helpers import Running, child_env, memwarden_cmd
 
 VICTIM, ATTACKER = 65534, 65533
 

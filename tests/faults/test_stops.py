@@ -1,16 +1,14 @@
 """Stopping is decisive: SIGTERM storms never cut a save hook short, a SIGTERM-ignoring child
 is killed after its grace with the reason logged, SIGQUIT and SIGINT-during-a-stop kill now."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from fault_helpers import COUNTER, assert_nothing_left, increment, saved_count
-
-from supervisor.sup_helpers import Running, script, supervise  # noqa: F401 - pytest fixtures
+from tests.faults.fault_helpers import COUNTER, assert_nothing_left, increment, saved_count
+from tests.supervisor.sup_helpers import Running
 
 
 def _counter(supervise: Callable[..., Running], script: Callable[[str, str], list[str]],

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO_ROOT, child_env
 from memwarden.exitcodes import EXIT_MEMORY_RESTART
+from tests.helpers import REPO_ROOT, child_env
 
 STEPPER = r"""
 import json, logging, os, sys, threading

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import child_env
+from tests.helpers import child_env
 
 # Each is either large (ctypes, hashlib with OpenSSL, tomllib, asyncio, http clients) or
 # only needed once something happens (a cleanup, a restart, an alert, a request, a trace).

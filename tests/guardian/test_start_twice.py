@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import child_env
+from tests.helpers import child_env
 
 CHILD = """
 import threading

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import child_env
+from tests.helpers import child_env
 
 
 def test_status_without_a_guardian_never_cleans_up_or_exits() -> None:

@@ -10,13 +10,12 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from _bench_path import BENCH
 from leaks import load
 
-from conftest import child_env
 from memwarden.leak.attribute import Attribution
 from memwarden.leak.classify import classify_growth
 from memwarden.leak.tracewindow import TraceWindow
+from tests.helpers import BENCH, child_env
 
 
 def test_trace_window_finds_the_growing_buffer_and_stops() -> None:

@@ -6,7 +6,6 @@ import sys
 import types
 from collections.abc import Iterator
 
-import _bench_path  # noqa: F401  (puts bench/ on sys.path)
 import pytest
 from leaks import LEAKS, load
 

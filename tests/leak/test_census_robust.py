@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from conftest import child_env
 from memwarden.leak.attribute import census_document
 from memwarden.leak.census import take_census
 from memwarden.leak.diff import diff_snapshots, format_growers
+from tests.helpers import child_env
 
 FLASK_CHILD = r"""
 import json, sys

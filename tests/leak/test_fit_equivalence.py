@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 
-import _bench_path  # noqa: F401  (puts bench/ on sys.path)
 import pytest
 from leak_fit_reference import mann_kendall as ref_mann_kendall
 from leak_fit_reference import reference_fit

@@ -9,10 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-import _bench_path  # noqa: F401  (puts bench/ on sys.path)
 from leaks.shapes import REGISTRY
 
-from conftest import child_env, memwarden_cmd
+from tests.helpers import child_env, memwarden_cmd
 
 DEADLINE_S = 150.0  # readiness on a loaded machine, not a speed claim
 

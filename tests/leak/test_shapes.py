@@ -9,10 +9,9 @@ import subprocess
 import sys
 import time
 
-import _bench_path  # noqa: F401  (puts bench/ on sys.path)
 from leaks.shapes import HEALTHY, LEAKS, Shape
 
-from conftest import child_env
+from tests.helpers import child_env
 
 SHORT = {"MEMWARDEN_LEAK_MIN_WINDOW": "10s", "MEMWARDEN_LEAK_TRACE_WINDOW": "3s"}
 LEAK_DEADLINE_S = 150.0  # a readiness deadline (a loaded machine), not a speed claim

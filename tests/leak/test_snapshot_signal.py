@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from conftest import child_env
+from tests.helpers import child_env
 
 CHILD = textwrap.dedent(
     """

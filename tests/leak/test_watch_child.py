@@ -7,7 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from conftest import child_env
+from tests.helpers import child_env
 
 CHILD = textwrap.dedent(
     """

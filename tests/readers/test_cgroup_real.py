@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from cgroup_helpers import (
+from memwarden.readers.cgroup import (
+    CgroupLocation,
+    CgroupUsageReader,
+    find_memory_cgroup,
+    read_cgroup_memory,
+)
+from memwarden.sample import Sampler
+from tests.cgroup_helpers import (
     close_pipes,
     group_pids,
     memory_cgroup,
@@ -19,13 +26,6 @@ from cgroup_helpers import (
     usage_file,
     wait_ready,
 )
-from memwarden.readers.cgroup import (
-    CgroupLocation,
-    CgroupUsageReader,
-    find_memory_cgroup,
-    read_cgroup_memory,
-)
-from memwarden.sample import Sampler
 
 pytestmark = pytest.mark.cgroup
 

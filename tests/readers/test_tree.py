@@ -82,7 +82,7 @@ sys.stdin.read()
 @pytest.fixture
 def real_tree(reaper: list[subprocess.Popen[bytes]]) -> Iterator[tuple[int, int]]:
     """(child pid, grandchild pid): the grandchild holds 50 MiB until stdin closes."""
-    from cgroup_helpers import close_pipes, wait_ready
+    from tests.cgroup_helpers import close_pipes, wait_ready
 
     child = subprocess.Popen(
         [sys.executable, "-c", _PARENT, _GRANDCHILD],

@@ -9,10 +9,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from report_png import decode
-from report_traces import PAYLOAD_TRACE_TEXT, START_S, injection_trace, realistic, snapshot
 
 from memwarden.report.build import build_report
+from tests.report.report_png import decode
+from tests.report.report_traces import (
+    PAYLOAD_TRACE_TEXT,
+    START_S,
+    injection_trace,
+    realistic,
+    snapshot,
+)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(

@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from report_traces import START_S, realistic, snapshot
 
-from conftest import child_env
+from tests.helpers import child_env
+from tests.report.report_traces import START_S, realistic, snapshot
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -5,7 +5,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from report_traces import (
+
+import memwarden.leak.trend
+from memwarden.report.build import build_report
+from memwarden.report.model import ReportInputError
+from tests.report.report_traces import (
     MIB,
     PAYLOAD,
     START_S,
@@ -16,10 +20,6 @@ from report_traces import (
     snapshot,
     write_lines,
 )
-
-import memwarden.leak.trend
-from memwarden.report.build import build_report
-from memwarden.report.model import ReportInputError
 
 
 @pytest.fixture(scope="module")

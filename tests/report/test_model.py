@@ -3,11 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from report_traces import MIB, START_S, event, header, realistic, sample, write_lines
 
 from memwarden.report.downsample import envelope, gap_threshold_s, runs
 from memwarden.report.model import ReportInputError, load_trace
 from memwarden.report.summary import summarise
+from tests.report.report_traces import MIB, START_S, event, header, realistic, sample, write_lines
 
 
 def test_realistic_trace_loads_with_torn_tail(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import child_env, memwarden_cmd
+from tests.helpers import child_env, memwarden_cmd
 
 GROWER = r"""
 import sys, threading

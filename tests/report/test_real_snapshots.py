@@ -8,10 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from report_traces import realistic
-
-from conftest import child_env
 from memwarden.report.build import build_report
+from tests.helpers import child_env
+from tests.report.report_traces import realistic
 
 CHILD = r"""
 import sys

@@ -4,9 +4,7 @@ Every supervisor gets a unique MEMWARDEN_TEST_TAG in its environment; all its de
 inherit it, so `tagged_pids(tag)` finds whatever is left of a tree (also processes that
 called setsid or were re-parented), and the fixture SIGKILLs them at teardown.
 
-Test modules import the fixtures from here: a tests/supervisor/conftest.py would be imported
-as module `conftest` too and shadow tests/conftest.py for `from conftest import child_env`
-in areas collected after this one.
+The fixtures (`supervise`, `script`) reach test modules through the areas' conftest.py.
 """
 
 from __future__ import annotations
@@ -26,21 +24,9 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[2] / "src"
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    """As tests/conftest.py's: this checkout's src first on PYTHONPATH."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH", "")) if p)
-    env.update(extra)
-    return env
-
-
-def memwarden_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "memwarden", *args]
-
-from cgroup_helpers import DEADLINE_S  # noqa: E402 - one deadline, raised in slow guests
+# one deadline, raised in slow guests; child_env and memwarden_cmd re-exported for tests
+from tests.cgroup_helpers import DEADLINE_S
+from tests.helpers import SRC, child_env, memwarden_cmd  # noqa: F401
 
 
 def wait_for(condition: Callable[[], object], timeout_s: float = DEADLINE_S,

@@ -5,7 +5,6 @@ The child counts: each increment is written to its progress file (the ground tru
 survives any kill) and the count is only persisted by the shutdown hook. A generation starts
 from what the previous one saved; an increment made but not saved is lost."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import os
@@ -16,14 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sup_helpers import (  # noqa: F401 - pytest fixtures
-    Running,
-    cgroup_control_reason,
-    child_env,
-    script,
-    supervise,
-    wait_for,
-)
+
+from tests.supervisor.sup_helpers import Running, cgroup_control_reason, child_env
 
 needs_cgroup = pytest.mark.skipif(cgroup_control_reason() is not None,
                                   reason=cgroup_control_reason() or "")

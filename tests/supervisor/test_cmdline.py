@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 
 import pytest
-from sup_helpers import Running, supervise  # noqa: F401 - pytest fixture
 
 from memwarden.supervisor.cmdline import quote_command
+from tests.supervisor.sup_helpers import Running
 
 ARGVS = [
     ["python", "app.py", "--port", "8000"],

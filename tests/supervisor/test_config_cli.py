@@ -6,10 +6,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sup_helpers import child_env, memwarden_cmd
 
 from memwarden.errors import ConfigError
 from memwarden.supervisor.config import load_supervisor_config
+from tests.supervisor.sup_helpers import child_env, memwarden_cmd
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

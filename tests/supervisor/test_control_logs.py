@@ -1,6 +1,5 @@
 """The control socket (status, restart, stop) and the logs (prefix, JSON, files)."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import json
@@ -9,7 +8,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from sup_helpers import Running, child_env, memwarden_cmd, script, supervise, tagged_pids, wait_for  # noqa: F401 - pytest fixtures
+from tests.supervisor.sup_helpers import Running, child_env, memwarden_cmd, tagged_pids, wait_for
 
 CHATTY = """
     import os, sys, threading

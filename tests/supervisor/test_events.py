@@ -2,7 +2,6 @@
 reaches a real webhook receiver as MemwardenRestart, lands in the `--trace` file, and
 `memwarden report` of that trace shows it."""
 
-# ruff: noqa: F811 - pytest fixtures imported from helpers are test arguments
 from __future__ import annotations
 
 import json
@@ -12,19 +11,10 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from sup_helpers import (  # noqa: F401 - pytest fixtures
-    GROWS_ONCE,
-    Running,
-    child_env,
-    memwarden_cmd,
-    script,
-    supervise,
-    wait_for,
-)
-
-from alerts.alerts_receiver import Receiver, receiver_fixture  # noqa: F401 - pytest fixture
 from memwarden.report.model import load_trace
 from memwarden.report.summary import summarise
+from tests.alerts.alerts_receiver import Receiver
+from tests.supervisor.sup_helpers import GROWS_ONCE, Running, child_env, memwarden_cmd, wait_for
 
 
 def test_memory_restart_reaches_webhook_trace_and_report(

@@ -1,13 +1,12 @@
 """SIGHUP, SIGUSR1, SIGUSR2 and SIGWINCH sent to `memwarden run` reach every process of each
 program's process group, and the programs keep running."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import signal
 from collections.abc import Callable
 
-from supervisor.sup_helpers import Running, script, supervise  # noqa: F401 - pytest fixtures
+from tests.supervisor.sup_helpers import Running
 
 # The program and a child in its process group each print every signal they get.
 RECORDER = """

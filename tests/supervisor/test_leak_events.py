@@ -1,12 +1,11 @@
 """`memwarden run` raises a leak event for a program whose tree RSS floor keeps rising."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 
-from sup_helpers import Running, script, supervise  # noqa: F401 - pytest fixtures
+from tests.supervisor.sup_helpers import Running
 
 # ~12 MiB/s, steadily, far below its limit: a leak, not yet a restart.
 STEADY_LEAK = """

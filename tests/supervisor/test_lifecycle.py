@@ -1,6 +1,5 @@
 """Children die with the supervisor; as PID 1 it reaps orphans and forwards SIGTERM."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import os
@@ -11,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sup_helpers import Running, script, supervise, tagged_pids, wait_for  # noqa: F401 - pytest fixtures
+
+from tests.supervisor.sup_helpers import Running, tagged_pids, wait_for
 
 FAMILY = """
     import os, subprocess, sys, threading

@@ -1,15 +1,14 @@
 """An OOM kill the supervisor could not prevent is named, with the figures before it."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sup_helpers import Running, script, supervise, tagged_pids, wait_for  # noqa: F401 - pytest fixtures
 
-from cgroup_helpers import v1_memory_cgroup, v1_unavailable_reason
+from tests.cgroup_helpers import v1_memory_cgroup, v1_unavailable_reason
+from tests.supervisor.sup_helpers import Running, tagged_pids, wait_for
 
 # v1 only: on cgroup v2 the container's memory.events wake memwarden when the group reaches its
 # wall, and the kernel's reclaim there usually leaves it time to restart the program before

@@ -1,7 +1,6 @@
 """OpenTelemetry as a subscriber of the event buses: `memwarden.events` counts restarts, and
 `memwarden run` pushes them over OTLP/HTTP to a real local receiver."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import threading
@@ -20,10 +19,10 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from sup_helpers import GROWS_ONCE, Running, script, supervise, wait_for  # noqa: F401 - pytest fixtures
 
 import memwarden.otel
 from memwarden.events import Event, EventBus, EventKind
+from tests.supervisor.sup_helpers import GROWS_ONCE, Running, wait_for
 
 
 def restart_counts(requests: list[bytes]) -> dict[tuple[str, str], int]:

@@ -1,6 +1,5 @@
 """Owned memory cgroups under `memwarden run`: a spike to the wall ends in a graceful stop."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import json
@@ -9,16 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sup_helpers import (  # noqa: F401 - pytest fixtures
-    Running,
-    cgroup_control_reason,
-    script,
-    supervise,
-    wait_for,
-)
 
-from cgroup_helpers import memory_cgroup
 from memwarden.supervisor import cgroupctl
+from tests.cgroup_helpers import memory_cgroup
+from tests.supervisor.sup_helpers import Running, cgroup_control_reason, wait_for
 
 needs_cgroup = pytest.mark.skipif(cgroup_control_reason() is not None,
                                   reason=cgroup_control_reason() or "")

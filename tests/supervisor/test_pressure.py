@@ -1,7 +1,6 @@
 """PSI under `memwarden run`: the trigger is armed (or says why not) and memory stalls wake
 the loop; --psi values are checked like every other option."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import subprocess
@@ -9,12 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sup_helpers import Running, cgroup_control_reason, supervise  # noqa: F401 - pytest fixture
 
-from conftest import child_env, memwarden_cmd
 from memwarden.errors import ConfigError
 from memwarden.supervisor.config import PsiSpec, parse_psi
 from memwarden.supervisor.notify import NotifyUnavailable, PsiTrigger
+from tests.helpers import child_env, memwarden_cmd
+from tests.supervisor.sup_helpers import Running, cgroup_control_reason
 
 
 def test_psi_specs() -> None:

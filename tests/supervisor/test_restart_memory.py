@@ -1,12 +1,11 @@
 """Memory restarts: a leaky child, and a tree whose total (not any one process) is too big."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from sup_helpers import Running, script, supervise, tagged_pids, wait_for  # noqa: F401 - pytest fixtures
+from tests.supervisor.sup_helpers import Running, tagged_pids, wait_for
 
 LEAKY = """
     import os, sys, subprocess, threading

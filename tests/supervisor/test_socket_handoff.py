@@ -1,6 +1,5 @@
 """`memwarden run --socket`: servers restarted for memory under load lose no request."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import http.client
@@ -12,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sup_helpers import Running, supervise, tagged_pids, wait_for  # noqa: F401 - pytest fixtures
+from tests.supervisor.sup_helpers import Running, tagged_pids, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 RESTARTS = 3

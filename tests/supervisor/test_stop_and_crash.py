@@ -1,6 +1,5 @@
 """Graceful stop with a grace period, crash loops, max-restarts, exit 75."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import json
@@ -9,7 +8,7 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from sup_helpers import Running, script, supervise, tagged_pids, wait_for  # noqa: F401 - pytest fixtures
+from tests.supervisor.sup_helpers import Running, tagged_pids, wait_for
 
 STUBBORN = """
     import os, signal, subprocess, sys, threading

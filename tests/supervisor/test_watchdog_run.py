@@ -1,13 +1,12 @@
 """`memwarden run --health-url / --watchdog`: a hung child is restarted with reason watchdog."""
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
 import socket
 from collections.abc import Callable
 from pathlib import Path
 
-from sup_helpers import Running, script, supervise, wait_for  # noqa: F401 - pytest fixtures
+from tests.supervisor.sup_helpers import Running, wait_for
 
 # First generation: answers its health URL a few times, then hangs (the handler blocks).
 HEALTH = """

@@ -5,9 +5,7 @@ from __future__ import annotations
 import http.client
 from collections.abc import Callable
 
-from web_helpers import CALM, REPO_ROOT, Server, gunicorn_argv, serve, uvicorn_argv
-
-__all__ = ["serve"]
+from tests.web.web_helpers import CALM, REPO_ROOT, Server, gunicorn_argv, uvicorn_argv
 
 
 def test_fastapi_example_under_uvicorn(serve: Callable[..., Server]) -> None:

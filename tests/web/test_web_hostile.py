@@ -14,12 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from web_helpers import CALM, REPO_ROOT, Server, gunicorn_argv, serve, uvicorn_argv
-from web_scenarios import AUTH, TOKEN
 
 from memwarden.web.asgi import MemwardenMiddleware
-
-__all__ = ["serve"]
+from tests.web.web_helpers import CALM, REPO_ROOT, Server, gunicorn_argv, uvicorn_argv
+from tests.web.web_scenarios import AUTH, TOKEN
 
 # Each a list of Content-Length header values: one header each, or two headers.
 BAD_LENGTHS: list[list[bytes]] = [

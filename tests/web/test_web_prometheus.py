@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from web_helpers import CALM, DEADLINE_S, Server, free_port, gunicorn_argv, serve
 
-__all__ = ["serve"]
+from tests.web.web_helpers import CALM, DEADLINE_S, Server, free_port, gunicorn_argv
 
 PROMETHEUS = shutil.which("prometheus")
 GIB = 1024**3

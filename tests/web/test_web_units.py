@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from web_helpers import child_env
 
 from memwarden.errors import ConfigError
 from memwarden.web.attribution import OTHER, UNMATCHED, Attribution
 from memwarden.web.config import WebConfig, load_web_config
 from memwarden.web.health import CheckRegistry, run_checks_async, run_checks_blocking
+from tests.web.web_helpers import child_env
 
 
 def test_config_from_toml_env_and_options(tmp_path: Path) -> None:

@@ -6,10 +6,8 @@ import http.client
 from collections.abc import Callable
 from pathlib import Path
 
-from web_helpers import CALM, Server, serve, uvicorn_argv
-from web_scenarios import AUTH, SHED_ENV, TOKEN, shedding_scenario
-
-__all__ = ["serve"]  # the fixture, imported for pytest
+from tests.web.web_helpers import CALM, Server, uvicorn_argv
+from tests.web.web_scenarios import AUTH, SHED_ENV, TOKEN, shedding_scenario
 
 
 def test_uvicorn_sheds_under_critical_memory(serve: Callable[..., Server]) -> None:

@@ -8,10 +8,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from web_helpers import CALM, REPO_ROOT, Reply, Server, gunicorn_argv, serve
-from web_scenarios import SHED_ENV, shedding_scenario
-
-__all__ = ["serve"]
+from tests.web.web_helpers import CALM, REPO_ROOT, Reply, Server, gunicorn_argv
+from tests.web.web_scenarios import SHED_ENV, shedding_scenario
 
 WERKZEUG = [sys.executable, "flask_app.py", "{port}"]
 PUBLIC = {"MEMWARDEN_WEB_PUBLIC_DETAILS": "true"}  # and no admin token

@@ -1,12 +1,10 @@
 """Real servers on 127.0.0.1 for the web tests: start, wait for readiness, talk raw HTTP.
 
-Test modules import the `serve` fixture from here (no tests/web/conftest.py: several
-conftest.py without packages would shadow each other as the module "conftest")."""
+The `serve` fixture reaches test modules through tests/web/conftest.py."""
 
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import json
 import os
 import socket
@@ -20,17 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import child_env
 
-def _root_conftest() -> Any:
-    path = Path(__file__).resolve().parents[1] / "conftest.py"
-    spec = importlib.util.spec_from_file_location("memwarden_root_conftest", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-child_env = _root_conftest().child_env
 APPS = Path(__file__).resolve().parent / "apps"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

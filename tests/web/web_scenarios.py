@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from web_helpers import CALM, Reply, Server
+from tests.web.web_helpers import CALM, Reply, Server
 
 TOKEN = "t0ken-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

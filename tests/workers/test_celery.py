@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from celery_helpers import CELERY_APP, redis_server_path, start_redis
-from workers_helpers import alive, free_port, wait_until, worker_pids
 
-from conftest import child_env
+from tests.helpers import child_env
+from tests.workers.celery_helpers import CELERY_APP, redis_server_path, start_redis
+from tests.workers.workers_helpers import alive, free_port, wait_until, worker_pids
 
 pytest.importorskip("celery")
 pytest.importorskip("redis")

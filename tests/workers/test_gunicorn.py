@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from workers_helpers import (
+
+from tests.helpers import child_env
+from tests.workers.workers_helpers import (
     WSGI_APP,
     SlowRequests,
     alive,
@@ -18,8 +20,6 @@ from workers_helpers import (
     wait_until,
     worker_pids,
 )
-
-from conftest import child_env
 
 pytest.importorskip("gunicorn")
 

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from workers_helpers import (
+
+from tests.helpers import child_env
+from tests.workers.workers_helpers import (
     ASGI_APP,
     SlowRequests,
     alive,
@@ -19,8 +21,6 @@ from workers_helpers import (
     wait_until,
     worker_pids,
 )
-
-from conftest import child_env
 
 pytest.importorskip("uvicorn")
 

@@ -10,20 +10,19 @@ import sys
 from pathlib import Path
 
 import pytest
-from lossless_helpers import (
+
+from memwarden.readers.cgroup import CgroupLocation
+from memwarden.supervisor import cgroupctl, notify
+from memwarden.supervisor.cgroupctl import OwnedCgroup
+from tests.helpers import child_env
+from tests.supervisor.lossless_helpers import (
     MIB,
-    owned_group_fixture,  # noqa: F401 (the owned_group fixture)
     read_line,
     send,
     spawn_allocator,
     wait_readable,
     wait_until,
 )
-
-from conftest import child_env
-from memwarden.readers.cgroup import CgroupLocation
-from memwarden.supervisor import cgroupctl, notify
-from memwarden.supervisor.cgroupctl import OwnedCgroup
 
 pytestmark = pytest.mark.cgroup
 

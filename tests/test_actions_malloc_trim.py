@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import child_env
+from tests.helpers import child_env
 
 PROGRAM = """
 import sys

@@ -8,9 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from lossless_helpers import DEADLINE_S, read_line, wait_readable
-
 from memwarden.supervisor.watchdog import HealthProbe, Hung, NotifySocket, ProbeConfig, sd_notify
+from tests.supervisor.lossless_helpers import DEADLINE_S, read_line, wait_readable
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 ENV = {**os.environ, "PYTHONPATH": str(SRC)}

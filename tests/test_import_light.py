@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import child_env
+from tests.helpers import child_env
 
 HEAVY = ("prometheus_client", "matplotlib", "httpx", "rich", "starlette", "psutil", "click",
          "typing", "threading", "logging", "ctypes", "tomllib")

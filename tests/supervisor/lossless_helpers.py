@@ -15,7 +15,7 @@ import pytest
 from memwarden.supervisor import cgroupctl
 
 MIB = 1024 * 1024
-from cgroup_helpers import DEADLINE_S  # noqa: E402 - one deadline, raised in slow guests
+from tests.cgroup_helpers import DEADLINE_S  # noqa: E402 - one deadline, raised in slow guests
 
 # A child that holds `prealloc` MiB, says "ready", then on each stdin line either allocates
 # "alloc N" MiB and answers "ok", or on "spike" allocates as fast as it can forever.
@@ -89,11 +89,7 @@ def wait_until(predicate: object, deadline_s: float = DEADLINE_S, step_s: float 
 
 @pytest.fixture(name="owned_group")
 def owned_group_fixture() -> Iterator[cgroupctl.OwnedCgroup]:
-    """A 160 MiB owned cgroup; skipped with the reason when memwarden may not own one.
-
-    Test modules import it (a tests/lossless/conftest.py would shadow tests/conftest.py for
-    the `from conftest import ...` other areas use).
-    """
+    """A 160 MiB owned cgroup; skipped with the reason when memwarden may not own one."""
     try:
         group = cgroupctl.OwnedCgroup.create(f"test{os.getpid()}", 160 * MIB)
     except cgroupctl.CgroupUnavailable as err:

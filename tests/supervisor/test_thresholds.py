@@ -5,11 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from lossless_helpers import owned_group_fixture, wait_readable  # noqa: F401
-
 from memwarden.policy import Tier
 from memwarden.supervisor.cgroupctl import OwnedCgroup
 from memwarden.supervisor.thresholds import EARLY_BYTES, REARM_SLACK_BYTES, UsageThresholds
+from tests.supervisor.lossless_helpers import wait_readable
 
 MIB = 1024**2
 GROW = """

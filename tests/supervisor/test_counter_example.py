@@ -13,9 +13,8 @@ import sys
 import threading
 from pathlib import Path
 
-from lossless_helpers import read_line, wait_until
-
 from memwarden.supervisor import sockets
+from tests.supervisor.lossless_helpers import read_line, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = ROOT / "examples" / "counter_server.py"

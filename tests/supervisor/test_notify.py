@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from lossless_helpers import owned_group_fixture, wait_readable, wait_until  # noqa: F401
 
 from memwarden.supervisor import notify
 from memwarden.supervisor.cgroupctl import OwnedCgroup
+from tests.supervisor.lossless_helpers import wait_readable, wait_until
 
 pytestmark = pytest.mark.cgroup
 

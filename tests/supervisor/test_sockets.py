@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from lossless_helpers import read_line
 
 from memwarden.errors import ConfigError
 from memwarden.supervisor import sockets
+from tests.supervisor.lossless_helpers import read_line
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 ENV = {**os.environ, "PYTHONPATH": str(SRC)}
