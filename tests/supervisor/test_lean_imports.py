@@ -4,13 +4,11 @@ Each module below costs the supervisor ~1-2 MB of RSS (measured with `python -S`
 needed once click has validated the options and the lean interpreter took over.
 """
 
-# ruff: noqa: F811 - pytest fixtures imported from sup_helpers are test arguments
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
-from sup_helpers import Running, supervise  # noqa: F401 - pytest fixture
+from tests.supervisor.sup_helpers import Running
 
 NOT_IN_THE_LEAN_SUPERVISOR = ("typing", "pickle", "tracemalloc", "click", "tomllib", "psutil",
                               "logging", "threading", "memwarden.alerts", "memwarden.trace")
@@ -21,7 +19,7 @@ def test_supervisor_with_every_default_imports_nothing_heavy(
 ) -> None:
     sup = supervise("--limit", "512M", command=["sleep", "600"], PYTHONPROFILEIMPORTTIME="1")
     sup.wait_log("started pid")
-    time.sleep(1.0)  # a few samples: the leak detector and readers are imported by then
+    sup.wait_log("| memwarden.leak.detector")  # sampling and the leak detector are running
     assert sup.cli("stop").returncode == 0
     assert sup.exit_code() == 0
     lines = sup.log.splitlines()

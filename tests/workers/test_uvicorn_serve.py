@@ -9,13 +9,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+import psutil
 import pytest
-from workers_helpers import free_port, serving, wait_until
 
-from conftest import child_env
+from tests.helpers import child_env
+from tests.workers.workers_helpers import free_port, serving, wait_until
 
 pytest.importorskip("uvicorn")
 
@@ -26,6 +26,20 @@ async def app(scope, receive, send):
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": b"served"})
 """
+
+
+def accepted(pid: int, peer: tuple[str, int]) -> bool:
+    """The server process holds the connection from `peer`: it has accepted it."""
+    return any(tuple(c.raddr) == peer for c in psutil.Process(pid).net_connections("tcp")
+               if c.raddr)
+
+
+def refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
 
 
 def _late_request_answer(module: str, tmp_path: Path,
@@ -40,9 +54,9 @@ def _late_request_answer(module: str, tmp_path: Path,
     reaper.append(server)
     wait_until(lambda: serving(f"http://127.0.0.1:{port}/"), "uvicorn serving")
     with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
-        time.sleep(0.3)  # uvicorn has accepted it: the connection exists, no request yet
+        wait_until(lambda: accepted(server.pid, client.getsockname()), "uvicorn accepting it")
         server.send_signal(signal.SIGTERM)
-        time.sleep(0.2)  # uvicorn has stopped accepting by now
+        wait_until(lambda: refused(port), "uvicorn closing its listening socket")
         client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         answer = b""
         try:
