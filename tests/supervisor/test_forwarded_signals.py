@@ -8,21 +8,25 @@ from collections.abc import Callable
 
 from tests.supervisor.sup_helpers import Running
 
-# The program and a child in its process group each print every signal they get.
+# The program and a child in its process group each print every signal they get. One write
+# per line: with PYTHONUNBUFFERED, print() writes its pieces separately and two processes'
+# lines would interleave on the shared pipe.
 RECORDER = """
     import os, signal, subprocess, sys, threading
+    def say(text):
+        os.write(1, (text + "\\n").encode())
     def record(who):
         def on_signal(signum, _frame):
-            print(who, "got", signal.Signals(signum).name, flush=True)
+            say(f"{who} got {signal.Signals(signum).name}")
         for name in ("SIGHUP", "SIGUSR1", "SIGUSR2", "SIGWINCH"):
             signal.signal(getattr(signal, name), on_signal)
     if len(sys.argv) > 1:
         record("child")
-        print("child up", flush=True)
+        say("child up")
         threading.Event().wait(600)
     record("main")
     child = subprocess.Popen([sys.executable, __file__, "child"])
-    print("main up", flush=True)
+    say("main up")
     threading.Event().wait(600)
 """
 
