@@ -154,13 +154,49 @@ def test_trace_headroom_shortfall() -> None:
 def test_tracemalloc_window_is_skipped_near_the_restart_threshold(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # A leak found at ~230 MiB under a 300 MiB limit (restart at 95 % = 285 MiB): a window
-    # could add ~90 MiB and cause the very restart it would explain.
+    # A leak suspected at ~220 MiB and found at ~230 MiB under a 300 MiB limit (restart at
+    # 95 % = 285 MiB): a window could add ~90 MiB and cause the very restart it would explain.
     config = LeakConfig(min_window_s=300.0, trace_window_s=0.05)
-    shape = add(linear(200 * MiB, MiB / 60), sawtooth(60.0, 4 * MiB))
+    shape = add(linear(215 * MiB, MiB / 60), sawtooth(60.0, 4 * MiB))
     with caplog.at_level(logging.WARNING, logger="memwarden"):
         _, events, _ = run_watch(shape, config, limit_bytes=300 * MiB, duration_s=1500.0)
     assert "tracemalloc window skipped (only " in caplog.text
     assert not tracemalloc.is_tracing()
     leaks = [e for e in events if e.kind == "leak"]
     assert [e.figures["phase"] for e in leaks] == ["detected", "attributed"]
+
+
+GROWN: list[list[int]] = []  # what "leaks" in this process while the simulated series rises
+
+
+def test_the_culprit_is_found_before_the_verdict_and_published_with_it() -> None:
+    # The window opened at suspicion has run when the verdict comes: its culprit is ready, so
+    # the attributed event follows the detected one at once, without a window of its own.
+    config = LeakConfig(min_window_s=300.0, trace_window_s=5.0)
+    guardian = Guardian(GuardConfig(), registry=HookRegistry())
+    watch = LeakWatch(guardian, config).start()
+    ready_at_verdict: list[bool] = []
+
+    def on_event(event: Event) -> None:
+        if event.kind == "leak" and event.figures["phase"] == "detected":
+            ready_at_verdict.append(watch._prepared is not None)
+
+    guardian.events.subscribe(on_event)
+    events: list[Event] = []
+    guardian.events.subscribe(events.append)
+    times, values = series(linear(200 * MiB, 10 * MiB / 60), duration_s=900.0, interval_s=2.0,
+                           noise_bytes=MiB / 2)
+    try:
+        for t, v in zip(times, values, strict=True):
+            watch.on_sample(fake_sample(t, v, 4096 * MiB))
+            GROWN.extend([i] * 10 for i in range(300))
+            assert watch.wait_idle()  # each job done before the next sample: deterministic
+            if any(e.figures.get("phase") == "attributed" for e in events):
+                break
+    finally:
+        watch.stop()
+        GROWN.clear()
+    assert ready_at_verdict == [True]
+    phases = [e.figures["phase"] for e in events if e.kind == "leak"]
+    assert phases == ["detected", "attributed"]
+    assert not tracemalloc.is_tracing()

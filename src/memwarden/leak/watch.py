@@ -40,7 +40,6 @@ SUSPECT_P = 0.05  # a baseline census is taken once the rise is this likely
 MIN_LEAK_GROWTH_BYTES = 2 * 2**20
 MIN_SUSPECT_GROWTH_BYTES = 512 * 1024  # a smaller rise (memwarden's own warm-up) is no suspect
 BASELINE_MAX_AGE_S = 600.0  # an older baseline is taken again while the rise is suspected
-PREPARED_MAX_AGE_S = BASELINE_MAX_AGE_S  # a culprit found before the verdict is used this long
 QUIET_FRACTION = 0.25  # "quiet": within the lowest quarter of the sawtooth swing
 # A tracemalloc window costs memory in proportion to the heap: its traces, then the snapshot
 # pair diffed at the end (seen: RSS 181 -> 254 MiB, +40 %, when the window closed). It is only
@@ -166,11 +165,16 @@ class LeakWatch:
         flip = self.detector.add(now_s, sample.measured_bytes - self._own_bytes(),
                                  limit_bytes=sample.limit.limit_bytes)
         trend = self.detector.trend
-        if (self._baseline_due(now_s) and trend is not None and trend.p_value is not None
-                and trend.p_value < SUSPECT_P
-                and trend.rate_bytes_per_h * trend.window_s / 3600 >= MIN_SUSPECT_GROWTH_BYTES):
+        suspected = (trend is not None and trend.p_value is not None
+                     and trend.p_value < SUSPECT_P
+                     and trend.rate_bytes_per_h * trend.window_s / 3600
+                     >= MIN_SUSPECT_GROWTH_BYTES)
+        if suspected and self._baseline_due(now_s):
             self._baseline_s = now_s
             self._spawn(lambda: self._take_baseline(sample))
+        elif not suspected and not self.detector.leaking:
+            # The rise it was found for has faded: a verdict later is another rise.
+            self._prepared = None
         early = self._early
         if (early is not None and not self.detector.leaking
                 and (now_s - early[1] >= self.config.trace_window_s or not early[0].tracing)):
@@ -299,8 +303,10 @@ class LeakWatch:
         from memwarden.leak.attribute import Attribution
 
         prepared, self._prepared = self._prepared, None
+        # Found before the verdict, within min_window: the rise confirmed now (an older one may
+        # have been a warm-up, and the leak a later rise).
         if (prepared is not None and prepared[0].found_growth
-                and time.monotonic() - prepared[1] <= PREPARED_MAX_AGE_S):
+                and time.monotonic() - prepared[1] <= self.config.min_window_s):
             self._publish_attribution(prepared[0], trend, sample)
             return
         early, self._early = self._early, None
