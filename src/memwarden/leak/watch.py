@@ -283,12 +283,23 @@ class LeakWatch:
         return trace_headroom_shortfall(sample.measured_bytes, self._ceiling_bytes(sample))
 
     def _prepare(self, sample: Sample) -> None:
-        """Attribute the growth the early window saw, ahead of the verdict."""
-        early, self._early = self._early, None
+        """Attribute the growth the early window saw, ahead of the verdict. Whatever RSS that
+        leaves behind (the second census, lazy imports) is memwarden's: taken out of the
+        judged series like the baseline's, or a healthy program could be judged leaking."""
+        from memwarden.readers.proc import self_rss_bytes
+
+        early = self._early
         if early is None:
             return
         attribution, started = early[0], early[2]
+        # Its tables are already taken out of the series (_own_bytes) until they are freed.
+        before = self_rss_bytes()
+        before = None if before is None else before - self._own_bytes() + self.own_added_bytes
         self._finish(attribution, self.detector.trend, started)
+        after = self_rss_bytes()
+        if before is not None and after is not None:
+            self.own_added_bytes += max(0, after - before)
+        self._early = None
         self._prepared = (attribution, time.monotonic())
 
     def _finish(self, attribution: Any, trend: Trend | None, started: float) -> None:
