@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import statistics
 import sys
 import threading
@@ -114,6 +115,20 @@ def web_app() -> None:
         client.get(f"/item?id={n}")
 
 
+def size_accuracy(runs: int = 4) -> str:
+    """The type census's bytes (sizes from a sample) against every tracked object sized, over
+    a few censuses whose sample falls on other objects each time."""
+    exact = sum(map(sys.getsizeof, gc.get_objects(), itertools.repeat(0)))
+    shift: list[list[int]] = []
+    errors = []
+    for _ in range(runs):
+        shift.append([0])  # one more object: the next sample starts elsewhere
+        total = sum(t.size_bytes for t in take_census().types)
+        errors.append(total / exact - 1)
+    return (f"type census bytes vs every object sized ({exact / 2**20:.1f} MiB), {runs} "
+            f"censuses: {min(errors):+.2%} to {max(errors):+.2%}")
+
+
 def census_main(objects: int, *, web: bool) -> None:
     if web:
         web_app()
@@ -183,6 +198,7 @@ def census_main(objects: int, *, web: bool) -> None:
     print(f"\nfull census: {full.slices} slices, wall {ms(full.duration_s)} ms, unsliced "
           f"gc.get_objects() {ms(full.get_objects_s)} ms; {len(full.containers):,} containers "
           "named")
+    print(size_accuracy())
     print("\n1 ms ticker thread, wake-up lateness (what a request thread waits):")
     print(table(["while", "p50 ms", "p99 ms", "max ms"], [
         [name, ms(statistics.median(v)), ms(percentile(v, 0.99)), ms(max(v))]
