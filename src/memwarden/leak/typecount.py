@@ -25,6 +25,7 @@ CHUNK_OBJECTS = 8192  # ~0.5 ms of counting between two ticks
 CHUNK_ROWS = 2048  # types or (type, size) pairs added up between two ticks
 LARGE_BYTES = 16 * 1024  # an object this large is sized on its own, never scaled
 SIZE_STRIDE = 8  # sizes from every 8th object, scaled to the type's exact count
+PHASE_STEP = 5  # the sample's offset moves by this from chunk to chunk (prime to the stride)
 GC_HEADER_BYTES = 16  # what sys.getsizeof adds to a gc-tracked object on 64-bit CPython
 
 
@@ -118,11 +119,15 @@ def count_types(objects: list[Any], tick: Callable[[], None],
     large: id -> (type, size) of gc-tracked objects over LARGE_BYTES already sized."""
     counts: Counter[type] = Counter()
     sizes = _Sizes(large or {})
+    phase = 0
     while objects:
         chunk = objects[-CHUNK_OBJECTS:]
         del objects[-CHUNK_OBJECTS:]
         counts.update(map(type, chunk))
-        sizes.add(chunk[::SIZE_STRIDE])
+        # Each chunk sampled from another offset: objects made in a loop repeat with a
+        # period (a record, its list, its dict), which a fixed stride would always hit alike.
+        phase = (phase + PHASE_STEP) % SIZE_STRIDE
+        sizes.add(chunk[phase::SIZE_STRIDE])
         del chunk
         tick()
     totals = sizes.totals(counts, tick)
