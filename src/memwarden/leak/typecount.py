@@ -24,7 +24,7 @@ from memwarden.leak.own import is_own_module
 CHUNK_OBJECTS = 8192  # ~0.5 ms of counting between two ticks
 CHUNK_ROWS = 2048  # types or (type, size) pairs added up between two ticks
 LARGE_BYTES = 16 * 1024  # an object this large is sized on its own, never scaled
-SIZE_STRIDE = 8  # sizes from every 8th object, scaled to the type's exact count
+SIZE_STRIDE = 16  # sizes from every 16th object, scaled to the type's exact count
 PHASE_STEP = 5  # the sample's offset moves by this from chunk to chunk (prime to the stride)
 GC_HEADER_BYTES = 16  # what sys.getsizeof adds to a gc-tracked object on 64-bit CPython
 
