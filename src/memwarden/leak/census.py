@@ -6,9 +6,12 @@ small dicts. E.g. `myapp.sync:SyncService.processed_records` (a class attribute)
 `myapp.sync:service.processed_records` (an attribute of the module-global instance).
 
 The census must not stall the service: all Python-level work runs in slices of at most
-`slice_s` and then yields the GIL (`time.sleep(0)`). The only pause that cannot be sliced is
-the single `gc.get_objects()` call of the type census (C code, ~12-25 ms per million tracked
-objects here; a full gc.collect() of the same heap takes ~90 ms). Pass types=False to skip it.
+`slice_s` and then yields the GIL (`time.sleep(0)`), each slice a bounded amount of work (one
+module, a batch of names, one container, a chunk of objects). The only pause that cannot be
+sliced is the single `gc.get_objects()` call of the type census (C code, ~24 ms CPU per
+million tracked objects here; CPython's own full collection of the same heap ~200 ms). A
+walk of the reachable heap could be sliced, but costs ~10x the CPU and never reaches what
+only C code holds (bench/leak_bench.py census measures it). Pass types=False to skip it.
 
 Every decision about a visited object is made on `type(obj)`, never on the object: a proxy
 (Flask's `request`, werkzeug's LocalProxy) raises on isinstance() or getattr() outside its
