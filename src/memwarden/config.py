@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from memwarden.errors import ConfigError
 from memwarden.policy import PolicyConfig, Tier
+from memwarden.record import fields as record_fields
+from memwarden.record import record
 from memwarden.settings.types import short_size
 from memwarden.units import Threshold
 
@@ -30,12 +31,12 @@ if TYPE_CHECKING:
 LADDER = ("warn", "critical", "restart")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GuardConfig:
     limit_bytes: int | None = None  # the configured budget; the effective limit may be lower
-    warn: Threshold | None = Threshold(fraction=0.70)  # noqa: RUF009 - frozen, shared safely
-    critical: Threshold | None = Threshold(fraction=0.85)  # noqa: RUF009
-    restart: Threshold | None = Threshold(fraction=0.95)  # noqa: RUF009
+    warn: Threshold | None = Threshold(fraction=0.70)
+    critical: Threshold | None = Threshold(fraction=0.85)
+    restart: Threshold | None = Threshold(fraction=0.95)
     interval_s: float = 1.0
     metric: MetricChoice = "auto"
     hysteresis_fraction: float = 0.05
@@ -61,7 +62,7 @@ class GuardConfig:
 
 def guard_from(resolved: Resolved) -> GuardConfig:
     """A GuardConfig from resolved guard (or program memory) settings, ladder checked."""
-    fields = set(GuardConfig.__slots__)
+    fields = set(record_fields(GuardConfig))
     config = GuardConfig(**{k: v for k, v in resolved.fields().items() if k in fields})
     check_ladder(config, resolved.given)
     return config

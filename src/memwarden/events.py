@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import _thread
 from collections import deque
-from dataclasses import dataclass, field
 from enum import StrEnum
+
+from memwarden.record import field, record
 
 # Not `from typing import ...` at run time: it costs the lean supervisor ~2 MB of RSS.
 TYPE_CHECKING = False
@@ -45,7 +46,7 @@ class Level(StrEnum):
     ERROR = "error"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Event:
     kind: EventKind
     time_s: float

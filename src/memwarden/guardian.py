@@ -10,7 +10,6 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass
 
 from memwarden.child import shutdown_on_sigterm
 from memwarden.config import GuardConfig, load_guard_config
@@ -19,6 +18,7 @@ from memwarden.exitcodes import EXIT_MEMORY_RESTART
 from memwarden.hooks import REGISTRY, HookRegistry
 from memwarden.logger import log
 from memwarden.policy import PolicyConfig, PolicyState, Tier, Transition, evaluate
+from memwarden.record import record
 from memwarden.sample import Sample, Sampler
 from memwarden.units import format_bytes, format_duration
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from memwarden.settings import LoadedConfig
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GuardianStatus:
     sample: Sample
     tier: Tier

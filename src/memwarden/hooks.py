@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 from memwarden.policy import Tier
+from memwarden.record import record
 
 # Not `from typing import ...` at run time: the guardian's start loads this module.
 TYPE_CHECKING = False
@@ -13,14 +13,14 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PressureHook:
     name: str
     run: Callable[[], object]
     tier: Tier
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ShutdownHook:
     name: str
     run: Callable[[], object]

@@ -5,9 +5,9 @@ No I/O: drivers (guardian, supervisor, middleware) feed it figures and act on tr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
+from memwarden.record import field, record, replace
 from memwarden.units import Threshold, parse_threshold
 
 
@@ -34,7 +34,7 @@ def _default_ladder() -> dict[Tier, Threshold]:
     }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PolicyConfig:
     # Tier -> threshold; a tier left out (e.g. no RESTART for a library user) is never entered.
     ladder: dict[Tier, Threshold] = field(default_factory=_default_ladder)
@@ -53,7 +53,7 @@ class PolicyConfig:
         return {tier: threshold.resolve(limit_bytes) for tier, threshold in self.ladder.items()}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PolicyState:
     tier: Tier = Tier.OK
     # The higher tier the figure currently qualifies for while `sustain_s` runs, and since when.
@@ -62,7 +62,7 @@ class PolicyState:
     since_s: float | None = None  # when `tier` was entered (None: at start)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Transition:
     previous: Tier
     current: Tier

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from memwarden.readers.cgroup import CgroupLocation, CgroupMemory
 from memwarden.readers.proc import PROC_ROOT
 from memwarden.readers.system import Pressure, SystemMemory
 from memwarden.readers.tree import TreeMemory
+from memwarden.record import record, replace
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
@@ -32,13 +32,13 @@ else:  # run-time stand-ins, so `from memwarden.sample import Metric` keeps work
 IS_LINUX = sys.platform.startswith("linux")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EffectiveLimit:
     limit_bytes: int | None
     source: LimitSource | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Sample:
     time_s: float  # wall clock (unix seconds)
     monotonic_s: float

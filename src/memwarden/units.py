@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 
 from memwarden.errors import ConfigError
+from memwarden.record import record
 
 # Binary multiples, as PM2, supervisord and Kubernetes' Mi/Gi mean them for memory.
 _SIZE_UNITS: dict[str, int] = {
@@ -88,7 +88,7 @@ def parse_duration(text: str | float | int, *, key: str = "duration") -> float:
     return seconds
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Threshold:
     """A threshold as given: a fixed size, or a fraction of the effective limit."""
 

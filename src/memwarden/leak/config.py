@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from memwarden.record import record
 
 # Not `from typing import ...` at run time: the guardian's start loads this module.
 TYPE_CHECKING = False
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from memwarden.settings.load import Resolved
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LeakConfig:
     enabled: bool = True
     min_window_s: float = 60.0  # no leak verdict on less history (the start-up grace)

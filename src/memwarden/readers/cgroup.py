@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from memwarden.readers.proc import PROC_ROOT, read_file_bytes
+from memwarden.record import record
 
 # Not `from typing import Literal` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
@@ -21,13 +21,13 @@ if TYPE_CHECKING:
 V1_NO_LIMIT_BYTES = 2**62
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CgroupLocation:
     version: Literal[1, 2]
     path: Path  # the group's directory, e.g. /sys/fs/cgroup/memory/kubepods/pod123
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CgroupMemory:
     version: Literal[1, 2]
     path: str
@@ -45,7 +45,7 @@ class CgroupMemory:
     oom_kill_disabled: bool | None  # v1 memory.oom_control oom_kill_disable
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Mount:
     root: str  # the directory of the hierarchy that is mounted (not "/" in many containers)
     mount_point: str

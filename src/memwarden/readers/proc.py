@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from memwarden.errors import NoSuchProcessError, ProcessAccessError, ReaderError
+from memwarden.record import record
 
 PROC_ROOT = Path("/proc")
 PAGE_SIZE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -16,7 +16,7 @@ PAGE_SIZE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _STATM_READ_BYTES = 256
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProcessMemory:
     pid: int
     rss_bytes: int
@@ -26,7 +26,7 @@ class ProcessMemory:
     threads: int | None  # Threads from status (arena advice needs it)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProcessDetail:
     """From `smaps_rollup`: costs ms at large RSS, so only on demand, never on a hot path."""
 

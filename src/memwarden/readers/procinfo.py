@@ -7,14 +7,14 @@ so the fields after it are found from the LAST ')'.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from memwarden.errors import NoSuchProcessError, ReaderError
 from memwarden.readers.proc import PROC_ROOT, read_file_bytes, translate_os_error
+from memwarden.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProcStat:
     state: str  # R, S, D, Z, X, T ...
     ppid: int

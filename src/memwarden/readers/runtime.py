@@ -7,10 +7,11 @@ from __future__ import annotations
 import _tracemalloc
 import gc
 import sys
-from dataclasses import dataclass
+
+from memwarden.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RuntimeMemory:
     gc_counts: tuple[int, int, int]  # gc.get_count(): allocations pending per generation
     gc_collections: tuple[int, int, int]  # collections so far per generation (gc.get_stats)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from memwarden.readers.proc import PROC_ROOT, read_file_bytes, status_field
+from memwarden.record import record
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from memwarden.readers.cgroup import CgroupLocation
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SystemMemory:
     total_bytes: int
     available_bytes: int | None  # MemAvailable (not free+cached)
@@ -21,7 +21,7 @@ class SystemMemory:
     swap_free_bytes: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PressureLine:
     avg10: float  # percent of wall time stalled, 10 s average
     avg60: float
@@ -29,7 +29,7 @@ class PressureLine:
     total_us: int  # cumulative stall time in microseconds
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pressure:
     some: PressureLine
     full: PressureLine | None  # absent on some kernels for the system-wide cpu file

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import os
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 
 from memwarden.errors import NoSuchProcessError, ProcessAccessError
@@ -16,9 +15,10 @@ from memwarden.readers.proc import (
     read_process_memory,
 )
 from memwarden.readers.procinfo import parse_stat
+from memwarden.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TreeMemory:
     root_pid: int
     processes: tuple[ProcessMemory, ...]  # root first; any that vanished mid-read left out

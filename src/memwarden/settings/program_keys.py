@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from memwarden.errors import ConfigError
+from memwarden.record import record
 from memwarden.settings.types import short_duration
 from memwarden.units import is_off, parse_duration
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PsiSpec:
     """A PSI trigger: `kind` ("some"/"full") tasks stalled stall_us within window_us."""
 
