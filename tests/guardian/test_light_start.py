@@ -20,12 +20,14 @@ HEAVY = (
     "urllib.request", "memwarden.actions", "memwarden.alerts.sender", "memwarden.alerts.http",
     "memwarden.leak.census", "memwarden.leak.attribute", "memwarden.trace", "memwarden.web",
     "memwarden.cli", "memwarden.supervisor", "json", "memwarden.leak.snapshot",
+    # Standard modules the sampling path does without (memwarden.record, TYPE_CHECKING).
+    "typing", "dataclasses", "inspect",
 )
 # Loaded when used: each has a test below that uses it.
 ALERTS = ("memwarden.alerts", "memwarden.alerts.config")
 LEAK_FIT = ("memwarden.leak.watch", "memwarden.leak.detector", "memwarden.leak.trend",
             "memwarden.leak.stats")
-LAZY = ("logging", "typing", *ALERTS, *LEAK_FIT)
+LAZY = ("logging", *ALERTS, *LEAK_FIT)
 
 # {wait}: code that runs after the guardian thread has ticked, before modules are listed.
 PROGRAM = """
