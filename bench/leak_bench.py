@@ -1,6 +1,7 @@
 """Leak bench: every leak shape and healthy shape at full length, and the census cost.
 
-    python bench/leak_bench.py shapes [--speed 1] [--healthy-s 1800] [--deadline-s 300]
+    python bench/leak_bench.py shapes [--under guardian|run|both] [--speed 1]
+                                      [--healthy-s 1800] [--deadline-s 300]
     python bench/leak_bench.py census [--objects 1000000] [--web]
 
 shapes: each leak program (bench/leaks/shapes.py) runs under memwarden.start() with the
@@ -9,7 +10,10 @@ by side; per shape: time to the verdict, time to the culprit line, the line, and
 names the culprit (the words the shape expects). The reference is the same program without
 memwarden, examined by hand the way a developer would: objgraph.growth() and
 find_backref_chain(), tracemalloc's top growing line, 15 s after start. Healthy programs then
-run for --healthy-s seconds and must print no leak line.
+run for --healthy-s seconds and must print no leak line. --under run runs each shape as
+`memwarden run --limit 4G -- python -c SHAPE` instead (the shape's guardian answers the
+supervisor), and judges the supervisor's own log: its leak line and the culprit it names;
+--under both prints both tables (the healthy shapes of both side by side).
 
 census: cost of one census
 
@@ -220,13 +224,15 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=1.0)
     parser.add_argument("--healthy-s", type=float, default=1800.0)
     parser.add_argument("--deadline-s", type=float, default=300.0)
+    parser.add_argument("--under", choices=("guardian", "run", "both"), default="guardian")
     args = parser.parse_args()
     if args.what == "census":
         census_main(args.objects, web=args.web)
     else:
         from leaks.run_shapes import shapes_main
 
-        shapes_main(speed=args.speed, healthy_s=args.healthy_s, deadline_s=args.deadline_s)
+        shapes_main(speed=args.speed, healthy_s=args.healthy_s, deadline_s=args.deadline_s,
+                    under=args.under)
 
 
 if __name__ == "__main__":

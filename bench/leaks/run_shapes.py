@@ -1,12 +1,22 @@
-"""`leak_bench.py shapes`: the leak and healthy programs at full length, side by side."""
+"""`leak_bench.py shapes`: the leak and healthy programs at full length, side by side, under
+the guardian alone (`python -c SHAPE`) and/or under the supervisor
+(`memwarden run --limit 4G -- python -c SHAPE`; the shape still calls memwarden.start(), so
+its guardian can give the supervisor the culprit).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import selectors
+import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from _table import table
@@ -16,80 +26,147 @@ from leaks.shapes import HEALTHY, LEAKS, Shape
 
 SRC = Path(__file__).resolve().parent.parent.parent / "src"
 LINE_CHARS = 150
+STOP_GRACE_S = 30.0  # a supervisor stops its program gracefully before it exits
+CULPRIT = re.compile(r"culprit(?: \(pid \d+\))?: (.*)")
+Lines = list[tuple[float, str]]  # (seconds since the program said "ready", line)
 
 
-def _start(source: str) -> subprocess.Popen[str]:
+@dataclass(frozen=True, slots=True)
+class Under:
+    """What runs a shape, and which of its log lines are the verdicts it is judged by."""
+
+    name: str
+    prefix: tuple[str, ...]  # the command before `python -c SOURCE`; {socket}: a path
+    said: Callable[[str], bool]  # a line of the judged log (not the program's own output)
+    verdict: str  # the words of its leak verdict
+
+    def command(self, source: str, socket: str) -> list[str]:
+        """Each supervisor its own control socket (two cannot share the default one)."""
+        return [*(a.format(socket=socket) for a in self.prefix), sys.executable, "-c", source]
+
+    def culprit(self, text: str) -> str | None:
+        found = CULPRIT.search(text) if self.said(text) else None
+        return found.group(1) if found else None
+
+    def alarm(self, text: str) -> bool:
+        return self.said(text) and self.verdict in text
+
+
+GUARDIAN = Under("guardian", (), lambda text: True, "floor rising")
+# The supervisor's own lines are "<time> memwarden <level>: [program] ..."; its program's
+# output (the guardian's lines among it) comes as "<time> [program] ...".
+RUN = Under("memwarden run", (sys.executable, "-m", "memwarden", "run", "--limit", "4G",
+                              "--control-socket", "{socket}", "--"),
+            lambda text: "memwarden warning: [" in text, "leak: tree RSS floor rising")
+UNDER = {"guardian": (GUARDIAN,), "run": (RUN,), "both": (GUARDIAN, RUN)}
+
+
+def _start(argv: list[str]) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get(
         "PYTHONPATH", "")]))
-    return subprocess.Popen([sys.executable, "-c", source], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env,
-                            start_new_session=True)
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env, start_new_session=True)
 
 
-def _watch(children: dict[str, subprocess.Popen[str]], until_s: float, done: str | None
-           ) -> dict[str, list[tuple[float, str]]]:
-    """Lines per child with the seconds since its 'ready', until each printed `done`."""
+def _is_ready(text: str) -> bool:
+    return text == "ready" or text.endswith("] ready")  # alone, or relayed by `memwarden run`
+
+
+def _watch(children: dict[str, subprocess.Popen[str]], until_s: float,
+           done: Callable[[str], bool] | None) -> dict[str, Lines]:
+    """Lines per child with the seconds since its 'ready', until each printed a `done` line."""
     selector = selectors.DefaultSelector()
     for name, child in children.items():
         assert child.stdout is not None
         selector.register(child.stdout, selectors.EVENT_READ, name)
-    lines: dict[str, list[tuple[float, str]]] = {name: [] for name in children}
-    ready: dict[str, float] = {}
+    seen: dict[str, Lines] = {name: [] for name in children}
     waiting = set(children)
     deadline = time.monotonic() + until_s
-    while waiting and time.monotonic() < deadline:
-        for key, _ in selector.select(timeout=1.0):
-            text = key.fileobj.readline()  # type: ignore[union-attr]
-            name = key.data
-            if not text:
-                selector.unregister(key.fileobj)
-                waiting.discard(name)
-                continue
-            now = time.monotonic()
-            ready.setdefault(name, now)
-            lines[name].append((now - ready[name], text.rstrip()))
-            if done is not None and done in text:
-                waiting.discard(name)
-    for child in children.values():
-        child.kill()
-        child.wait()
-    return lines
+    try:
+        while waiting and time.monotonic() < deadline:
+            for key, _ in selector.select(timeout=1.0):
+                text = key.fileobj.readline()  # type: ignore[union-attr]
+                name = key.data
+                if not text:
+                    selector.unregister(key.fileobj)
+                    waiting.discard(name)
+                    continue
+                seen[name].append((time.monotonic(), text.rstrip()))
+                if done is not None and done(text):
+                    waiting.discard(name)
+    finally:  # also when the bench is interrupted: a leak left running eats the machine
+        _stop(children.values())
+    return {name: _since_ready(lines) for name, lines in seen.items()}
 
 
-def _first(lines: list[tuple[float, str]], word: str) -> tuple[float, str] | None:
-    return next(((t, text) for t, text in lines if word in text), None)
+def _stop(children: Iterable[subprocess.Popen[str]]) -> None:
+    """SIGTERM each session (a supervisor then stops its program and removes its cgroup)."""
+    running = list(children)
+    for child in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGTERM)
+    for child in running:
+        try:
+            child.communicate(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
 
 
-def shapes_main(*, speed: float, healthy_s: float, deadline_s: float) -> None:
+def _since_ready(lines: Lines) -> Lines:
+    start = next((t for t, text in lines if _is_ready(text)), lines[0][0] if lines else 0.0)
+    return [(t - start, text) for t, text in lines]
+
+
+def _first(lines: Lines, test: Callable[[str], object]) -> tuple[float, str] | None:
+    return next(((t, text) for t, text in lines if test(text)), None)
+
+
+def shapes_main(*, speed: float, healthy_s: float, deadline_s: float, under: str) -> None:
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    with tempfile.TemporaryDirectory(prefix="leak-bench-") as sockets:
+        _shapes(speed=speed, healthy_s=healthy_s, deadline_s=deadline_s, runners=UNDER[under],
+                sockets=Path(sockets))
+
+
+def _shapes(*, speed: float, healthy_s: float, deadline_s: float, runners: tuple[Under, ...],
+            sockets: Path) -> None:
     print(f"leak shapes at speed {speed}, shipped defaults (1 s samples, least history 1 min, "
-          "tracemalloc window 20 s); goal: named within 90 s\n")
-    runs = _watch({s.name: _start(s.source(speed=speed)) for s in LEAKS}, deadline_s,
-                  "culprit:")
-    refs = _watch({s.name: _start(reference_source(s.body, speed=speed)) for s in LEAKS},
-                  120.0, "reference after")
+          "tracemalloc window 20 s; `memwarden run`: --limit 4G, leak window 1 min); goal: "
+          "named within 90 s\n")
+    refs = _watch({s.name: _start([sys.executable, "-c", reference_source(s.body, speed=speed)])
+                   for s in LEAKS}, 120.0, lambda text: "reference after" in text)
+    for how in runners:
+        runs = _watch({s.name: _start(how.command(s.source(speed=speed),
+                                                  str(sockets / f"{s.name}.sock")))
+                       for s in LEAKS},
+                      deadline_s, lambda text, how=how: how.culprit(text) is not None)
+        print(f"leaks under {how.name}:")
+        print(table(["shape", "verdict s", "culprit s", "named", "reference s",
+                     f"{how.name}'s line", "reference (objgraph + tracemalloc by hand)"],
+                    [_leak_row(how, s, runs[s.name], refs[s.name]) for s in LEAKS]))
+        print()
+    print(f"healthy shapes, {healthy_s:.0f} s each, side by side (goal: no leak line):")
+    quiet = _watch({f"{how.name}:{s.name}": _start(how.command(
+        s.source(speed=speed), str(sockets / f"{s.name}.sock"))) for how in runners
+        for s in HEALTHY}, healthy_s, None)
     rows = []
-    for shape in LEAKS:
-        rows.append(_leak_row(shape, runs[shape.name], refs[shape.name]))
-    print(table(["shape", "verdict s", "culprit s", "named", "reference s", "memwarden's line",
-                 "reference (objgraph + tracemalloc by hand)"], rows))
-    print(f"\nhealthy shapes, {healthy_s:.0f} s each, side by side (goal: no leak line):")
-    quiet = _watch({s.name: _start(s.source(speed=speed)) for s in HEALTHY}, healthy_s, None)
-    rows = []
-    for shape in HEALTHY:
-        alarm = _first(quiet[shape.name], "leak:")
-        rows.append([shape.name, "none" if alarm is None else f"at {alarm[0]:.0f} s",
-                     "-" if alarm is None else alarm[1][:LINE_CHARS]])
-    print(table(["shape", "alarm", "line"], rows))
+    for how in runners:
+        for shape in HEALTHY:
+            alarm = _first(quiet[f"{how.name}:{shape.name}"], how.alarm)
+            rows.append([how.name, shape.name,
+                         "none" if alarm is None else f"at {alarm[0]:.0f} s",
+                         "-" if alarm is None else alarm[1][:LINE_CHARS]])
+    print(table(["under", "shape", "alarm", "line"], rows))
 
 
-def _leak_row(shape: Shape, lines: list[tuple[float, str]], ref: list[tuple[float, str]]
-              ) -> list[str]:
-    verdict = _first(lines, "floor rising")
-    culprit = _first(lines, "culprit:")
-    reference = _first(ref, "reference after")
-    named = culprit is not None and all(word in culprit[1] for word in shape.expect)
-    said = culprit[1].split("culprit: ", 1)[1] if culprit else "-"
+def _leak_row(how: Under, shape: Shape, lines: Lines, ref: Lines) -> list[str]:
+    verdict = _first(lines, how.alarm)
+    culprit = _first(lines, how.culprit)
+    reference = _first(ref, lambda text: "reference after" in text)
+    said = how.culprit(culprit[1]) if culprit else None
+    named = said is not None and all(word in said for word in shape.expect)
     return [shape.name, f"{verdict[0]:.0f}" if verdict else "-",
             f"{culprit[0]:.0f}" if culprit else "-", "yes" if named else "NO",
-            f"{reference[0]:.0f}" if reference else "-", said[:LINE_CHARS],
+            f"{reference[0]:.0f}" if reference else "-", (said or "-")[:LINE_CHARS],
             reference[1].split(": ", 1)[1][:LINE_CHARS] if reference else "-"]
