@@ -13,7 +13,8 @@ find_backref_chain(), tracemalloc's top growing line, 15 s after start. Healthy 
 run for --healthy-s seconds and must print no leak line. --under run runs each shape as
 `memwarden run --limit 4G -- python -c SHAPE` instead (the shape's guardian answers the
 supervisor), and judges the supervisor's own log: its leak line and the culprit it names;
---under both prints both tables (the healthy shapes of both side by side).
+--under both prints both tables (the healthy shapes of both side by side). --deadline-s 0
+leaves out the leaks, --healthy-s 0 the healthy shapes.
 
 census: cost of one census
 

@@ -131,6 +131,15 @@ def shapes_main(*, speed: float, healthy_s: float, deadline_s: float, under: str
 
 def _shapes(*, speed: float, healthy_s: float, deadline_s: float, runners: tuple[Under, ...],
             sockets: Path) -> None:
+    """deadline_s 0: no leak tables; healthy_s 0: no healthy table."""
+    if deadline_s > 0:
+        _leak_tables(speed, deadline_s, runners, sockets)
+    if healthy_s > 0:
+        _healthy_table(speed, healthy_s, runners, sockets)
+
+
+def _leak_tables(speed: float, deadline_s: float, runners: tuple[Under, ...], sockets: Path
+                 ) -> None:
     print(f"leak shapes at speed {speed}, shipped defaults (1 s samples, least history 1 min, "
           "tracemalloc window 20 s; `memwarden run`: --limit 4G, leak window 1 min); goal: "
           "named within 90 s\n")
@@ -146,18 +155,28 @@ def _shapes(*, speed: float, healthy_s: float, deadline_s: float, runners: tuple
                      f"{how.name}'s line", "reference (objgraph + tracemalloc by hand)"],
                     [_leak_row(how, s, runs[s.name], refs[s.name]) for s in LEAKS]))
         print()
+
+
+def _healthy_table(speed: float, healthy_s: float, runners: tuple[Under, ...], sockets: Path
+                   ) -> None:
     print(f"healthy shapes, {healthy_s:.0f} s each, side by side (goal: no leak line):")
     quiet = _watch({f"{how.name}:{s.name}": _start(how.command(
-        s.source(speed=speed), str(sockets / f"{s.name}.sock"))) for how in runners
+        s.source(speed=speed), str(sockets / f"{how.name}-{s.name}.sock"))) for how in runners
         for s in HEALTHY}, healthy_s, None)
     rows = []
     for how in runners:
         for shape in HEALTHY:
-            alarm = _first(quiet[f"{how.name}:{shape.name}"], how.alarm)
+            lines = quiet[f"{how.name}:{shape.name}"]
+            alarm = _first(lines, how.alarm)
+            # Under `memwarden run`, the program's guardian speaks too (relayed lines).
+            inner = _first(lines, lambda text, how=how: (not how.said(text)
+                                                         and GUARDIAN.alarm(text)))
             rows.append([how.name, shape.name,
                          "none" if alarm is None else f"at {alarm[0]:.0f} s",
-                         "-" if alarm is None else alarm[1][:LINE_CHARS]])
-    print(table(["under", "shape", "alarm", "line"], rows))
+                         "-" if alarm is None else alarm[1][:LINE_CHARS],
+                         "-" if how is GUARDIAN else
+                         "none" if inner is None else f"at {inner[0]:.0f} s"])
+    print(table(["under", "shape", "alarm", "line", "its guardian's alarm"], rows))
 
 
 def _leak_row(how: Under, shape: Shape, lines: Lines, ref: Lines) -> list[str]:

@@ -19,6 +19,7 @@ import threading
 import time
 
 from memwarden.events import Event, EventKind
+from memwarden.leak.answer import OwnBytesNote
 from memwarden.leak.detector import LeakDetector
 from memwarden.logger import log
 from memwarden.units import format_bytes, format_duration, format_rate
@@ -121,6 +122,7 @@ class LeakWatch:
         # RSS memwarden's own work added (the baseline censuses, the watch's own loading):
         # subtracted from the series.
         self.own_added_bytes = 0
+        self._own_note = OwnBytesNote()  # the same figure for `memwarden run`, if it asked
 
     def start(self) -> LeakWatch:
         self._unsubscribe = self.guardian.on_sample(self.on_sample)
@@ -162,8 +164,10 @@ class LeakWatch:
         self.heap.add(now_s, blocks)
         # memwarden's own memory (its census, a tracemalloc window) is not the program's
         # growth: without this, suspecting a leak would make one.
-        flip = self.detector.add(now_s, sample.measured_bytes - self._own_bytes(),
+        own = self._own_bytes()
+        flip = self.detector.add(now_s, sample.measured_bytes - own,
                                  limit_bytes=sample.limit.limit_bytes)
+        self._tell_supervisor(own)
         trend = self.detector.trend
         suspected = (trend is not None and trend.p_value is not None
                      and trend.p_value < SUSPECT_P
@@ -187,6 +191,14 @@ class LeakWatch:
             self._on_flip(flip, sample)
         if self.config.restart_before_oom and self.detector.leaking and trend is not None:
             self._maybe_restart(trend, sample)
+
+    def _tell_supervisor(self, own_bytes: int) -> None:
+        try:
+            self._own_note.update(own_bytes)
+        except OSError as err:
+            self._own_note.disable()
+            log.warning("memwarden: could not tell the supervisor memwarden's own memory: %s",
+                        err)
 
     def _own_bytes(self) -> int:
         own = self.own_added_bytes

@@ -12,6 +12,8 @@ The culprit comes from the program itself: each spawn gets MEMWARDEN_LEAK_ANSWER
 a private directory; a program running the guardian (`memwarden.start()`) writes its leak
 attribution there (memwarden.leak.answer). While the tree leaks, that file is checked at each
 sample (one stat) and its culprit goes into a `leak culprit` line with the same fields.
+The guardian's own memory (its census, a tracemalloc window), which it notes beside the
+answer, is taken out of the tree RSS judged: one stat per sample, a read when it changed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import os
 
 from memwarden.events import EventKind, Level
+from memwarden.leak.answer import ANSWER_ENV, OWN_SUFFIX, read_own_bytes
 
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
@@ -32,7 +35,6 @@ if TYPE_CHECKING:
 
 BUCKETS_PER_WINDOW = 100
 MIN_LEAK_GROWTH_BYTES = 2 * 1024 * 1024
-ANSWER_ENV = "MEMWARDEN_LEAK_ANSWER"  # memwarden.leak.answer.ANSWER_ENV (not imported: lean)
 
 
 class LeakEvents:
@@ -40,6 +42,7 @@ class LeakEvents:
         self.sup = supervisor
         self.detectors: dict[str, tuple[int, LeakDetector]] = {}
         self.unnamed: dict[str, int] = {}  # program -> pid leaking, culprit not known yet
+        self.own: dict[str, tuple[int, int, int]] = {}  # program -> pid, mtime_ns, own bytes
         self._dir: str | None = None
 
     def answer_path(self, name: str) -> str | None:
@@ -56,8 +59,9 @@ class LeakEvents:
 
             self._dir = tempfile.mkdtemp(prefix="memwarden-leak-")  # 0700
         path = os.path.join(self._dir, f"{program.name}.json")
-        if os.path.exists(path):
-            os.unlink(path)  # the last generation's answer is not this one's
+        for stale in (path, path + OWN_SUFFIX):  # the last generation's are not this one's
+            if os.path.exists(stale):
+                os.unlink(stale)
         return SpawnHook(env={ANSWER_ENV: path})
 
     def close(self) -> None:
@@ -82,7 +86,9 @@ class LeakEvents:
                                            min_growth_bytes=MIN_LEAK_GROWTH_BYTES))
             self.detectors[run.name] = entry
         detector = entry[1]
-        trend = detector.add(sample.monotonic_s, sample.tree.rss_bytes,
+        rss_bytes = sample.tree.rss_bytes
+        trend = detector.add(sample.monotonic_s,
+                             rss_bytes - min(rss_bytes, self._own_bytes(run.name, run.pid)),
                              limit_bytes=sample.limit.limit_bytes)
         if trend is None:
             if self.unnamed.get(run.name) == run.pid:
@@ -107,15 +113,29 @@ class LeakEvents:
                                  f"{run.pid})", program=run.name, tier=run.tier.label,
                                  phase="cleared", pid=run.pid)
 
+    def _own_bytes(self, name: str, pid: int) -> int:
+        """The program's guardian's own memory, as it last noted it (0 if it did not)."""
+        path = self.answer_path(name)
+        if path is None:
+            return 0
+        try:
+            mtime_ns = os.stat(path + OWN_SUFFIX).st_mtime_ns
+        except OSError:
+            return 0
+        known = self.own.get(name)
+        if known is not None and known[:2] == (pid, mtime_ns):
+            return known[2]
+        own_bytes = read_own_bytes(path + OWN_SUFFIX, pid) or 0
+        self.own[name] = (pid, mtime_ns, own_bytes)
+        return own_bytes
+
     def _answer(self, name: str, pid: int) -> dict[str, object] | None:
         path = self.answer_path(name)
         if path is None:
             return None
-        from pathlib import Path
-
         from memwarden.leak.answer import read_answer
 
-        return read_answer(Path(path), pid)
+        return read_answer(path, pid)
 
     def _name_culprit(self, name: str, pid: int) -> None:
         """The program's guardian answered after the leak line: a second line names it."""
