@@ -150,8 +150,9 @@ def _leak_tables(speed: float, deadline_s: float, runners: tuple[Under, ...], so
                                                   str(sockets / f"{s.name}.sock")))
                        for s in LEAKS},
                       deadline_s, lambda text, how=how: how.culprit(text) is not None)
+        inner = [] if how is GUARDIAN else ["its guardian's verdict s"]
         print(f"leaks under {how.name}:")
-        print(table(["shape", "verdict s", "culprit s", "named", "reference s",
+        print(table(["shape", "verdict s", "culprit s", "named", *inner, "reference s",
                      f"{how.name}'s line", "reference (objgraph + tracemalloc by hand)"],
                     [_leak_row(how, s, runs[s.name], refs[s.name]) for s in LEAKS]))
         print()
@@ -169,8 +170,7 @@ def _healthy_table(speed: float, healthy_s: float, runners: tuple[Under, ...], s
             lines = quiet[f"{how.name}:{shape.name}"]
             alarm = _first(lines, how.alarm)
             # Under `memwarden run`, the program's guardian speaks too (relayed lines).
-            inner = _first(lines, lambda text, how=how: (not how.said(text)
-                                                         and GUARDIAN.alarm(text)))
+            inner = _inner_alarm(how, lines)
             rows.append([how.name, shape.name,
                          "none" if alarm is None else f"at {alarm[0]:.0f} s",
                          "-" if alarm is None else alarm[1][:LINE_CHARS],
@@ -179,13 +179,21 @@ def _healthy_table(speed: float, healthy_s: float, runners: tuple[Under, ...], s
     print(table(["under", "shape", "alarm", "line", "its guardian's alarm"], rows))
 
 
+def _inner_alarm(how: Under, lines: Lines) -> tuple[float, str] | None:
+    """Under `memwarden run`: the program's guardian's first leak line (relayed)."""
+    return _first(lines, lambda text: not how.said(text) and GUARDIAN.alarm(text))
+
+
+def _seconds(found: tuple[float, str] | None) -> str:
+    return f"{found[0]:.0f}" if found else "-"
+
+
 def _leak_row(how: Under, shape: Shape, lines: Lines, ref: Lines) -> list[str]:
-    verdict = _first(lines, how.alarm)
     culprit = _first(lines, how.culprit)
     reference = _first(ref, lambda text: "reference after" in text)
     said = how.culprit(culprit[1]) if culprit else None
     named = said is not None and all(word in said for word in shape.expect)
-    return [shape.name, f"{verdict[0]:.0f}" if verdict else "-",
-            f"{culprit[0]:.0f}" if culprit else "-", "yes" if named else "NO",
-            f"{reference[0]:.0f}" if reference else "-", (said or "-")[:LINE_CHARS],
+    inner = [] if how is GUARDIAN else [_seconds(_inner_alarm(how, lines))]
+    return [shape.name, _seconds(_first(lines, how.alarm)), _seconds(culprit),
+            "yes" if named else "NO", *inner, _seconds(reference), (said or "-")[:LINE_CHARS],
             reference[1].split(": ", 1)[1][:LINE_CHARS] if reference else "-"]
