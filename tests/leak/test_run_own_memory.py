@@ -11,8 +11,8 @@ import textwrap
 import time
 from pathlib import Path
 
-from conftest import child_env, memwarden_cmd
 from memwarden.leak.answer import ANSWER_ENV, OWN_STEP_BYTES, OwnBytesNote, read_own_bytes
+from tests.helpers import child_env, memwarden_cmd
 
 DEADLINE_S = 120.0  # readiness on a loaded machine, not a speed claim
 
