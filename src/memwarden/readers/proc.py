@@ -182,7 +182,17 @@ class StatmReader:
         return parse_statm(raw, self.pid, self.path)
 
     def read_rss_bytes(self) -> int:
-        return self.read_statm()[1]
+        """The second field alone: a pread and one int, for callers on a hot path."""
+        if self._fd is None:
+            raise ValueError(f"StatmReader for pid {self.pid} is closed")
+        try:
+            raw = os.pread(self._fd, _STATM_READ_BYTES, 0)
+        except OSError as err:
+            raise translate_os_error(err, self.pid, self.path) from err
+        fields = raw.split(None, 2)
+        if len(fields) < 2 or not fields[1].isdigit():
+            raise ReaderError(self.path, f"malformed statm for pid {self.pid}: {raw!r}")
+        return int(fields[1]) * PAGE_SIZE_BYTES
 
     def close(self) -> None:
         if self._fd is not None:
@@ -203,17 +213,26 @@ class StatmReader:
 _self_statm: StatmReader | None = None
 
 
+def _forget_self_statm() -> None:
+    global _self_statm
+    _self_statm = None  # the parent's fd names the parent: the child opens its own
+
+
+os.register_at_fork(after_in_child=_forget_self_statm)
+
+
 def self_rss_bytes() -> int | None:
-    """RSS of this process: a pread on a kept `/proc/self/statm` fd (~1.5 µs).
+    """RSS of this process: one pread on a kept `/proc/self/statm` fd (~1 µs).
 
     None when it cannot be read. The fd names the process that opened it, so a forked child
-    opens its own. Without /proc (not Linux), psutil through the fallback reader.
+    opens its own (a fork hook, not getpid() per call). Without /proc (not Linux), psutil
+    through the fallback reader.
     """
     global _self_statm
-    reader, pid = _self_statm, os.getpid()
+    reader = _self_statm
     try:
-        if reader is None or reader.pid != pid:
-            reader = _self_statm = StatmReader(pid)
+        if reader is None:
+            reader = _self_statm = StatmReader(os.getpid())
         return reader.read_rss_bytes()
     except (ReaderError, NoSuchProcessError, ProcessAccessError, ValueError):
         from memwarden.readers.fallback import self_rss_bytes_psutil
