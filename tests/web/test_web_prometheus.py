@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 
-from tests.web.web_helpers import CALM, DEADLINE_S, Server, free_port, gunicorn_argv
+from tests.web.web_helpers import (
+    CALM,
+    DEADLINE_S,
+    Server,
+    free_port,
+    gunicorn_argv,
+    uvicorn_argv,
+)
 
 PROMETHEUS = shutil.which("prometheus")
 GIB = 1024**3
@@ -95,3 +102,33 @@ def test_prometheus_scrapes_multiprocess_gunicorn(
     assert 0 < scalar("memwarden_headroom_bytes") < GIB
     assert scalar("memwarden_leak_rate_bytes_per_second") == 0
     assert scalar("memwarden_leak_eta_seconds") == float("inf")
+
+
+def _gauge(multiproc: Path, name: str) -> float | None:
+    """A gauge's value as a multiprocess /metrics would show it, read from the worker's files."""
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(multiproc))  # type: ignore[no-untyped-call]
+    values = [sample.value for metric in registry.collect() for sample in metric.samples
+              if sample.name == name]
+    return max(values) if values else None
+
+
+def test_the_guardian_samples_refresh_the_gauges_between_requests(
+    serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    # Requests do not refresh the gauges; each of the guardian's samples does, so an idle
+    # worker's figures stay current in the files another worker's /metrics reads.
+    multiproc = tmp_path / "multiproc"
+    multiproc.mkdir()
+    server = serve(uvicorn_argv("asgi_app:app"), **CALM, MEMWARDEN_LIMIT="1G",
+                   PROMETHEUS_MULTIPROC_DIR=str(multiproc))
+    server.wait_for(lambda: _gauge(multiproc, "memwarden_tree_rss_bytes") is not None,
+                    "the first refresh")
+    before = _gauge(multiproc, "memwarden_tree_rss_bytes")
+    assert before is not None and 10 * 1024**2 < before < GIB
+    assert server.request("POST", "/grow?mib=64").status == 200  # the last request
+    server.wait_for(lambda: (_gauge(multiproc, "memwarden_tree_rss_bytes") or 0)
+                    >= before + 60 * 1024**2, "a sample after the growth to reach the gauge")

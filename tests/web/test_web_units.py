@@ -249,3 +249,38 @@ def test_asgi_default_attribution_measures_one_request_in_16() -> None:
     (route,) = middleware.warden.top_routes()
     assert route["route"] == "/items/{item_id}"
     assert route["measured_requests"] == 3 and route["requests"] == 48
+
+
+@pytest.mark.parametrize("cap", [None, 3])
+def test_in_flight_count_holds_under_threads(cap: int | None) -> None:
+    import threading
+
+    from memwarden.web.shedding import Shedder
+
+    shedder = Shedder(WebConfig(shed=False, max_concurrency=cap))
+    seen: list[int] = []
+    active = [0, 0]  # requests between admit and release, and their peak
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def serve() -> None:
+        start.wait()
+        for _ in range(3000):
+            if shedder.admit("/x", None) is None:
+                with lock:
+                    active[0] += 1
+                    active[1] = max(active)
+                seen.append(shedder.in_flight)
+                with lock:
+                    active[0] -= 1
+                shedder.release()
+
+    threads = [threading.Thread(target=serve) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert shedder.in_flight == 0
+    assert len(seen) + shedder.shed_counts["concurrency"] == 8 * 3000
+    assert min(seen) >= 1  # never below the true count
+    assert cap is None or active[1] <= cap

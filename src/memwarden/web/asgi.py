@@ -61,12 +61,13 @@ class MemwardenMiddleware:
         if not warden.started:
             warden.start_guardian()
         length = None
-        # dict() of the header list runs in C; the full scan runs only when there is a length.
-        if b"content-length" in dict(scope["headers"]):
-            try:
-                length = _content_length(scope)
-            except BadRequest as err:
-                return await send_response(send, err.response())
+        for key, _ in scope["headers"]:  # lower-case names: the ASGI spec asks servers for it
+            if key == b"content-length":  # rare on the hot path: parse (and check) only then
+                try:
+                    length = _content_length(scope)
+                except BadRequest as err:
+                    return await send_response(send, err.response())
+                break
         path: str = scope["path"]
         name = warden.endpoints.match(path)
         if name is not None:
@@ -82,7 +83,7 @@ class MemwardenMiddleware:
         mark = warden.begin()  # not None: this request is measured, and needs its route
         root_path = scope.get("root_path", "") if mark is not None else ""
         try:
-            max_body = warden.config.max_body_bytes
+            max_body = warden.max_body_bytes
             if max_body is not None and length is None and scope["method"] not in ("GET", "HEAD"):
                 # No Content-Length (a chunked upload): buffer up to the limit before the app
                 # sees it, so the refusal is a clean 413 whatever the framework does with errors.

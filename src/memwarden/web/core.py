@@ -7,15 +7,21 @@ adapters only translate their framework's request and response into these calls.
 from __future__ import annotations
 
 import logging
+import math
 import os
+import time
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from memwarden.web.attribution import Attribution
 from memwarden.web.config import WebConfig
 from memwarden.web.endpoints import Endpoints
 from memwarden.web.metrics import WebMetrics
 from memwarden.web.shedding import Shedder
+
+if TYPE_CHECKING:
+    from memwarden.guardian import Guardian
 
 log = logging.getLogger("memwarden")
 
@@ -29,13 +35,20 @@ class Warden:
         self.config = config if config is not None else self.settings.web(options)
         self.attribution = (Attribution(self.config.max_routes, self.config.attribution_every)
                             if self.config.attribution else None)
+        self.max_body_bytes = self.config.max_body_bytes  # read per request
         self.shedder = Shedder(self.config, on_shed=self._count_shed)
         # Per request: None, serve it (then begin() and finish()); else the 503/413 to send
         # instead. Our endpoints never come here (adapters answer them first): never shed.
         self.admit = self.shedder.admit  # bound once: no wrapper frame on the hot path
+        self._release = self.shedder.release
+        self._exempt = self.shedder.exempt
         self.endpoints = Endpoints(self)
         self._metrics: WebMetrics | None = None
-        self._metrics_tried = not self.config.metrics  # off: nothing to try per request
+        self._metrics_tried = not self.config.metrics
+        # Called by begin() while not None: sets the metrics up on the first request, then
+        # refreshes them per request only while no guardian does it after its samples.
+        self._metrics_hook: Callable[[], None] | None = None
+        self._metrics_refreshed_s = -math.inf
         if self.config.start_guardian:
             # Bad MEMWARDEN_* settings fail here, at app start-up, not on the first request
             # (WSGI servers start the guardian lazily, after the fork).
@@ -57,14 +70,16 @@ class Warden:
 
     def _forked(self) -> None:
         self.started = False
+        self._metrics_hook = self._setup_metrics if self.config.metrics else None
 
     def start_guardian(self) -> None:
         """Once per worker process (adapters call it while `started` is False)."""
+        self._metrics_hook = self._setup_metrics if self.config.metrics else None
         if self.config.start_guardian:
             import memwarden
 
             # Idempotent: two threads racing here start one guardian.
-            memwarden.start(settings=self.settings)
+            self._follow(memwarden.start(settings=self.settings))
         self.started = True
 
     def metrics(self) -> WebMetrics | None:
@@ -77,17 +92,47 @@ class Warden:
             self._metrics = get_metrics()
         return self._metrics
 
+    def _follow(self, guardian: Guardian) -> None:
+        """The guardian's samples refresh the metrics from now on: requests do not."""
+        metrics = self.metrics()
+        if metrics is not None:
+            metrics.follow(guardian, self._in_flight)
+        self._metrics_hook = None
+
+    def _in_flight(self) -> int:
+        return self.shedder.in_flight
+
+    def _setup_metrics(self) -> None:
+        self._metrics_hook = self._refresh_metrics if self.metrics() is not None else None
+        self._refresh_metrics()
+
+    def _refresh_metrics(self) -> None:
+        """No guardian of ours: per request, at most once per interval, until one runs."""
+        metrics = self._metrics
+        now_s = time.monotonic()
+        if metrics is None or now_s - self._metrics_refreshed_s < metrics.refresh_interval_s:
+            return
+        self._metrics_refreshed_s = now_s
+        from memwarden.web.state import running_guardian
+
+        guardian = running_guardian()
+        if guardian is not None and guardian.running:
+            self._follow(guardian)
+        else:
+            metrics.refresh(self.shedder.in_flight)
+
     # -- per request ----------------------------------------------------------------------------
     def begin(self) -> int | None:
-        metrics = self._metrics if self._metrics_tried else self.metrics()
-        if metrics is not None:
-            metrics.maybe_refresh(self.shedder.in_flight)
-        return self.attribution.begin() if self.attribution is not None else None
+        hook = self._metrics_hook
+        if hook is not None:
+            hook()
+        attribution = self.attribution
+        return None if attribution is None else attribution.begin()
 
     def finish(self, path: str, route: str | None, mark: int | None) -> None:
         """After begin(): route matters only when mark is not None (a measured request)."""
-        if path not in self.shedder.exempt:
-            self.shedder.release()
+        if path not in self._exempt:
+            self._release()
         if mark is not None and self.attribution is not None:
             self.attribution.end(route, mark)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -66,19 +66,13 @@ class WebMetrics:
         self.shed = Counter("memwarden_shed_requests_total",
                             "Requests refused by load shedding", ("reason",), registry=registry)
         self.refresh_interval_s = refresh_interval_s
-        self._last_refresh_s = -math.inf
         self._subscribed_to: int | None = None
+        self._following: int | None = None  # the guardian whose samples refresh the gauges
+        self._in_flight_of: Callable[[], int] = lambda: 0
         self._lock = threading.Lock()
 
     def count_shed(self, reason: str) -> None:
         self.shed.labels(reason).inc()
-
-    def maybe_refresh(self, in_flight: int) -> None:
-        """Called per request; refreshes at most once per interval (one monotonic() call)."""
-        now_s = time.monotonic()
-        if now_s - self._last_refresh_s >= self.refresh_interval_s:
-            self._last_refresh_s = now_s
-            self.refresh(in_flight)
 
     def refresh(self, in_flight: int) -> None:
         from memwarden.web.state import current_status, latest_leak, running_guardian
@@ -106,6 +100,21 @@ class WebMetrics:
         eta = leak.eta_s if leak is not None else None
         self.leak_eta.set(math.inf if eta is None else eta)
         self.in_flight.set(in_flight)
+
+    def follow(self, guardian: Guardian, in_flight: Callable[[], int]) -> None:
+        """Refresh after each of the guardian's samples, in its thread: requests then cost
+        nothing here, and an idle worker's gauges stay current (multiprocess mode). Once per
+        guardian; in_flight is the latest app's count."""
+        self._in_flight_of = in_flight
+        self.refresh(in_flight())
+        with self._lock:
+            if self._following == id(guardian):
+                return
+            self._following = id(guardian)
+        guardian.on_sample(self._on_sample)
+
+    def _on_sample(self, sample: object) -> None:
+        self.refresh(self._in_flight_of())
 
     def _subscribe(self, guardian: Guardian | None) -> None:
         if guardian is None or self._subscribed_to == id(guardian):

@@ -4,6 +4,7 @@ concurrent requests and on request body size protect memory before it runs out."
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -30,7 +31,10 @@ class Shedder:
         self._on_shed = on_shed
         self._tier_source = tier_source
         self._lock = threading.Lock()
-        self.in_flight = 0
+        # Requests in flight = admitted - released. next() on a count is one C call, atomic
+        # under the GIL: no lock per request (a lock pair was ~0.6 µs of ~2.6 µs).
+        self._admitted = itertools.count()
+        self._released = itertools.count()
         self.shed_counts = dict.fromkeys(SHED_REASONS, 0)
         self._shedding_since_s: float | None = None
         self._shedding = False  # _shedding_since_s is not None, as one cheap read
@@ -55,15 +59,25 @@ class Shedder:
         if content_length is not None and max_body is not None and content_length > max_body:
             return self._reject("body_size", 413, f"request body above {max_body} bytes")
         cap = self._max_concurrency
-        with self._lock:
-            if cap is None or self.in_flight < cap:
-                self.in_flight += 1
+        if cap is None:
+            next(self._admitted)
+            return None
+        with self._lock:  # check and count as one step; release() only lowers the figure
+            if self.in_flight < cap:
+                next(self._admitted)
                 return None
         return self._reject("concurrency", 503, "too many requests in flight: retry later")
 
     def release(self) -> None:
-        with self._lock:
-            self.in_flight -= 1
+        next(self._released)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests admitted and not yet released. Released is read first: each release
+        follows its admit, so the figure is never below the true one and a cap checked
+        against it is never exceeded."""
+        released = _count_value(self._released)
+        return _count_value(self._admitted) - released
 
     def count_body_rejection(self) -> Response:
         """A streamed body ran over max_body_bytes after the request was admitted."""
@@ -98,6 +112,11 @@ class Shedder:
         _publish(Event(kind=EventKind.SHED, time_s=now_s, message=message,
                        tier=tier.label if tier is not None else None, source="web",
                        figures=figures))
+
+
+def _count_value(counter: itertools.count[int]) -> int:
+    """The next value of a count from zero: how many times next() was called on it."""
+    return int(repr(counter)[6:-1])  # "count(42)"
 
 
 def _publish(event: Event) -> None:
