@@ -13,16 +13,20 @@ import os
 
 def cpu_ns(pid: int) -> int:
     """Time on a CPU of every thread of pid so far; 0 for a process that is gone."""
+    return sum(thread_cpu_ns(pid).values())
+
+
+def thread_cpu_ns(pid: int) -> dict[int, int]:
+    """Time on a CPU of each thread of pid so far, by thread id (the main thread's is pid)."""
     try:
         tids = os.listdir(f"/proc/{pid}/task")
     except (FileNotFoundError, ProcessLookupError):
-        return 0
-    total_ns = 0
+        return {}
+    times_ns: dict[int, int] = {}
     for tid in tids:
         try:
             with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as stat:
-                total_ns += int(stat.read().split()[0])
+                times_ns[int(tid)] = int(stat.read().split()[0])
         except (FileNotFoundError, ProcessLookupError):
             continue  # the thread ended since the listing
-    return total_ns
-
+    return times_ns

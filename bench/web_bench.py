@@ -1,19 +1,25 @@
 """What MemwardenMiddleware costs at its documented defaults: FastAPI under uvicorn, the bare
 app against the same app with the middleware, on the same machine in the same run.
 
-    python bench/web_bench.py [--requests 1000] [--rounds 25] [--connections 4]
+    python bench/web_bench.py [--requests 1000] [--rounds 30] [--connections 4]
 
 Both servers run side by side (one uvicorn worker each, uvicorn's defaults, access log off);
-the guarded one starts the guardian as an app would. Each round a separate client process
-sends a fixed number of GET /items/{n} on keep-alive connections to one server, then to the
-other (the order alternates). Two figures per round and server:
-- the server's CPU time per request (every thread of the server process, from
-  /proc/PID/task/*/schedstat, so the guardian's thread counts): a saturated server's
-  throughput is its inverse, and other load on a shared machine barely moves it;
-- the client's throughput (requests/s), which such load does move.
-Each is compared per round (guarded/bare, the two halves saw the same machine) and the median
-ratio over rounds is the result. A second table drives both apps in process through one event
-loop (no sockets), timed by the thread's own CPU clock.
+the guarded one starts the guardian as an app would (its thread samples every second; the
+leak watch evaluates on each sample). Each server first serves a warm-up that is not counted.
+
+Each round a fresh client process opens `connections` keep-alive connections to each server
+and every client thread alternates: one GET /items/{n} to one server, then one to the other
+(which goes first alternates between threads and rounds). Both servers thus see the same
+machine at the same moments, request by request: measuring one server for a while and then
+the other (as this bench once did) let the load of other jobs on a shared host move the
+per-round ratios by ±10 %, more than the effect measured. Per round and server:
+- server CPU per request, every thread of the process (/proc/PID/task/*/schedstat), split
+  into the event loop's thread and the others (the guardian's, in the guarded server);
+- the client's time per request (its inverse is the throughput of one connection).
+Each is compared per round (guarded/bare); the result is the median ratio over rounds, with
+quartiles, beside the ratio of the totals (the two agree when rounds are comparable).
+A second table drives the apps in process (no sockets) through one event loop, timed by the
+thread's CPU clock, alternating in short batches: the per-request path alone.
 Goal: the middleware costs at most 2 % of the bare app's throughput (CPU ratio <= 1.02).
 """
 
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -31,13 +38,14 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _schedstat import cpu_ns
+from _schedstat import thread_cpu_ns
 from _table import median, table
 
 BENCH = Path(__file__).resolve().parent
 SRC = BENCH.parent / "src"
 
 GOAL_COST = 0.02
+WARMUP_REQUESTS = 3000  # per server: imports, caches, the first metrics refresh, allocator
 
 
 # -- the apps (uvicorn imports this module with --factory) -----------------------------------
@@ -61,37 +69,56 @@ def guarded() -> Any:
     return app
 
 
-# -- the client (a separate process, so its CPU is not the server's GIL) ---------------------
-def client(port: int, requests: int, connections: int) -> float:
-    """Seconds to get `requests` answers over `connections` keep-alive connections."""
+# -- the client (a separate process, so its CPU is not the servers' GIL) ---------------------
+def _get(sock: socket.socket, n: int) -> None:
+    sock.sendall(b"GET /items/%d HTTP/1.1\r\nHost: bench\r\n\r\n" % n)
+    buffer = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise SystemExit("the server closed the connection")
+        buffer += chunk
+        head, sep, body = buffer.partition(b"\r\n\r\n")
+        if not sep:
+            continue
+        start = head.lower().find(b"content-length:") + len(b"content-length:")
+        size = int(head[start:head.find(b"\r\n", start)])
+        if len(body) >= size:
+            break
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise SystemExit(f"unexpected answer: {head[:80]!r}")
+
+
+def client(ports: list[int], requests: int, connections: int, flip: int) -> list[float]:
+    """Seconds the client waited on each server (ports in order) for `requests` answers each,
+    alternating request by request on `connections` pairs of keep-alive connections."""
     per_connection = requests // connections
+    waited_s = [[0.0] * len(ports) for _ in range(connections)]
 
-    def run(offset: int) -> None:
-        with socket.create_connection(("127.0.0.1", port)) as sock:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def run(c: int) -> None:
+        socks = [socket.create_connection(("127.0.0.1", port)) for port in ports]
+        try:
+            for sock in socks:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            order = list(range(len(ports)))
+            if (c + flip) % 2:
+                order.reverse()
+            clock = time.perf_counter
             for n in range(per_connection):
-                sock.sendall(b"GET /items/%d HTTP/1.1\r\nHost: bench\r\n\r\n" % (offset + n))
-                buffer = b""
-                while True:
-                    buffer += sock.recv(65536)
-                    head, sep, body = buffer.partition(b"\r\n\r\n")
-                    if not sep:
-                        continue
-                    start = head.lower().find(b"content-length:") + len(b"content-length:")
-                    size = int(head[start:head.find(b"\r\n", start)])
-                    if len(body) >= size:
-                        break
-                if not head.startswith(b"HTTP/1.1 200"):
-                    raise SystemExit(f"unexpected answer: {head[:80]!r}")
+                for i in order:
+                    began = clock()
+                    _get(socks[i], c * per_connection + n)
+                    waited_s[c][i] += clock() - began
+        finally:
+            for sock in socks:
+                sock.close()
 
-    threads = [threading.Thread(target=run, args=(c * per_connection,))
-               for c in range(connections)]
-    began = time.perf_counter()
+    threads = [threading.Thread(target=run, args=(c,)) for c in range(connections)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return time.perf_counter() - began
+    return [sum(row[i] for row in waited_s) for i in range(len(ports))]
 
 
 def free_port() -> int:
@@ -118,13 +145,29 @@ def serve(factory: str) -> tuple[subprocess.Popen[bytes], int]:
     raise SystemExit(f"{factory} did not start")
 
 
-def load(pid: int, port: int, requests: int, connections: int) -> tuple[float, float]:
-    """(requests per second, server CPU µs per request), from a fresh client process."""
-    before_ns = cpu_ns(pid)
+def loop_and_others_ns(pid: int) -> tuple[int, int]:
+    """(event loop thread, every other thread) CPU time of pid so far."""
+    times_ns = thread_cpu_ns(pid)
+    main_ns = times_ns.pop(pid, 0)
+    return main_ns, sum(times_ns.values())
+
+
+def load(servers: list[tuple[int, int]], requests: int, connections: int,
+         flip: int) -> tuple[list[tuple[float, float]], list[float], float]:
+    """One round from a fresh client process: per server (event loop µs, other threads µs) of
+    CPU per request and the client's µs per request; and the round's wall seconds."""
+    before = [loop_and_others_ns(pid) for pid, _ in servers]
+    began = time.monotonic()
     out = subprocess.run(
-        [sys.executable, __file__, "--client", str(port), "--requests", str(requests),
-         "--connections", str(connections)], capture_output=True, text=True, check=True)
-    return requests / float(out.stdout), (cpu_ns(pid) - before_ns) / requests / 1000
+        [sys.executable, __file__, "--client", ",".join(str(port) for _, port in servers),
+         "--requests", str(requests), "--connections", str(connections), "--flip", str(flip)],
+        capture_output=True, text=True, check=True)
+    wall_s = time.monotonic() - began
+    after = [loop_and_others_ns(pid) for pid, _ in servers]
+    cpu = [((a[0] - b[0]) / requests / 1000, (a[1] - b[1]) / requests / 1000)
+           for a, b in zip(after, before, strict=True)]
+    waited = [s / requests * 1e6 for s in json.loads(out.stdout)]
+    return cpu, waited, wall_s
 
 
 # -- in process ------------------------------------------------------------------------------
@@ -144,6 +187,10 @@ async def _send(message: Any) -> None:
     return None
 
 
+async def _nothing(scope: Any, receive: Any, send: Any) -> None:
+    return None
+
+
 async def drive(app: Any, requests: int) -> float:
     """µs of this thread's CPU per request (the guardian's thread is not counted here)."""
     began = time.thread_time()
@@ -152,78 +199,117 @@ async def drive(app: Any, requests: int) -> float:
     return (time.thread_time() - began) / requests * 1e6
 
 
-def in_process(requests: int, rounds: int) -> tuple[float, float, float]:
-    """(bare µs, guarded µs, median per-round ratio)."""
+def in_process(requests: int, rounds: int) -> dict[str, list[float]]:
+    """µs per request of each app per round, the apps alternating in short batches."""
+    from memwarden.web.asgi import MemwardenMiddleware
+
     sys.path.insert(0, str(SRC))
-    apps = {"bare": bare(), "guarded": guarded()}
+    apps = {"bare": bare(), "guarded": guarded(), "nothing": _nothing,
+            "nothing+mw": MemwardenMiddleware(_nothing)}
     loop = asyncio.new_event_loop()
-    for app in apps.values():  # warm-up: lifespan-less start, first metrics refresh, caches
-        loop.run_until_complete(drive(app, 500))
+    for app in apps.values():  # warm-up: the guardian's start, first metrics refresh, caches
+        loop.run_until_complete(drive(app, 2000))
     timings: dict[str, list[float]] = {name: [] for name in apps}
-    for _ in range(rounds):
-        for name, app in apps.items():
-            timings[name].append(loop.run_until_complete(drive(app, requests)))
+    names = list(apps)
+    for round_ in range(rounds):
+        for name in names if round_ % 2 == 0 else reversed(names):
+            timings[name].append(loop.run_until_complete(drive(apps[name], requests)))
     loop.close()
-    ratios = [g / b for g, b in zip(timings["guarded"], timings["bare"], strict=True)]
-    return median(timings["bare"]), median(timings["guarded"]), median(ratios)
+    return timings
 
 
-def paired(guarded: list[float], bare: list[float]) -> tuple[float, float, float]:
-    """Median and quartiles of the per-round ratios guarded/bare."""
-    ratios = sorted(g / b for g, b in zip(guarded, bare, strict=True))
-    return median(ratios), ratios[len(ratios) // 4], ratios[(3 * len(ratios)) // 4]
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(values)
+    return median(ordered), ordered[len(ordered) // 4], ordered[(3 * len(ordered)) // 4]
+
+
+def ratios(guarded: list[float], bare: list[float]) -> list[float]:
+    return [g / b for g, b in zip(guarded, bare, strict=True)]
+
+
+def spread(values: list[float], digits: int = 3) -> str:
+    mid, low, high = quartiles(values)
+    return f"{mid:.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=25)
-    parser.add_argument("--connections", type=int, default=4)
-    parser.add_argument("--client", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--requests", type=int, default=1000, help="per server and round")
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--connections", type=int, default=4, help="per server")
+    parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--flip", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
-        print(client(args.client, args.requests, args.connections))
+        ports = [int(port) for port in args.client.split(",")]
+        print(json.dumps(client(ports, args.requests, args.connections, args.flip)))
         return
-    servers = {name: serve(name) for name in ("bare", "guarded")}
-    rates: dict[str, list[float]] = {name: [] for name in servers}
-    cpu_us: dict[str, list[float]] = {name: [] for name in servers}
+    names = ("bare", "guarded")
+    started = [serve(name) for name in names]
+    servers = [(process.pid, port) for process, port in started]
+    loop_us: dict[str, list[float]] = {name: [] for name in names}
+    other_us: dict[str, list[float]] = {name: [] for name in names}
+    waited_us: dict[str, list[float]] = {name: [] for name in names}
+    wall_s = 0.0
     try:
-        for process, port in servers.values():  # warm-up
-            load(process.pid, port, 500, args.connections)
+        load(servers, WARMUP_REQUESTS, args.connections, 0)  # not counted
         for round_ in range(args.rounds):
-            order = list(servers) if round_ % 2 == 0 else list(reversed(servers))
-            for name in order:
-                process, port = servers[name]
-                rate, cpu = load(process.pid, port, args.requests, args.connections)
-                rates[name].append(rate)
-                cpu_us[name].append(cpu)
+            cpu, waited, seconds = load(servers, args.requests, args.connections, round_ % 2)
+            wall_s += seconds
+            for name, (main_us, rest_us), client_us in zip(names, cpu, waited, strict=True):
+                loop_us[name].append(main_us)
+                other_us[name].append(rest_us)
+                waited_us[name].append(client_us)
     finally:
-        for process, _ in servers.values():
+        for process, _ in started:
             process.terminate()
             process.wait(30)
-    cpu_ratio, cpu_q1, cpu_q3 = paired(cpu_us["guarded"], cpu_us["bare"])
-    rate_ratio, rate_q1, rate_q3 = paired(rates["guarded"], rates["bare"])
-    print(f"FastAPI under uvicorn, {args.requests} requests x {args.rounds} rounds on "
-          f"{args.connections} keep-alive connections; medians, ratios per round\n")
-    print(table(["variant", "server CPU µs/request", "requests/s"], [
-        ["bare app (reference)", f"{median(cpu_us['bare']):.0f}",
-         f"{median(rates['bare']):,.0f}"],
-        ["app + MemwardenMiddleware (defaults)", f"{median(cpu_us['guarded']):.0f}",
-         f"{median(rates['guarded']):,.0f}"],
-        ["ratio guarded/bare (quartiles)", f"{cpu_ratio:.3f} ({cpu_q1:.3f}-{cpu_q3:.3f})",
-         f"{rate_ratio:.3f} ({rate_q1:.3f}-{rate_q3:.3f})"],
-    ]))
+    total_us = {name: [a + b for a, b in zip(loop_us[name], other_us[name], strict=True)]
+                for name in names}
+    cpu_ratios = ratios(total_us["guarded"], total_us["bare"])
+    cpu_ratio = quartiles(cpu_ratios)[0]
+    pooled = sum(total_us["guarded"]) / sum(total_us["bare"])
+    client_ratios = ratios(waited_us["guarded"], waited_us["bare"])
+    print(f"FastAPI under uvicorn: {args.rounds} rounds of {args.requests} requests per server, "
+          f"each client thread alternating between the servers on {args.connections} pairs of "
+          f"keep-alive connections; after {WARMUP_REQUESTS} warm-up requests each. Medians over "
+          "rounds (quartiles).\n")
+    rows = []
+    for name, label in (("bare", "bare app (reference)"),
+                        ("guarded", "app + MemwardenMiddleware (defaults)")):
+        rows.append([label, f"{median(total_us[name]):.1f}", f"{median(loop_us[name]):.1f}",
+                     f"{median(other_us[name]):.2f}", f"{median(waited_us[name]):.0f}"])
+    rows.append(["ratio guarded/bare, per round", spread(cpu_ratios),
+                 spread(ratios(loop_us["guarded"], loop_us["bare"])), "",
+                 spread(client_ratios)])
+    rows.append(["ratio of the totals over rounds", f"{pooled:.3f}", "", "",
+                 f"{sum(waited_us['guarded']) / sum(waited_us['bare']):.3f}"])
+    print(table(["variant", "server CPU µs/request", "event loop thread", "other threads",
+                 "client µs/request"], rows))
+    guardian_share = sum(other_us["guarded"]) * args.requests / 1e6 / wall_s
+    print(f"\nthe guarded server's other threads (the guardian's): {guardian_share:.3%} of a core "
+          f"over {wall_s:.0f} s of rounds")
     cost = 1 - 1 / cpu_ratio  # throughput at saturation is the inverse of CPU per request
     verdict = "met" if cost <= GOAL_COST else "NOT met"
-    print(f"\ngoal: cost <= {GOAL_COST:.0%} of throughput; result: {cost:+.1%} from server CPU "
-          f"per request ({verdict}); {1 - rate_ratio:+.1%} from the client's throughput")
-    bare_us, guarded_us, ratio = in_process(5000, 7)
-    print("\nin process, no sockets (this thread's CPU µs per request, median of 7 x 5000):\n")
-    print(table(["variant", "µs/request", "added µs", "ratio (per round)"], [
-        ["bare FastAPI app", f"{bare_us:.1f}", "", "1.00"],
-        ["+ MemwardenMiddleware (defaults)", f"{guarded_us:.1f}",
-         f"{guarded_us - bare_us:+.1f}", f"{ratio:.3f}"],
-    ]))
+    print(f"goal: cost <= {GOAL_COST:.0%} of throughput; result: {cost:+.1%} from the median "
+          f"server CPU ratio ({verdict}); {1 - 1 / pooled:+.1%} from the totals; "
+          f"{1 - 1 / quartiles(client_ratios)[0]:+.1%} from the client's time per request")
+    rounds_in_process, batch = 40, 1000
+    timings = in_process(batch, rounds_in_process)
+    print(f"\nin process, no sockets (this thread's CPU µs per request; {rounds_in_process} "
+          f"rounds of {batch}, the apps alternating; medians (quartiles)):\n")
+    in_rows = []
+    for name, reference, label in (
+            ("bare", "bare", "bare FastAPI app"),
+            ("guarded", "bare", "+ MemwardenMiddleware (defaults)"),
+            ("nothing", "nothing", "an ASGI app that does nothing"),
+            ("nothing+mw", "nothing", "+ MemwardenMiddleware (defaults)")):
+        added = [g - b for g, b in zip(timings[name], timings[reference], strict=True)]
+        in_rows.append([label, spread(timings[name], 2),
+                        "" if name == reference else spread(added, 2),
+                        "" if name == reference else spread(
+                            ratios(timings[name], timings[reference]))])
+    print(table(["variant", "µs/request", "added µs", "ratio"], in_rows))
 
 
 if __name__ == "__main__":
