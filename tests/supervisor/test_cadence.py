@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from memwarden.supervisor.cadence import SLOWEST_FACTOR, next_interval_s, slowest_interval_s
+from memwarden.supervisor.cadence import (
+    FULL_EVERY,
+    SLOWEST_FACTOR,
+    full_every_s,
+    next_interval_s,
+    slowest_interval_s,
+)
 
 GIB = 1024**3
 MIB = 1024**2
@@ -14,6 +20,14 @@ def test_slowest_is_a_multiple_of_the_interval_capped_by_the_leak_resolution() -
     assert slowest_interval_s(0.1, 60.0) == 1.0  # 60 points in the 1 min leak window
     assert slowest_interval_s(0.1, 30.0) == 0.5
     assert slowest_interval_s(1.0, 1.0) == 1.0  # never faster than the interval itself
+
+
+def test_full_samples_keep_their_pace_whatever_the_leak_window() -> None:
+    """The leak window samples the tree every second; limits, memory.stat, meminfo and PSI
+    are re-read every FULL_EVERY slowest intervals as without it (20 s at 100 ms)."""
+    assert full_every_s(0.1) == 0.1 * SLOWEST_FACTOR * FULL_EVERY == 20.0
+    assert full_every_s(0.1) > FULL_EVERY * slowest_interval_s(0.1, 60.0)
+    assert full_every_s(1.0) == 200.0
 
 
 def test_far_from_the_threshold_waits_until_the_fastest_rate_could_close_the_gap() -> None:

@@ -11,13 +11,16 @@ at the slowest rate. While a tier change is pending (`sustain`) or the program i
 (`critical_timeout` counts time), the interval applies.
 
 Between full samples the loop reads only the tree (kept fds); limits, memory.stat, meminfo
-and PSI are refreshed at least every slowest interval and on every event.
+and PSI are refreshed every FULL_EVERY slowest intervals as if there were no leak window
+(20 s at the default 100 ms: the leak window's faster cadence is for its detector, which
+takes the tree alone), on the first sample and on every event that asks.
 """
 
 from __future__ import annotations
 
 SLOWEST_FACTOR = 20  # 100 ms -> 2 s
 LEAK_POINTS_PER_WINDOW = 60
+FULL_EVERY = 10  # slowest intervals (uncapped) between full samples
 
 
 def slowest_interval_s(interval_s: float, leak_window_s: float | None) -> float:
@@ -25,6 +28,11 @@ def slowest_interval_s(interval_s: float, leak_window_s: float | None) -> float:
     if leak_window_s is not None:
         slowest_s = min(slowest_s, max(interval_s, leak_window_s / LEAK_POINTS_PER_WINDOW))
     return slowest_s
+
+
+def full_every_s(interval_s: float) -> float:
+    """The time between full samples: FULL_EVERY slowest intervals, leak window or not."""
+    return slowest_interval_s(interval_s, None) * FULL_EVERY
 
 
 def next_interval_s(*, interval_s: float, slowest_s: float, gap_bytes: int | None,

@@ -17,7 +17,7 @@ from memwarden.errors import NoSuchProcessError, ProcessAccessError
 from memwarden.events import EventKind, Level
 from memwarden.policy import PolicyConfig, PolicyState, Tier, Transition, evaluate
 from memwarden.sample import Sampler
-from memwarden.supervisor.cadence import next_interval_s, slowest_interval_s
+from memwarden.supervisor.cadence import full_every_s, next_interval_s, slowest_interval_s
 from memwarden.supervisor.program import ProgramRun
 from memwarden.units import format_bytes, format_duration
 
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 FOLLOW_UP_S = 0.001  # after an event the tree has not caught up with: look again this soon
 FOLLOW_UPS = 250  # ... this many times (>= 250 ms: 2 MiB early at 8 MiB/s), then the cadence
-FULL_EVERY = 10  # slowest intervals between full samples (20 s at the default 100 ms)
 
 
 class MemoryMonitor:
@@ -56,7 +55,7 @@ class MemoryMonitor:
 
         A full sample (limits, memory.stat, meminfo, PSI: figures no decision of the tree RSS
         policy waits for) when asked (PSI), on the first, and every FULL_EVERY slowest
-        intervals; else the tree alone by its kept fds.
+        intervals (not capped by the leak window); else the tree alone by its kept fds.
         """
         now_s = time.monotonic()
         interval_s = run.config.memory.interval_s
@@ -75,7 +74,7 @@ class MemoryMonitor:
         run.last_sample = sample
         self.sup.cgroups.rearm(run, sample)  # one pread unless usage and RSS drifted apart
         if full:
-            run.full_due_s = now_s + self.slowest_s(run) * FULL_EVERY
+            run.full_due_s = now_s + full_every_s(interval_s)
             self.sup.cgroups.tick(run)  # backup for a pause at the wall the events missed
         self.sup.leaks.feed(run, sample)
         self._fresh = True
@@ -95,6 +94,7 @@ class MemoryMonitor:
             run.next_sample_s = min(run.next_sample_s, time.monotonic() + FOLLOW_UP_S)
 
     def slowest_s(self, run: ProgramRun) -> float:
+        """The slowest sampling interval (the leak window's cadence caps it)."""
         return slowest_interval_s(run.config.memory.interval_s, run.config.leak_window_s)
 
     def _ahead(self, run: ProgramRun) -> list[Tier]:
