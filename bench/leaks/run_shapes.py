@@ -48,8 +48,12 @@ class Under:
         found = CULPRIT.search(text) if self.said(text) else None
         return found.group(1) if found else None
 
-    def alarm(self, text: str) -> bool:
+    def is_verdict(self, text: str) -> bool:
         return self.said(text) and self.verdict in text
+
+    def alarm(self, text: str) -> bool:
+        """A verdict or a culprit: either in a healthy program's log is a false alarm."""
+        return self.is_verdict(text) or self.culprit(text) is not None
 
 
 GUARDIAN = Under("guardian", (), lambda text: True, "floor rising")
@@ -194,6 +198,6 @@ def _leak_row(how: Under, shape: Shape, lines: Lines, ref: Lines) -> list[str]:
     said = how.culprit(culprit[1]) if culprit else None
     named = said is not None and all(word in said for word in shape.expect)
     inner = [] if how is GUARDIAN else [_seconds(_inner_alarm(how, lines))]
-    return [shape.name, _seconds(_first(lines, how.alarm)), _seconds(culprit),
+    return [shape.name, _seconds(_first(lines, how.is_verdict)), _seconds(culprit),
             "yes" if named else "NO", *inner, _seconds(reference), (said or "-")[:LINE_CHARS],
             reference[1].split(": ", 1)[1][:LINE_CHARS] if reference else "-"]

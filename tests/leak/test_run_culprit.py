@@ -61,3 +61,56 @@ def test_supervisor_leak_lines_name_each_programs_culprit(
         for word in shape.expect:
             assert word in named[0], f"{shape.name}: {word!r} not in {named[0]}"
     assert not list(scratch.glob("memwarden-leak-*")), "the answers' directory was left behind"
+
+
+ANSWERS_AT_ONCE = """
+import os, sys, threading
+from memwarden.leak.answer import write_answer
+if sys.argv[1] == "other":  # an answer another process wrote is not this program's
+    pid = os.fork()
+    if pid == 0:
+        write_answer({"culprit": "a child's answer", "classification": "python_heap"})
+        os._exit(0)
+    os.waitpid(pid, 0)
+else:
+    write_answer({"culprit": "app.cache holds app.Item", "classification": "python_heap"})
+print("answered", flush=True)
+threading.Event().wait()
+"""
+
+
+def test_supervisor_names_an_answer_that_comes_before_its_own_verdict(
+        tmp_path: Path, reaper: list[subprocess.Popen[bytes]]) -> None:
+    """The program's guardian may find a leak before the tree RSS shows one: its culprit is
+    in the supervisor's log at once, without the supervisor's own verdict."""
+    program = tmp_path / "answers.py"
+    program.write_text(ANSWERS_AT_ONCE)
+    config = tmp_path / "memwarden.toml"
+    config.write_text("".join(
+        f'[[program]]\nname = "{name}"\ncommand = ["{sys.executable}", "{program}", "{name}"]\n'
+        'interval = "100ms"\n' for name in ("own", "other")))
+    err_path = tmp_path / "supervisor.err"
+    with open(err_path, "wb") as err:
+        sup = subprocess.Popen(
+            memwarden_cmd("run", "--config", str(config), "--control-socket",
+                          str(tmp_path / "control.sock")),
+            stdout=subprocess.PIPE, stderr=err, process_group=0, env=child_env())
+    reaper.append(sup)
+    assert sup.stdout is not None
+    answered = 0
+    while answered < 2:  # both programs wrote their answers (readiness, no timing)
+        line = sup.stdout.readline()
+        assert line, err_path.read_text()
+        answered += b"answered" in line
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline and not culprit_lines(err_path.read_text(), "own"):
+        time.sleep(0.2)
+    time.sleep(1.0)  # a few samples more: the other program's answer must stay unread
+    os.killpg(sup.pid, signal.SIGTERM)
+    sup.communicate(timeout=60)
+    log = err_path.read_text()
+    named = culprit_lines(log, "own")
+    assert len(named) == 1, log  # once, not at every sample
+    assert "leak culprit (pid " in named[0] and "app.cache holds app.Item; python_heap" in named[0]
+    assert "leak: tree RSS" not in log  # flat memory: no verdict of the supervisor's own
+    assert not culprit_lines(log, "other"), log

@@ -10,8 +10,10 @@ its statistics are only imported once a program is sampled with it on.
 
 The culprit comes from the program itself: each spawn gets MEMWARDEN_LEAK_ANSWER, a path in
 a private directory; a program running the guardian (`memwarden.start()`) writes its leak
-attribution there (memwarden.leak.answer). While the tree leaks, that file is checked at each
-sample (one stat) and its culprit goes into a `leak culprit` line with the same fields.
+attribution there (memwarden.leak.answer). That file is checked at each sample (one stat)
+until its culprit is in the log: in the supervisor's leak line when the answer is there by
+then, else in a `leak culprit` line with the same fields as soon as it appears (the guardian,
+which sees the program's objects, may find the leak before the tree RSS shows it).
 The guardian's own memory (its census, a tracemalloc window), which it notes beside the
 answer, is taken out of the tree RSS judged: one stat per sample, a read when it changed.
 """
@@ -41,7 +43,7 @@ class LeakEvents:
     def __init__(self, supervisor: Supervisor) -> None:
         self.sup = supervisor
         self.detectors: dict[str, tuple[int, LeakDetector]] = {}
-        self.unnamed: dict[str, int] = {}  # program -> pid leaking, culprit not known yet
+        self.answered: dict[str, int] = {}  # program -> pid whose culprit is in the log
         self.own: dict[str, tuple[int, int, int]] = {}  # program -> pid, mtime_ns, own bytes
         self._dir: str | None = None
 
@@ -91,7 +93,7 @@ class LeakEvents:
                              rss_bytes - min(rss_bytes, self._own_bytes(run.name, run.pid)),
                              limit_bytes=sample.limit.limit_bytes)
         if trend is None:
-            if self.unnamed.get(run.name) == run.pid:
+            if self.answered.get(run.name) != run.pid:
                 self._name_culprit(run.name, run.pid)
             return
         if detector.leaking:
@@ -105,10 +107,9 @@ class LeakEvents:
                                  metric="tree_rss_bytes",
                                  rate_bytes_per_h=int(trend.rate_bytes_per_h),
                                  eta_s=trend.eta_s, **_answer_fields(answer))
-            if answer is None:
-                self.unnamed[run.name] = run.pid
+            if answer is not None:
+                self.answered[run.name] = run.pid
         else:
-            self.unnamed.pop(run.name, None)
             self.sup.events.emit(EventKind.LEAK, f"leak: tree RSS no longer rising (pid "
                                  f"{run.pid})", program=run.name, tier=run.tier.label,
                                  phase="cleared", pid=run.pid)
@@ -138,14 +139,15 @@ class LeakEvents:
         return read_answer(path, pid)
 
     def _name_culprit(self, name: str, pid: int) -> None:
-        """The program's guardian answered after the leak line: a second line names it."""
+        """The program's guardian answered (before the supervisor's verdict, or after it):
+        a line of its own names the culprit, once per process."""
         path = self.answer_path(name)
         if path is None or not os.path.exists(path):
             return
         answer = self._answer(name, pid)
         if answer is None:
             return
-        del self.unnamed[name]
+        self.answered[name] = pid
         run = self.sup.runs[name]
         self.sup.events.emit(EventKind.LEAK, f"leak culprit (pid {pid}): {answer['culprit']}; "
                              f"{answer.get('classification')}", program=name,
