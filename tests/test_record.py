@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from memwarden.record import FrozenError, field, fields, record, replace
+from memwarden.record import FrozenError, field, fields, mutable_record, record, replace
 
 
 @record
@@ -112,3 +112,29 @@ def test_a_record_cannot_extend_a_record() -> None:
         @record
         class Child(One):
             extra: int = 0
+
+
+@mutable_record
+class Bucket:
+    start_s: float
+    values: list[float] = field(default_factory=list)
+
+
+@dataclasses.dataclass(slots=True)
+class BucketTwin:
+    start_s: float
+    values: list[float] = dataclasses.field(default_factory=list)
+
+
+@pytest.mark.parametrize("kind", [Bucket, BucketTwin])
+def test_a_mutable_record_is_assignable_and_unhashable(kind: Any) -> None:
+    bucket = kind(1.0)
+    bucket.start_s = 2.0
+    bucket.values.append(3.0)
+    assert bucket == kind(2.0, [3.0]) and bucket.values is not kind(1.0).values
+    with pytest.raises(TypeError):
+        hash(bucket)
+    with pytest.raises(AttributeError):
+        bucket.other = 1
+    assert copy.deepcopy(bucket) == bucket and pickle.loads(pickle.dumps(bucket)) == bucket
+    assert repr(Bucket(1.0)) == "Bucket(start_s=1.0, values=[])"

@@ -1,4 +1,4 @@
-"""Frozen, slotted value classes for the modules `memwarden.start()` and the lean supervisor load.
+"""Slotted value classes for what `memwarden.start()`, its leak watch and the lean supervisor load.
 
 `@record` makes what `@dataclass(frozen=True, slots=True)` makes (an `__init__` with the
 defaults, `__repr__`, `__eq__`, `__hash__`, `__match_args__`, `__slots__`, assignment
@@ -7,8 +7,9 @@ costs a fresh interpreter ~1.9 MiB and ~17 ms (inspect, ast, dis, tokenize), and
 class it makes ~1 ms (several `exec` calls); the sampling path has two dozen such classes,
 a third of start()'s time. A record is one `exec` (its __init__) and shared methods.
 
-Supported: own fields (no record base classes), plain defaults, `field(default_factory=fn)`
-for a mutable default. Annotations are only names here (`from __future__ import annotations`).
+`@mutable_record` is `@dataclass(slots=True)`: fields can be assigned, no hash. Supported: own
+fields (no record base classes), plain defaults, `field(default_factory=fn)` for a mutable
+default. Annotations are only names here (`from __future__ import annotations`).
 """
 
 from __future__ import annotations
@@ -75,8 +76,10 @@ def _setstate(self: Any, state: tuple[Any, ...]) -> None:
         object.__setattr__(self, name, value)
 
 
-_SHARED = {"__repr__": _repr, "__eq__": _eq, "__hash__": _hash, "__setattr__": _setattr,
-           "__delattr__": _delattr, "__getstate__": _getstate, "__setstate__": _setstate}
+_SHARED_MUTABLE = {"__repr__": _repr, "__eq__": _eq, "__hash__": None,
+                   "__getstate__": _getstate, "__setstate__": _setstate}
+_SHARED = {**_SHARED_MUTABLE, "__hash__": _hash, "__setattr__": _setattr,
+           "__delattr__": _delattr}
 
 
 def _key(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
@@ -92,6 +95,16 @@ def _key(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
 def record(cls: type[T]) -> type[T]:
     """The decorator: the class again, with __slots__ and the methods above. Only __init__
     is generated (one `exec`); the others are shared and read `__record_fields__`."""
+    return _make(cls, frozen=True)
+
+
+@dataclass_transform(field_specifiers=(field,))
+def mutable_record(cls: type[T]) -> type[T]:
+    """A record whose fields can be assigned, and so unhashable: `dataclass(slots=True)`."""
+    return _make(cls, frozen=False)
+
+
+def _make(cls: type[T], *, frozen: bool) -> type[T]:
     if any(hasattr(base, "__record_fields__") for base in cls.__mro__[1:]):
         raise TypeError(f"{cls.__qualname__}: a record cannot extend a record")
     # Its own annotations (not inspect.get_annotations: inspect is what this avoids).
@@ -116,8 +129,8 @@ def record(cls: type[T]) -> type[T]:
     exec(source, namespace)
     body = {key: value for key, value in cls.__dict__.items()
             if key not in names and key not in ("__dict__", "__weakref__")}
-    body.update(_SHARED, __init__=namespace["__init__"], __slots__=names,
-                __match_args__=names, __record_fields__=names,
+    body.update(_SHARED if frozen else _SHARED_MUTABLE, __init__=namespace["__init__"],
+                __slots__=names, __match_args__=names, __record_fields__=names,
                 __record_key__=staticmethod(_key(names)))
     made: type[T] = type(cls.__name__, cls.__bases__, body)
     made.__qualname__ = cls.__qualname__

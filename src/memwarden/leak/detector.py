@@ -13,9 +13,9 @@ import itertools
 import math
 import operator
 from array import array
-from dataclasses import dataclass, field
 
 from memwarden.leak.trend import MIN_FLOOR_POINTS, Trend, fit_trend
+from memwarden.record import field, mutable_record
 
 MiB = 1024 * 1024
 EVALS_PER_WINDOW = 12  # a fit costs ~1-3 ms: at most one per min_window / 12 (5 s by default)
@@ -23,7 +23,7 @@ SUFFIX_FACTORS = (1, 2, 4)  # recent stretches tried, in units of min_window
 CLEAR_ALPHA = 0.05  # a leaking verdict is cleared only when the rise is no longer this clear
 
 
-@dataclass(slots=True)
+@mutable_record
 class LeakDetector:
     """Verdict flips need `confirm` agreeing evaluations in a row (one per closed bucket)."""
 

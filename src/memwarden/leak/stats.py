@@ -12,20 +12,21 @@ import math
 import operator
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from memwarden.record import record
 
 Z_95_TWO_SIDED = 1.959963984540054
 MAX_SLOPES = 6000  # pairwise slopes kept by theil_sen (a strided sample beyond this)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MannKendall:
     s: int
     variance: float  # with the tie correction; 0 when every value is equal
     p_up: float  # one-sided p-value of "the series rises"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SenSlope:
     slope: float  # units of y per unit of x
     low: float  # 95 % confidence interval (Sen 1968, from the Mann–Kendall variance)

@@ -19,9 +19,9 @@ import math
 import operator
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from memwarden.leak.stats import mann_kendall, median, theil_sen
+from memwarden.record import fields, record
 
 MIN_FLOOR_POINTS = 8  # below this, a Mann–Kendall test cannot be convincing at alpha=0.01
 MAX_INPUT_POINTS = 600  # longer series are decimated to per-group minima first
@@ -35,7 +35,7 @@ RECENT_ALPHA = 0.05
 RECENT_MIN_SLOPE_RATIO = 0.7  # recent-half slope vs early-half slope: below it, levelling off
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Trend:
     leaking: bool
     rate_bytes_per_h: float  # Theil-Sen slope of the series' floor
@@ -55,7 +55,7 @@ class Trend:
     drops: int = 0  # sudden falls seen (sawtooth cycles, batches released)
 
     def to_json(self) -> dict[str, object]:
-        return {name: getattr(self, name) for name in self.__slots__}
+        return {name: getattr(self, name) for name in fields(Trend)}
 
 
 def _decimate(times: list[float], values: list[float]) -> tuple[list[float], list[float]]:
