@@ -123,6 +123,7 @@ class LeakWatch:
         # subtracted from the series.
         self.own_added_bytes = 0
         self._own_note = OwnBytesNote()  # the same figure for `memwarden run`, if it asked
+        self._own_job_tables: int | None = None  # a window's tables, while a job frees them
 
     def start(self) -> LeakWatch:
         self._unsubscribe = self.guardian.on_sample(self.on_sample)
@@ -202,6 +203,8 @@ class LeakWatch:
 
     def _own_bytes(self) -> int:
         own = self.own_added_bytes
+        if self._own_job_tables is not None:
+            return own + self._own_job_tables
         tracemalloc = sys.modules.get("tracemalloc")
         if self._early is not None and tracemalloc is not None and tracemalloc.is_tracing():
             own += tracemalloc.get_tracemalloc_memory()
@@ -271,14 +274,11 @@ class LeakWatch:
         from memwarden.leak.attribute import Attribution, census_document
 
         self._drop_early()
-        from memwarden.readers.proc import self_rss_bytes
 
-        before = self_rss_bytes()
-        self.baseline = census_document()
-        after = self_rss_bytes()
-        if before is not None and after is not None:
-            # The census's imports and the baseline it keeps: memwarden's, not the program's.
-            self.own_added_bytes += max(0, after - before)
+        def census() -> None:
+            self.baseline = census_document()
+
+        self._own_job(census)  # its imports and the baseline it keeps are memwarden's
         if self.config.trace_window_s <= 0 or self._trace_shortfall(sample) is not None:
             return
         attribution = Attribution(trace=True)
@@ -296,23 +296,38 @@ class LeakWatch:
 
     def _prepare(self, sample: Sample) -> None:
         """Attribute the growth the early window saw, ahead of the verdict. Whatever RSS that
-        leaves behind (the second census, lazy imports) is memwarden's: taken out of the
-        judged series like the baseline's, or a healthy program could be judged leaking."""
-        from memwarden.readers.proc import self_rss_bytes
-
+        leaves behind (the second census, lazy imports, tables not given back) is
+        memwarden's, or a healthy program could be judged leaking."""
         early = self._early
         if early is None:
             return
         attribution, started = early[0], early[2]
-        # Its tables are already taken out of the series (_own_bytes) until they are freed.
-        before = self_rss_bytes()
-        before = None if before is None else before - self._own_bytes() + self.own_added_bytes
-        self._finish(attribution, self.detector.trend, started)
-        after = self_rss_bytes()
-        if before is not None and after is not None:
-            self.own_added_bytes += max(0, after - before)
+        self._own_job(lambda: self._finish(attribution, self.detector.trend, started))
         self._early = None
         self._prepared = (attribution, time.monotonic())
+
+    def _own_job(self, job: Any) -> None:
+        """Run job (a census, a window closing) and count the RSS it leaves behind as
+        memwarden's, less the program's own growth meanwhile (at the trend's rate), so the
+        judged series goes on where it was: a step down would read as a sawtooth's drop and
+        hold a verdict back, a step up as growth. A window's tables stay subtracted until the
+        job ends (stopping tracemalloc midway would step the series up)."""
+        from memwarden.readers.proc import self_rss_bytes
+
+        live = self._own_bytes() - self.own_added_bytes
+        self._own_job_tables = live
+        try:
+            started = time.monotonic()
+            before = self_rss_bytes()
+            job()
+            after = self_rss_bytes()
+            if before is not None and after is not None:
+                trend = self.detector.trend
+                rate = 0.0 if trend is None else max(0.0, trend.rate_bytes_per_h / 3600.0)
+                program = rate * (time.monotonic() - started)
+                self.own_added_bytes += max(0, int(after - (before - live) - program))
+        finally:
+            self._own_job_tables = None
 
     def _finish(self, attribution: Any, trend: Trend | None, started: float) -> None:
         elapsed_s = time.monotonic() - started
