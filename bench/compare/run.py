@@ -1,6 +1,6 @@
 """Compare memwarden with PM2, supervisord + memmon and circus on the same child programs.
 
-    python bench/compare/run.py            # everything, ~30 min
+    python bench/compare/run.py            # everything, ~35 min
     python bench/compare/run.py --quick    # fewer repetitions
     ... --tools pm2,circus --scenarios leak,tree --variants fastest
 
