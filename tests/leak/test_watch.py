@@ -103,6 +103,22 @@ def test_the_deferred_watch_ends_where_one_built_at_start_does(interval_s: float
     assert deferred.baseline is direct.baseline is None
 
 
+def test_a_deferred_watch_stopped_before_it_is_due_takes_no_more_samples() -> None:
+    guardian = Guardian(GuardConfig(interval_s=2.0), registry=HookRegistry())
+    deferred = DeferredLeakWatch(guardian, LeakConfig(min_window_s=60.0))
+    for t in range(10):  # due at 30 s
+        for listener in list(guardian._sample_listeners):
+            listener(fake_sample(float(t), 200 * MiB, 1024 * MiB))
+    deferred.stop()
+    assert guardian._sample_listeners == []
+    # A tick that was already running its listeners reaches the due sample: the watch is
+    # built (its figures replayed) but not subscribed.
+    deferred.on_sample(fake_sample(100.0, 200 * MiB, 1024 * MiB))
+    assert deferred.watch is not None and deferred.watch.detector.samples == 10
+    assert guardian._sample_listeners == []
+    assert deferred.wait_idle() and deferred.attribution is None
+
+
 def test_no_leak_event_on_a_healthy_sawtooth() -> None:
     config = LeakConfig(min_window_s=300.0, trace_window_s=0.0)
     shape = add(linear(200 * MiB, 0.0), sawtooth(60.0, 20 * MiB))

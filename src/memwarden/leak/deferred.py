@@ -15,6 +15,7 @@ import sys
 from array import array
 
 from memwarden.leak.trigger import install_snapshot_signal
+from memwarden.logger import log
 
 # Not `from typing import ...` at run time: the guardian's start loads this module.
 TYPE_CHECKING = False
@@ -40,6 +41,7 @@ class DeferredLeakWatch:
         self._measured_bytes = array("q")
         self._blocks = array("q")
         self._limits_bytes = array("q")
+        self._stopped = False
         self._unsubscribe = guardian.on_sample(self.on_sample)
 
     @property
@@ -54,7 +56,9 @@ class DeferredLeakWatch:
         times = self._times_s
         if (times and (sample.monotonic_s - times[0] >= self.config.min_window_s / 2
                        or len(times) >= MAX_KEPT)):
-            self._load().on_sample(sample)
+            watch = self._load()
+            if watch is not None:
+                watch.on_sample(sample)
             return
         times.append(sample.monotonic_s)
         self._measured_bytes.append(sample.measured_bytes)
@@ -63,30 +67,40 @@ class DeferredLeakWatch:
         limit = sample.limit.limit_bytes
         self._limits_bytes.append(NO_LIMIT if limit is None else limit)
 
-    def _load(self) -> LeakWatch:
+    def _load(self) -> LeakWatch | None:
         """Build the LeakWatch, replay the kept figures into it, and let it take the samples
-        from now on (the guardian's tick runs a copy of its listeners: no sample twice)."""
-        from memwarden.readers.proc import self_rss_bytes
-
-        before = self_rss_bytes()
-        from memwarden.leak.watch import LeakWatch
-
-        after = self_rss_bytes()
-        watch = LeakWatch(self.guardian, self.config)
-        if before is not None and after is not None:
-            # Its modules are memwarden's memory, not the program's growth: a step in the
-            # series just when the watch starts to judge it.
-            watch.own_added_bytes += max(0, after - before)
-        watch.replay(self._times_s, self._measured_bytes, self._blocks,
-                     [None if limit == NO_LIMIT else limit for limit in self._limits_bytes])
+        from now on (the guardian's tick runs a copy of its listeners: no sample twice).
+        A failure is logged once and the watch goes, as a failure to attach it would."""
+        self._unsubscribe()
+        times_s, measured_bytes, blocks, limits_bytes = (
+            self._times_s, self._measured_bytes, self._blocks, self._limits_bytes)
         self._times_s, self._measured_bytes = array("d"), array("q")
         self._blocks, self._limits_bytes = array("q"), array("q")
+        try:
+            from memwarden.readers.proc import self_rss_bytes
+
+            before = self_rss_bytes()
+            from memwarden.leak.watch import LeakWatch
+
+            after = self_rss_bytes()
+            watch = LeakWatch(self.guardian, self.config)
+            if before is not None and after is not None:
+                # Its modules are memwarden's memory, not the program's growth: a step in the
+                # series just when the watch starts to judge it.
+                watch.own_added_bytes += max(0, after - before)
+            watch.replay(times_s, measured_bytes, blocks,
+                         [None if limit == NO_LIMIT else limit for limit in limits_bytes])
+        except Exception:
+            log.exception("memwarden: leak watch not started")
+            return None
         self.watch = watch
-        self._unsubscribe()
+        if self._stopped:  # stop() came from another thread while it loaded
+            return None
         watch.start()
         return watch
 
     def stop(self) -> None:
+        self._stopped = True
         self._unsubscribe()
         if self.watch is not None:
             self.watch.stop()
