@@ -103,6 +103,21 @@ def test_the_deferred_watch_ends_where_one_built_at_start_does(interval_s: float
     assert deferred.baseline is direct.baseline is None
 
 
+def test_the_deferred_watch_hands_over_a_suspected_rise_as_it_stands() -> None:
+    # A leak suspected before the hand-over (150 s): the baseline's clock started at the
+    # first suspected sample in both; 170 s is before that census is due.
+    config = LeakConfig(min_window_s=300.0, trace_window_s=0.0)
+    shape = linear(200 * MiB, MiB / 10)
+    (direct, _, _), (deferred, _, _) = [
+        run_watch(shape, config, 1024 * MiB, duration_s=170.0, deferred=deferred)
+        for deferred in (False, True)]
+    assert direct._suspected(direct.detector.trend)
+    assert direct._first_s is not None and direct._first_s < 150.0  # in the replayed part
+    assert deferred._first_s == direct._first_s
+    assert deferred.detector.series() == direct.detector.series()
+    assert deferred.baseline is direct.baseline is None
+
+
 def test_a_deferred_watch_stopped_before_it_is_due_takes_no_more_samples() -> None:
     guardian = Guardian(GuardConfig(interval_s=2.0), registry=HookRegistry())
     deferred = DeferredLeakWatch(guardian, LeakConfig(min_window_s=60.0))

@@ -152,10 +152,10 @@ class LeakWatch:
         half of min_window, before which no baseline is due and no verdict can flip."""
         for now_s, measured, count, limit in zip(times_s, measured_bytes, blocks, limits_bytes,
                                                  strict=True):
-            if self._first_s is None:
-                self._first_s = now_s
             self.heap.add(now_s, count)
             self.detector.add(now_s, measured, limit_bytes=limit)
+            if self._suspected(self.detector.trend):
+                self._baseline_due(now_s)  # starts its clock, as on_sample does; not due yet
 
     def on_sample(self, sample: Sample) -> None:
         if sample.measured_bytes is None:
@@ -170,10 +170,7 @@ class LeakWatch:
                                  limit_bytes=sample.limit.limit_bytes)
         self._tell_supervisor(own)
         trend = self.detector.trend
-        suspected = (trend is not None and trend.p_value is not None
-                     and trend.p_value < SUSPECT_P
-                     and trend.rate_bytes_per_h * trend.window_s / 3600
-                     >= MIN_SUSPECT_GROWTH_BYTES)
+        suspected = self._suspected(trend)
         if suspected and self._baseline_due(now_s):
             self._baseline_s = now_s
             self._spawn(lambda: self._take_baseline(sample))
@@ -192,6 +189,13 @@ class LeakWatch:
             self._on_flip(flip, sample)
         if self.config.restart_before_oom and self.detector.leaking and trend is not None:
             self._maybe_restart(trend, sample)
+
+    @staticmethod
+    def _suspected(trend: Trend | None) -> bool:
+        """The rise is likely enough, and large enough, for a baseline census."""
+        return (trend is not None and trend.p_value is not None
+                and trend.p_value < SUSPECT_P
+                and trend.rate_bytes_per_h * trend.window_s / 3600 >= MIN_SUSPECT_GROWTH_BYTES)
 
     def _tell_supervisor(self, own_bytes: int) -> None:
         try:
