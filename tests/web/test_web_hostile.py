@@ -133,6 +133,15 @@ def test_asgi_bad_content_length_is_400(values: list[bytes]) -> None:
         assert reply.json()["status"] == 400 and "Content-Length" in reply.json()["error"]
 
 
+def test_asgi_leaves_a_get_s_headers_unscanned() -> None:
+    # The documented exception: no body for the app to read, so no scan of the headers.
+    async def send(client: httpx.AsyncClient) -> list[httpx.Response]:
+        return [await client.request(method, "/", headers=[(b"content-length", b"-1")])
+                for method in ("GET", "HEAD")]
+
+    assert [r.status_code for r in in_process(send)] == [200, 200]
+
+
 def test_asgi_good_content_length_passes() -> None:
     async def send(client: httpx.AsyncClient) -> list[httpx.Response]:
         return [await client.post("/", content=b"hello"),

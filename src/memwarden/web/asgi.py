@@ -21,6 +21,9 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# No body for the app to read: their Content-Length is neither checked nor held to
+# max_body_bytes (servers check its syntax; an app does not read a GET's body).
+BODILESS = ("GET", "HEAD")
 
 
 def route_template(scope: Scope, root_path: str) -> str | None:
@@ -61,13 +64,14 @@ class MemwardenMiddleware:
         if not warden.started:
             warden.start_guardian()
         length = None
-        for key, _ in scope["headers"]:  # lower-case names: the ASGI spec asks servers for it
-            if key == b"content-length":  # rare on the hot path: parse (and check) only then
-                try:
-                    length = _content_length(scope)
-                except BadRequest as err:
-                    return await send_response(send, err.response())
-                break
+        if scope["method"] not in BODILESS:  # a GET's headers are not scanned for a length
+            for key, _ in scope["headers"]:  # lower-case names: the ASGI spec asks for it
+                if key == b"content-length":  # parse (and check) only when it is there
+                    try:
+                        length = _content_length(scope)
+                    except BadRequest as err:
+                        return await send_response(send, err.response())
+                    break
         path: str = scope["path"]
         name = warden.endpoints.match(path)
         if name is not None:
@@ -81,10 +85,11 @@ class MemwardenMiddleware:
         if rejection is not None:
             return await send_response(send, rejection)
         mark = warden.begin()  # not None: this request is measured, and needs its route
-        root_path = scope.get("root_path", "") if mark is not None else ""
+        if mark is not None:
+            root_path = str(scope.get("root_path", ""))  # before a Mount extends it
         try:
             max_body = warden.max_body_bytes
-            if max_body is not None and length is None and scope["method"] not in ("GET", "HEAD"):
+            if max_body is not None and length is None and scope["method"] not in BODILESS:
                 # No Content-Length (a chunked upload): buffer up to the limit before the app
                 # sees it, so the refusal is a clean 413 whatever the framework does with errors.
                 body = await _read_body(receive, max_body + 1)
@@ -93,8 +98,10 @@ class MemwardenMiddleware:
                 receive = _replay(body, receive)
             await self.app(scope, receive, send)
         finally:
-            route = route_template(scope, str(root_path)) if mark is not None else None
-            warden.finish(path, route, mark)
+            if mark is None:
+                warden.finish(path, None, None)
+            else:
+                warden.finish(path, route_template(scope, root_path), mark)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -3,7 +3,7 @@
 One request in `every` (16 by default) is measured: its route is looked up and RSS is read
 before and after it (a kept `/proc/self/statm` fd, ~5 µs a read), and it counts for `every`
 requests, its delta too. Each request has the same chance to be measured, so the sums estimate
-the whole traffic's; the other requests cost a decrement. Route keys are templates
+the whole traffic's; the other requests cost one C call. Route keys are templates
 ("/items/{item_id}"), never raw paths; unmatched requests share one bucket and the table is
 capped, so a scanner cannot grow it. With concurrent requests a delta also holds what the
 others allocated meanwhile: the figures rank routes, they are not exact.
@@ -12,7 +12,9 @@ others allocated meanwhile: the figures rank routes, they are not exact.
 
 from __future__ import annotations
 
+import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,18 +48,19 @@ class Attribution:
     def __init__(self, max_routes: int = 200, every: int = 16) -> None:
         self.max_routes = max_routes
         self.every = every
-        self._countdown = 1  # the first request is measured
+        # Per request, a C call and no lock: measure this one? True once in `every`, the first
+        # request included (threads racing only shift which request is measured).
+        self.due: Callable[[], bool] = itertools.cycle((True,) + (False,) * (every - 1)).__next__
         self._routes: dict[str, RouteStats] = {}
         self._lock = threading.Lock()
 
     def begin(self) -> int | None:
         """None: not measured. Else RSS before the request (UNREAD when unknown): then call
         end() with it when the request is done."""
-        # Unlocked: a race between threads only shifts which request is measured.
-        self._countdown -= 1
-        if self._countdown > 0:
-            return None
-        self._countdown = self.every
+        return self.rss_before() if self.due() else None
+
+    def rss_before(self) -> int:
+        """For a request due() chose: its RSS before it runs."""
         rss_bytes = self_rss_bytes()
         return UNREAD if rss_bytes is None else rss_bytes
 

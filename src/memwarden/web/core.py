@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("memwarden")
 
 
+def _never() -> bool:
+    return False
+
+
 class Warden:
     def __init__(self, config: WebConfig | None = None, **options: Any) -> None:
         from memwarden.settings import load
@@ -35,6 +39,8 @@ class Warden:
         self.config = config if config is not None else self.settings.web(options)
         self.attribution = (Attribution(self.config.max_routes, self.config.attribution_every)
                             if self.config.attribution else None)
+        self._attribution_due = (self.attribution.due if self.attribution is not None
+                                 else _never)
         self.max_body_bytes = self.config.max_body_bytes  # read per request
         self.shedder = Shedder(self.config, on_shed=self._count_shed)
         # Per request: None, serve it (then begin() and finish()); else the 503/413 to send
@@ -127,7 +133,9 @@ class Warden:
         if hook is not None:
             hook()
         attribution = self.attribution
-        return None if attribution is None else attribution.begin()
+        if attribution is not None and self._attribution_due():
+            return attribution.rss_before()
+        return None
 
     def finish(self, path: str, route: str | None, mark: int | None) -> None:
         """After begin(): route matters only when mark is not None (a measured request)."""

@@ -50,13 +50,12 @@ class Shedder:
         """None: go ahead (call release() when done). Otherwise the response to send instead."""
         if path in self.exempt:
             return None  # exempt requests are not counted: release() must not be called
-        if self._shed:
-            tier = self._tier_source()
-            critical = tier is not None and tier >= CRITICAL
-            if critical is not self._shedding:  # a change: publish it
-                self._track_memory_shedding(critical, tier)
-            if critical:
-                return self._reject("memory", 503, "memory is critical: retry later")
+        # Per request one call and a comparison; a tier at critical, or the end of shedding,
+        # takes the slow path.
+        if self._shed and ((self._tier_source() or 0) >= CRITICAL or self._shedding):
+            rejection = self._memory_check()
+            if rejection is not None:
+                return rejection
         max_body = self._max_body_bytes
         if content_length is not None and max_body is not None and content_length > max_body:
             return self._reject("body_size", 413, f"request body above {max_body} bytes")
@@ -78,6 +77,15 @@ class Shedder:
         against it is never exceeded."""
         released = _count_value(self._released)
         return _count_value(self._admitted) - released
+
+    def _memory_check(self) -> Response | None:
+        tier = self._tier_source()
+        critical = tier is not None and tier >= CRITICAL
+        if critical is not self._shedding:  # a change: publish it
+            self._track_memory_shedding(critical, tier)
+        if critical:
+            return self._reject("memory", 503, "memory is critical: retry later")
+        return None
 
     def count_body_rejection(self) -> Response:
         """A streamed body ran over max_body_bytes after the request was admitted."""
