@@ -142,14 +142,33 @@ def _defined_in(cls: type, module_name: str) -> bool:
         return False
 
 
+SKIP, CONTAINER, CLASS, INSTANCE = range(4)
+# What each type met is, for the census under way (a census meets the same few hundred types
+# tens of thousands of times); emptied when it ends, so no type is kept alive by it.
+_kinds: dict[type, int] = {}
+
+
+def _kind(tp: type) -> int:
+    kind = _kinds.get(tp)
+    if kind is None:
+        if issubclass(tp, (*CONTAINER_TYPES, LRU_CACHE_TYPE)):
+            kind = CONTAINER
+        elif issubclass(tp, type):
+            kind = CLASS
+        else:
+            kind = INSTANCE if tp.__dictoffset__ and not issubclass(tp, NOT_INSTANCES) else SKIP
+        _kinds[tp] = kind
+    return kind
+
+
 def _worth_visiting(value: Any, depth: int, module_name: str) -> bool:
     # Decided on type(value) alone: isinstance() would ask a proxy for its __class__.
-    tp = type(value)
-    if issubclass(tp, (*CONTAINER_TYPES, LRU_CACHE_TYPE)):
+    kind = _kind(type(value))
+    if kind == CONTAINER:
         return True
-    if issubclass(tp, type):
+    if kind == CLASS:
         return depth == 0 and _defined_in(value, module_name)
-    return depth < MAX_ATTRIBUTE_DEPTH and _is_instance(value)
+    return kind == INSTANCE and depth < MAX_ATTRIBUTE_DEPTH
 
 
 def _walk(modules: list[tuple[str, Any]],
@@ -295,8 +314,11 @@ def collector_paused() -> Iterator[None]:
 
 def take_census(*, types: bool = True, slice_s: float = 0.002) -> Census:
     """One census. Call from any thread; it yields the GIL every slice_s."""
-    with collector_paused():
-        return _take_census(types, slice_s)
+    try:
+        with collector_paused():
+            return _take_census(types, slice_s)
+    finally:
+        _kinds.clear()
 
 
 def _take_census(types: bool, slice_s: float) -> Census:
