@@ -122,3 +122,20 @@ def test_a_module_with_many_names_is_queued_a_batch_at_a_time() -> None:
     sizes = [len(queue) for _ in _enqueue(queue, entries)]
     assert sizes == [ENQUEUE_BATCH * k for k in range(1, 6)]  # a yield after each batch
     assert len(queue) == 5 * ENQUEUE_BATCH + 7
+
+
+def test_a_census_keeps_no_type_alive_after_it() -> None:
+    import weakref
+
+    made = type("MadeAtRunTime", (), {})
+    module = types.ModuleType("census_slices_runtime")
+    module.thing = made()  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module
+    try:
+        take_census(types=False)
+    finally:
+        del sys.modules[module.__name__]
+    gone = weakref.ref(made)
+    del module, made
+    gc.collect()
+    assert gone() is None
