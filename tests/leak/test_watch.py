@@ -231,3 +231,15 @@ def test_the_culprit_is_found_before_the_verdict_and_published_with_it() -> None
     phases = [e.figures["phase"] for e in events if e.kind == "leak"]
     assert phases == ["detected", "attributed"]
     assert not tracemalloc.is_tracing()
+
+
+def test_what_memwardens_own_job_keeps_is_taken_out_and_what_it_frees_is_not() -> None:
+    guardian = Guardian(GuardConfig(), registry=HookRegistry())
+    watch = LeakWatch(guardian, LeakConfig(min_window_s=300.0, trace_window_s=0.0))
+    kept: list[bytearray] = []
+    watch._own_job(lambda: kept.append(bytearray(b"\x01") * (16 * MiB)))  # pages touched
+    assert watch.own_added_bytes >= 15 * MiB  # kept (a baseline census it holds): its own
+    counted = watch.own_added_bytes
+    watch._own_job(lambda: len(bytearray(b"\x01") * (16 * MiB)))  # made and freed
+    assert watch.own_added_bytes - counted < 4 * MiB
+    kept.clear()
