@@ -44,6 +44,9 @@ def run_watch(shape: Shape, config: LeakConfig, limit_bytes: int, duration_s: fl
         sample = fake_sample(t, v, limit_bytes)
         for listener in list(guardian._sample_listeners):  # as Guardian.tick calls them
             listener(sample)
+        # Its jobs (a census, a window closing) take milliseconds, not the seconds between two
+        # samples, and no sample is judged while one runs: wait for it, as time would.
+        assert front.wait_idle()
         if exits:
             break
     watch = front.watch if isinstance(front, DeferredLeakWatch) else front

@@ -133,6 +133,12 @@ class Attribution:
             python_growth = tracer.traced_growth_bytes()
             overhead = tracer.overhead_growth_bytes()
         measured = self._rss_growth(overhead)
+        if tracer is not None:
+            # Stopped (and its pages given back) before the census, which takes several times
+            # longer while every allocation is traced, and before a trim that would count the
+            # freed tables as memory the allocator retained.
+            self.window = tracer.finish()
+            give_back()
         after = census_document()
         if self.before is not None:
             self.growers = diff_snapshots(self.before, after, top=10)
@@ -153,8 +159,6 @@ class Attribution:
         census_growth = self._census_growth(after)
         if census_growth is not None:
             witnesses.append(Witness(CENSUS, census_growth, rss_growth))
-        # Classify (and malloc_trim) while tracemalloc still runs: stopping it frees its tables,
-        # which a trim would then count as retained memory given back.
         self.classification = classify_growth(
             rss_growth_bytes=rss_growth,
             python_growth_bytes=python_growth,
@@ -162,9 +166,6 @@ class Attribution:
             try_trim=try_trim,
             witnesses=witnesses,
         )
-        if tracer is not None:
-            self.window = tracer.finish()
-            give_back()
         modules_before = list((self.before or {}).get("modules") or [])
         self.culprit = find_culprit(
             self.growers, self.window.sites if self.window else [],

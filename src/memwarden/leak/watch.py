@@ -166,8 +166,8 @@ class LeakWatch:
         # memwarden's own memory (its census, a tracemalloc window) is not the program's
         # growth: without this, suspecting a leak would make one.
         own = self._own_bytes()
-        flip = self.detector.add(now_s, sample.measured_bytes - own,
-                                 limit_bytes=sample.limit.limit_bytes)
+        flip = None if self._own_job_tables is not None else self.detector.add(
+            now_s, sample.measured_bytes - own, limit_bytes=sample.limit.limit_bytes)
         self._tell_supervisor(own)
         trend = self.detector.trend
         suspected = self._suspected(trend)
@@ -314,8 +314,9 @@ class LeakWatch:
         """Run job (a census, a window closing) and count the RSS it leaves behind as
         memwarden's, less the program's own growth meanwhile (at the trend's rate), so the
         judged series goes on where it was: a step down would read as a sawtooth's drop and
-        hold a verdict back, a step up as growth. A window's tables stay subtracted until the
-        job ends (stopping tracemalloc midway would step the series up)."""
+        hold a verdict back, a step up as growth. No sample is judged while it runs: midway,
+        its census and a window's tables being given back make a rise or a dip that would
+        read the same way."""
         from memwarden.readers.proc import self_rss_bytes
 
         live = self._own_bytes() - self.own_added_bytes
