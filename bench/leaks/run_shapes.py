@@ -26,6 +26,7 @@ from leaks.shapes import HEALTHY, LEAKS, Shape
 
 SRC = Path(__file__).resolve().parent.parent.parent / "src"
 LINE_CHARS = 150
+TAIL_LINES = 6
 STOP_GRACE_S = 30.0  # a supervisor stops its program gracefully before it exits
 CULPRIT = re.compile(r"culprit(?: \(pid \d+\))?: (.*)")
 Lines = list[tuple[float, str]]  # (seconds since the program said "ready", line)
@@ -159,6 +160,11 @@ def _leak_tables(speed: float, deadline_s: float, runners: tuple[Under, ...], so
         print(table(["shape", "verdict s", "culprit s", "named", *inner, "reference s",
                      f"{how.name}'s line", "reference (objgraph + tracemalloc by hand)"],
                     [_leak_row(how, s, runs[s.name], refs[s.name]) for s in LEAKS]))
+        for shape in LEAKS:  # what an unnamed one printed last, to see why
+            if _first(runs[shape.name], how.culprit) is None:
+                print(f"{shape.name} under {how.name}, its last lines:")
+                for t, text in runs[shape.name][-TAIL_LINES:]:
+                    print(f"  {t:6.0f} s  {text[:LINE_CHARS]}")
         print()
 
 
