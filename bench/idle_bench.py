@@ -6,6 +6,9 @@ Runs side by side for --seconds after a 3 s settle:
 
 - `memwarden run --limit 200M -- sleep 3600` (this tree's src), with every default, and the
   same with `--leak-window off` (what the leak detector's periodic fit costs);
+- the floor: a `python -S` loop that starts `sleep 3600`, then wakes once a second (epoll
+  with a 1 s timeout) and preads the child's statm on a kept fd: what any Python supervisor
+  sampling a tree once a second cannot go below;
 - `supervisord` (nodaemon, one `sleep 3600` program; installed from PyPI into the
   comparison's sandbox venv bench/compare/.sandbox/venv on first use; skipped when it cannot
   be installed).
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -34,6 +38,16 @@ from _table import table  # noqa: E402
 
 GOAL_PERCENT = 0.05
 LEAK_OFF = "memwarden run, --leak-window off"
+FLOOR = "python -S, one wakeup and one statm pread a second"
+FLOOR_LOOP = """
+import os, select, subprocess
+child = subprocess.Popen(["sleep", "3600"])
+fd = os.open(f"/proc/{child.pid}/statm", os.O_RDONLY)
+poll = select.epoll()
+while True:
+    poll.poll(1.0)
+    os.pread(fd, 256, 0)
+"""
 SANDBOX_VENV = ROOT / "bench" / "compare" / ".sandbox" / "venv"
 SUPERVISOR_PIN = "supervisor==4.3.0"  # as bench/compare/compare_sandbox.py pins it
 
@@ -61,6 +75,10 @@ def start_memwarden(tmp: Path, *extra: str) -> subprocess.Popen[bytes]:
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def start_floor() -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-S", "-c", FLOOR_LOOP], start_new_session=True)
+
+
 def start_supervisord(binary: Path, tmp: Path) -> subprocess.Popen[bytes]:
     conf = tmp / "supervisord.conf"
     conf.write_text(f"""
@@ -86,7 +104,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="memwarden-idle-") as tmp_name:
         tmp = Path(tmp_name)
         procs = {"memwarden run --limit 200M": start_memwarden(tmp),
-                 LEAK_OFF: start_memwarden(tmp, "--leak-window", "off")}
+                 LEAK_OFF: start_memwarden(tmp, "--leak-window", "off"), FLOOR: start_floor()}
         if binary is not None:
             procs["supervisord 4.3.0"] = start_supervisord(binary, tmp)
         try:
@@ -98,13 +116,17 @@ def main() -> None:
             percent = {name: 100 * (cpu_ns(p.pid) - start_ns[name]) / 1e9 / elapsed_s
                        for name, p in procs.items()}
         finally:
+            os.killpg(procs[FLOOR].pid, signal.SIGTERM)  # the loop and its sleep
             for p in procs.values():
                 p.terminate()
             for p in procs.values():
                 p.wait(timeout=30)
     ours = percent["memwarden run --limit 200M"]
     reference = percent.get("supervisord 4.3.0")
-    rows = [["goal", f"{GOAL_PERCENT:.3f} %", ""]]
+    floor = percent[FLOOR]
+    rows = [["goal", f"{GOAL_PERCENT:.3f} %", ""],
+            [f"floor: {FLOOR}", f"{floor:.4f} %",
+             f"{floor / reference:.2f}" if reference else "-"]]
     if reference is not None:
         rows.append(["supervisord 4.3.0 (reference)", f"{reference:.4f} %", "1.00"])
     rows.append(["memwarden run --limit 200M -- sleep", f"{ours:.4f} %",
