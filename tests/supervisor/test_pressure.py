@@ -60,15 +60,17 @@ def _pressure_reason() -> str | None:
 def test_memory_stalls_wake_the_loop(
     supervise: Callable[..., Running], tmp_path: Path
 ) -> None:
-    # The program writes 300 MB of page cache through its owned group's ~56 MiB wall: the
-    # kernel reclaims (and waits on writeback) inside the group, which PSI counts as memory
-    # stall. Its RSS stays tiny, so no tier is reached: only the trigger can speak.
+    # The program writes 300 MB of page cache through its owned group's ~56 MiB wall, again and
+    # again: the kernel reclaims (and waits on writeback) inside the group, which PSI counts as
+    # memory stall. One pass can end before a stall is counted on a busy host, so it goes on
+    # until the supervisor is stopped. Its RSS stays tiny, so no tier is reached: only the
+    # trigger can speak.
     if _filesystem_type(tmp_path) == "tmpfs":
         pytest.skip("the temporary directory is tmpfs: its pages are shmem, which the group "
                     "cannot reclaim without swap (the program would really be at its wall)")
     fill = tmp_path / "fill"
-    command = ["sh", "-c", f"dd if=/dev/zero of={fill} bs=1M count=300 status=none && "
-               "echo filled && exec sleep 600"]
+    command = ["sh", "-c", f"while :; do dd if=/dev/zero of={fill} bs=1M count=300 status=none; "
+               "done"]
     sup = supervise("--limit", "40M", "--psi", "some 1ms 2s", command=command)
     log = sup.wait_log("memory pressure: PSI trigger 'some 1ms 2s'")
     assert "PSI trigger armed on " in log
