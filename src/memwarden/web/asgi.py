@@ -84,8 +84,9 @@ class MemwardenMiddleware:
         rejection = warden.admit(path, length)
         if rejection is not None:
             return await send_response(send, rejection)
-        mark = warden.begin()  # not None: this request is measured, and needs its route
-        if mark is not None:
+        # begin(), inline: most requests cost one C call here and two in `finally`.
+        mark = warden.rss_before() if warden.measure_due() else None
+        if mark is not None:  # measured: it needs its route
             root_path = str(scope.get("root_path", ""))  # before a Mount extends it
         try:
             max_body = warden.max_body_bytes
@@ -98,8 +99,9 @@ class MemwardenMiddleware:
                 receive = _replay(body, receive)
             await self.app(scope, receive, send)
         finally:
-            if mark is None:
-                warden.finish(path, None, None)
+            if mark is None:  # finish(), inline
+                if path not in warden.exempt:
+                    warden.release()
             else:
                 warden.finish(path, route_template(scope, root_path), mark)
 

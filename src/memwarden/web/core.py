@@ -14,7 +14,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from memwarden.web.attribution import Attribution
+from memwarden.web.attribution import UNREAD, Attribution
 from memwarden.web.config import WebConfig
 from memwarden.web.endpoints import Endpoints
 from memwarden.web.metrics import WebMetrics
@@ -30,6 +30,10 @@ def _never() -> bool:
     return False
 
 
+def _unread() -> int:
+    return UNREAD
+
+
 class Warden:
     def __init__(self, config: WebConfig | None = None, **options: Any) -> None:
         from memwarden.settings import load
@@ -41,19 +45,27 @@ class Warden:
                             if self.config.attribution else None)
         self._attribution_due = (self.attribution.due if self.attribution is not None
                                  else _never)
+        # For a request measure_due() chose: its RSS before it runs (then finish() with it).
+        self.rss_before: Callable[[], int] = (self.attribution.rss_before
+                                              if self.attribution is not None else _unread)
         self.max_body_bytes = self.config.max_body_bytes  # read per request
         self.shedder = Shedder(self.config, on_shed=self._count_shed)
         # Per request: None, serve it (then begin() and finish()); else the 503/413 to send
         # instead. Our endpoints never come here (adapters answer them first): never shed.
         self.admit = self.shedder.admit  # bound once: no wrapper frame on the hot path
-        self._release = self.shedder.release
-        self._exempt = self.shedder.exempt
+        # After an admitted request that was not measured: release() unless the path is
+        # exempt (exempt requests are never counted). Both plain C calls.
+        self.release = self.shedder.release
+        self.exempt = self.shedder.exempt
         self.endpoints = Endpoints(self)
         self._metrics: WebMetrics | None = None
         self._metrics_tried = not self.config.metrics
-        # Called by begin() while not None: sets the metrics up on the first request, then
+        # Called per request while not None: sets the metrics up on the first request, then
         # refreshes them per request only while no guardian does it after its samples.
         self._metrics_hook: Callable[[], None] | None = None
+        # Per request, after admit(): measure this one? Once the metrics need nothing per
+        # request, the attribution's own turn (a C call).
+        self.measure_due: Callable[[], bool] = self._attribution_due
         self._metrics_refreshed_s = -math.inf
         if self.config.start_guardian:
             # Bad MEMWARDEN_* settings fail here, at app start-up, not on the first request
@@ -76,11 +88,21 @@ class Warden:
 
     def _forked(self) -> None:
         self.started = False
-        self._metrics_hook = self._setup_metrics if self.config.metrics else None
+        self._set_metrics_hook(self._setup_metrics if self.config.metrics else None)
+
+    def _set_metrics_hook(self, hook: Callable[[], None] | None) -> None:
+        self._metrics_hook = hook
+        self.measure_due = self._attribution_due if hook is None else self._hook_then_due
+
+    def _hook_then_due(self) -> bool:
+        hook = self._metrics_hook
+        if hook is not None:
+            hook()
+        return self._attribution_due()
 
     def start_guardian(self) -> None:
         """Once per worker process (adapters call it while `started` is False)."""
-        self._metrics_hook = self._setup_metrics if self.config.metrics else None
+        self._set_metrics_hook(self._setup_metrics if self.config.metrics else None)
         if self.config.start_guardian:
             import memwarden
 
@@ -103,13 +125,13 @@ class Warden:
         metrics = self.metrics()
         if metrics is not None:
             metrics.follow(guardian, self._in_flight)
-        self._metrics_hook = None
+        self._set_metrics_hook(None)
 
     def _in_flight(self) -> int:
         return self.shedder.in_flight
 
     def _setup_metrics(self) -> None:
-        self._metrics_hook = self._refresh_metrics if self.metrics() is not None else None
+        self._set_metrics_hook(self._refresh_metrics if self.metrics() is not None else None)
         self._refresh_metrics()
 
     def _refresh_metrics(self) -> None:
@@ -129,18 +151,13 @@ class Warden:
 
     # -- per request ----------------------------------------------------------------------------
     def begin(self) -> int | None:
-        hook = self._metrics_hook
-        if hook is not None:
-            hook()
-        attribution = self.attribution
-        if attribution is not None and self._attribution_due():
-            return attribution.rss_before()
-        return None
+        """After admit(): None, or the mark of a measured request (for finish())."""
+        return self.rss_before() if self.measure_due() else None
 
     def finish(self, path: str, route: str | None, mark: int | None) -> None:
         """After begin(): route matters only when mark is not None (a measured request)."""
-        if path not in self._exempt:
-            self._release()
+        if path not in self.exempt:
+            self.release()
         if mark is not None and self.attribution is not None:
             self.attribution.end(route, mark)
 
