@@ -1,12 +1,15 @@
 """What MemwardenMiddleware costs at its documented defaults: FastAPI under uvicorn, the bare
 app against the same app with the middleware, on the same machine in the same run.
 
-    python bench/web_bench.py [--requests 1000] [--rounds 40] [--connections 4]
+    python bench/web_bench.py [--requests 1000] [--rounds 40] [--sessions 4] [--connections 4]
+                              [--parts]
 
 Three servers run side by side (one uvicorn worker each, uvicorn's defaults, access log off):
 the bare app twice (A and B) and the guarded app, which starts the guardian as an app would (its
 thread samples every second; the leak watch evaluates on each sample). Each server first serves
-a warm-up that is not counted.
+a warm-up that is not counted. The servers are started afresh for each of a few sessions that
+share the rounds: two identical servers can differ by ~1 % for their whole life (hash seed,
+memory layout), which more rounds on the same processes would not average out.
 
 Each round a fresh client process opens `connections` keep-alive connections to each server
 and every client thread cycles request by request through the servers (which goes first
@@ -63,6 +66,45 @@ def bare() -> Any:
         return {"item_id": item_id}
 
     return app
+
+
+class PassThrough:
+    """An ASGI middleware that does nothing: what any middleware layer costs in FastAPI."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+def pass_through() -> Any:
+    app = bare()
+    app.add_middleware(PassThrough)
+    return app
+
+
+def guardian_only() -> Any:
+    """The bare app in a process where the guardian runs (as memwarden.start() in an app)."""
+    import memwarden
+
+    app = bare()
+    app.router.on_startup.append(memwarden.start)
+    return app
+
+
+def middleware_only() -> Any:
+    """The middleware without the guardian or metrics: its per-request work alone."""
+    from memwarden.web.asgi import MemwardenMiddleware
+
+    app = bare()
+    app.add_middleware(MemwardenMiddleware, start_guardian=False, metrics=False)
+    return app
+
+
+# --parts: what each server is, beside the two bare ones and the guarded one.
+PARTS = {"pass-through middleware": "pass_through", "guardian alone": "guardian_only",
+         "middleware alone": "middleware_only"}
 
 
 def guarded() -> Any:
@@ -252,32 +294,43 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--connections", type=int, default=4, help="per server")
     parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--sessions", type=int, default=4,
+                        help="start the servers afresh this many times, sharing the rounds")
+    parser.add_argument("--parts", action="store_true",
+                        help="also serve a pass-through middleware, the guardian alone and the "
+                        "middleware alone (without guardian and metrics), to split the cost")
     parser.add_argument("--flip", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
         ports = [int(port) for port in args.client.split(",")]
         print(json.dumps(client(ports, args.requests, args.connections, args.flip)))
         return
-    names = ("bare A", "bare B", "guarded")
-    started = [serve("guarded" if name == "guarded" else "bare") for name in names]
-    servers = [(process.pid, port) for process, port in started]
+    factories = {"bare A": "bare", "bare B": "bare", "guarded": "guarded"}
+    if args.parts:
+        factories.update(PARTS)
+    names = tuple(factories)
     loop_us: dict[str, list[float]] = {name: [] for name in names}
     other_us: dict[str, list[float]] = {name: [] for name in names}
     waited_us: dict[str, list[float]] = {name: [] for name in names}
     wall_s = 0.0
-    try:
-        load(servers, WARMUP_REQUESTS, args.connections, 0)  # not counted
-        for round_ in range(args.rounds):
-            cpu, waited, seconds = load(servers, args.requests, args.connections, round_)
-            wall_s += seconds
-            for name, (main_us, rest_us), client_us in zip(names, cpu, waited, strict=True):
-                loop_us[name].append(main_us)
-                other_us[name].append(rest_us)
-                waited_us[name].append(client_us)
-    finally:
-        for process, _ in started:
-            process.terminate()
-            process.wait(30)
+    # Fresh servers for each session: two identical servers can differ by ~1 % for their whole
+    # life (hash seed, memory layout), which more rounds on the same pair would not average out.
+    for session in range(args.sessions):
+        started = [serve(factories[name]) for name in names]
+        servers = [(process.pid, port) for process, port in started]
+        try:
+            load(servers, WARMUP_REQUESTS, args.connections, 0)  # not counted
+            for round_ in range(session, args.rounds, args.sessions):
+                cpu, waited, seconds = load(servers, args.requests, args.connections, round_)
+                wall_s += seconds
+                for name, (main_us, rest_us), client_us in zip(names, cpu, waited, strict=True):
+                    loop_us[name].append(main_us)
+                    other_us[name].append(rest_us)
+                    waited_us[name].append(client_us)
+        finally:
+            for process, _ in started:
+                process.terminate()
+                process.wait(30)
     total_us = {name: [a + b for a, b in zip(loop_us[name], other_us[name], strict=True)]
                 for name in names}
     # The reference: per round, the mean of the two bare servers.
@@ -288,8 +341,9 @@ def main() -> None:
     control_ratios = ratios(total_us["bare B"], total_us["bare A"])
     client_ratios = ratios(waited_us["guarded"], waited_us["bare"])
     client_control = ratios(waited_us["bare B"], waited_us["bare A"])
-    print(f"FastAPI under uvicorn: {args.rounds} rounds of {args.requests} requests per server, "
-          f"each client thread cycling through the three servers on {args.connections} "
+    print(f"FastAPI under uvicorn: {args.rounds} rounds of {args.requests} requests per server "
+          f"({args.sessions} sessions of fresh servers), "
+          f"each client thread cycling through the {len(names)} servers on {args.connections} "
           f"keep-alive connections to each; after {WARMUP_REQUESTS} warm-up requests each. "
           "Medians over rounds (quartiles).\n")
     rows = []
@@ -303,6 +357,11 @@ def main() -> None:
     rows.append(["guarded / mean of A and B, per round", spread(cpu_ratios),
                  spread(ratios(loop_us["guarded"], loop_us["bare"])), "",
                  spread(client_ratios)])
+    for part in names[3:]:
+        rows.append([f"{part} / mean of A and B, per round",
+                     spread(ratios(total_us[part], total_us["bare"])),
+                     spread(ratios(loop_us[part], loop_us["bare"])),
+                     f"{median(other_us[part]):.2f}", ""])
     rows.append(["guarded / mean of A and B, totals",
                  f"{sum(total_us['guarded']) / sum(total_us['bare']):.3f}", "", "",
                  f"{sum(waited_us['guarded']) / sum(waited_us['bare']):.3f}"])
