@@ -85,20 +85,25 @@ def _watch(children: dict[str, subprocess.Popen[str]], until_s: float,
         assert child.stdout is not None
         selector.register(child.stdout, selectors.EVENT_READ, name)
     seen: dict[str, Lines] = {name: [] for name in children}
+    partial = dict.fromkeys(children, "")
     waiting = set(children)
     deadline = time.monotonic() + until_s
     try:
         while waiting and time.monotonic() < deadline:
             for key, _ in selector.select(timeout=1.0):
-                text = key.fileobj.readline()  # type: ignore[union-attr]
                 name = key.data
-                if not text:
+                # os.read, not readline(): of two lines written at once (a verdict and its
+                # culprit) readline() leaves the second in a buffer select() never reports.
+                chunk = os.read(key.fd, 65536).decode(errors="replace")
+                if not chunk:
                     selector.unregister(key.fileobj)
                     waiting.discard(name)
                     continue
-                seen[name].append((time.monotonic(), text.rstrip()))
-                if done is not None and done(text):
-                    waiting.discard(name)
+                *lines, partial[name] = (partial[name] + chunk).split("\n")
+                for text in lines:
+                    seen[name].append((time.monotonic(), text.rstrip()))
+                    if done is not None and done(text):
+                        waiting.discard(name)
     finally:  # also when the bench is interrupted: a leak left running eats the machine
         _stop(children.values())
     return {name: _since_ready(lines) for name, lines in seen.items()}
