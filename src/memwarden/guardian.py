@@ -27,12 +27,17 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from pathlib import Path
-    from typing import Any
+    from typing import Any, Protocol, TypeVar
 
     from memwarden.actions import StepResult
     from memwarden.alerts.config import AlertsConfig
     from memwarden.leak.config import LeakConfig
     from memwarden.settings import LoadedConfig
+
+    class Closable(Protocol):
+        def close(self) -> object: ...
+
+    C = TypeVar("C", bound=Closable)
 
 
 @record
@@ -118,6 +123,7 @@ class Guardian:
         # memwarden.leak.deferred.DeferredLeakWatch (its LeakWatch loads when first due)
         self.leak_watch: Any = None
         self.alerts: Any = None  # memwarden.alerts.AlertHandle when a webhook is configured
+        self._addons: list[Closable] = []  # closed by stop(), the last attached first
         self.settings: LoadedConfig | None = None  # what configured it, read once by start()
         self._sample_listeners: list[Callable[[Sample], None]] = []
 
@@ -148,7 +154,19 @@ class Guardian:
             )
         return self
 
+    def attach(self, addon: C) -> C:
+        """Something that lives as long as this guardian (the leak watch, alerts): stop()
+        closes it, the last attached first."""
+        self._addons.append(addon)
+        return addon
+
     def stop(self, timeout_s: float = 5.0) -> None:
+        while self._addons:
+            addon = self._addons.pop()
+            try:
+                addon.close()
+            except Exception:  # one add-on failing to close must not keep the others open
+                log.exception("memwarden: closing %r failed", addon)
         self._stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -416,7 +434,8 @@ def _attach_watchers(guardian: Guardian, leak_config: LeakConfig,
     try:
         from memwarden.leak.deferred import attach as attach_leak_watch
 
-        guardian.leak_watch = attach_leak_watch(guardian, leak_config)
+        watch = attach_leak_watch(guardian, leak_config)
+        guardian.leak_watch = None if watch is None else guardian.attach(watch)
     except Exception:
         log.exception("memwarden: leak watch not started")
     if alerts_config is None:
@@ -424,7 +443,8 @@ def _attach_watchers(guardian: Guardian, leak_config: LeakConfig,
     try:
         from memwarden.alerts import attach as attach_alerts  # the sender loads only if set up
 
-        guardian.alerts = attach_alerts(guardian.events, alerts_config)
+        handle = attach_alerts(guardian.events, alerts_config)
+        guardian.alerts = None if handle is None else guardian.attach(handle)
     except Exception:
         log.exception("memwarden: webhook alerts not started")
 
@@ -449,9 +469,5 @@ def stop() -> None:
     global _current
     with _current_lock:
         if _current is not None:
-            if _current.leak_watch is not None:
-                _current.leak_watch.stop()
-            if _current.alerts is not None:
-                _current.alerts.close()
-            _current.stop()
+            _current.stop()  # closes its add-ons too
         _current = None

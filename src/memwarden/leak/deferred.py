@@ -105,6 +105,8 @@ class DeferredLeakWatch:
         if self.watch is not None:
             self.watch.stop()
 
+    close = stop  # as an add-on of the guardian (Guardian.attach)
+
     def wait_idle(self, timeout_s: float = 60.0) -> bool:
         """Wait for a running baseline/attribution job; True when none runs any more."""
         return self.watch.wait_idle(timeout_s) if self.watch is not None else True
