@@ -57,20 +57,17 @@ class GuardianStatus:
 
     def to_json(self) -> dict[str, Any]:
         s = self.sample
+        f = s.figures()
         return {
             "tier": self.tier.label,
             "running": self.running,
             "time": s.time_s,
             "pid": s.pid,
-            "metric": s.metric,
-            "measured_bytes": s.measured_bytes,
-            "limit_bytes": s.limit.limit_bytes,
-            "limit_source": s.limit.source,
+            **{key: f[key] for key in ("metric", "measured_bytes", "limit_bytes", "limit_source")},
             "headroom_bytes": s.headroom_bytes,
             "usage_ratio": s.usage_ratio,
             "thresholds_bytes": {t.label: b for t, b in self.thresholds_bytes.items()},
-            "tree_rss_bytes": s.tree.rss_bytes if s.tree else None,
-            "working_set_bytes": s.cgroup.working_set_bytes if s.cgroup else None,
+            **{key: f[key] for key in ("tree_rss_bytes", "working_set_bytes")},
             "unavailable": list(s.unavailable),
         }
 

@@ -15,7 +15,7 @@ from memwarden.record import record, replace
 # Not `from typing import ...` at run time: typing costs ~2 MB of RSS in the supervisor.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Literal
+    from typing import Any, Literal
 
     # tracemalloc (and pickle) load only for in-process runtime figures
     from memwarden.readers.cgroup import CgroupUsageReader
@@ -65,6 +65,33 @@ class Sample:
         if not self.limit.limit_bytes or self.measured_bytes is None:
             return None
         return self.measured_bytes / self.limit.limit_bytes
+
+    def figures(self) -> dict[str, Any]:
+        """The flat, canonical form of a sample (the trace's keys): every JSON view of a
+        sample (trace, status, a program's figures) takes its names and values from here."""
+        tree, cg, system, runtime = self.tree, self.cgroup, self.system, self.runtime
+        pressure = self.cgroup_pressure or self.pressure
+        return {
+            "metric": self.metric,
+            "measured_bytes": self.measured_bytes,
+            "limit_bytes": self.limit.limit_bytes,
+            "limit_source": self.limit.source,
+            "tree_rss_bytes": tree.rss_bytes if tree else None,
+            "tree_processes": len(tree.processes) if tree else None,
+            "swap_bytes": tree.swap_bytes if tree else None,
+            "cgroup_usage_bytes": cg.usage_bytes if cg else None,
+            "working_set_bytes": cg.working_set_bytes if cg else None,
+            "cgroup_limit_bytes": cg.limit_bytes if cg else None,
+            "inactive_file_bytes": cg.inactive_file_bytes if cg else None,
+            "oom_kill_events": cg.oom_kill_events if cg else None,
+            "system_total_bytes": system.total_bytes if system else None,
+            "system_available_bytes": system.available_bytes if system else None,
+            "psi_some_avg10": pressure.some.avg10 if pressure else None,
+            "psi_full_avg10": pressure.full.avg10 if pressure and pressure.full else None,
+            "py_allocated_blocks": runtime.allocated_blocks if runtime else None,
+            "py_traced_bytes": runtime.tracemalloc_current_bytes if runtime else None,
+            "gc_collections": sum(runtime.gc_collections) if runtime else None,
+        }
 
 
 def effective_limit(

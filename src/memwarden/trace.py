@@ -55,33 +55,13 @@ def sample_record(
     sample: Sample, tier: Tier, thresholds_bytes: dict[Tier, int | None],
     program: str | None = None,
 ) -> dict[str, Any]:
-    tree, cg, system, runtime = sample.tree, sample.cgroup, sample.system, sample.runtime
-    pressure = sample.cgroup_pressure or sample.pressure
     return {
         "type": "sample",
         "t": round(sample.time_s, 4),
         **({"program": program} if program is not None else {}),
         "tier": tier.label,
-        "metric": sample.metric,
-        "measured_bytes": sample.measured_bytes,
-        "limit_bytes": sample.limit.limit_bytes,
-        "limit_source": sample.limit.source,
         "thresholds_bytes": {t.label: b for t, b in thresholds_bytes.items()},
-        "tree_rss_bytes": tree.rss_bytes if tree else None,
-        "tree_processes": len(tree.processes) if tree else None,
-        "swap_bytes": tree.swap_bytes if tree else None,
-        "cgroup_usage_bytes": cg.usage_bytes if cg else None,
-        "working_set_bytes": cg.working_set_bytes if cg else None,
-        "cgroup_limit_bytes": cg.limit_bytes if cg else None,
-        "inactive_file_bytes": cg.inactive_file_bytes if cg else None,
-        "oom_kill_events": cg.oom_kill_events if cg else None,
-        "system_total_bytes": system.total_bytes if system else None,
-        "system_available_bytes": system.available_bytes if system else None,
-        "psi_some_avg10": pressure.some.avg10 if pressure else None,
-        "psi_full_avg10": pressure.full.avg10 if pressure and pressure.full else None,
-        "py_allocated_blocks": runtime.allocated_blocks if runtime else None,
-        "py_traced_bytes": runtime.tracemalloc_current_bytes if runtime else None,
-        "gc_collections": sum(runtime.gc_collections) if runtime else None,
+        **sample.figures(),
     }
 
 

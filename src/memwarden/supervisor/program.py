@@ -70,13 +70,10 @@ class ProgramRun:
         if s is None:
             return {"tree_rss_bytes": None, "working_set_bytes": None, "limit_bytes": None,
                     "limit_source": None, "processes": None}
-        return {
-            "tree_rss_bytes": s.tree.rss_bytes if s.tree else None,
-            "working_set_bytes": s.cgroup.working_set_bytes if s.cgroup else None,
-            "limit_bytes": s.limit.limit_bytes,
-            "limit_source": s.limit.source,
-            "processes": len(s.tree.processes) if s.tree else None,
-        }
+        f = s.figures()
+        return {"tree_rss_bytes": f["tree_rss_bytes"], "working_set_bytes": f["working_set_bytes"],
+                "limit_bytes": f["limit_bytes"], "limit_source": f["limit_source"],
+                "processes": f["tree_processes"]}
 
     def figures_text(self) -> str:
         f = self.figures()
