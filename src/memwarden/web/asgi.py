@@ -9,10 +9,10 @@ starts the guardian once per worker process.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Unpack
 
 from memwarden.web.admin import MAX_ADMIN_BODY_BYTES
-from memwarden.web.config import WebConfig
+from memwarden.web.config import WebConfig, WebOptions
 from memwarden.web.core import Warden
 from memwarden.web.http import BadRequest, Response, content_length
 
@@ -47,7 +47,7 @@ async def send_response(send: Send, response: Response) -> None:
 
 class MemwardenMiddleware:
     def __init__(self, app: ASGIApp, *, config: WebConfig | None = None,
-                 warden: Warden | None = None, **options: Any) -> None:
+                 warden: Warden | None = None, **options: Unpack[WebOptions]) -> None:
         self.app = app
         self.warden = warden if warden is not None else Warden(config, **options)
 

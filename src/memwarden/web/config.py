@@ -4,10 +4,10 @@ defaults); declared in memwarden.settings.declared_sections."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 if TYPE_CHECKING:
     from memwarden.settings.load import Resolved
@@ -45,6 +45,35 @@ OLD_KEYS = {
     "max_body_bytes": "max_body",
     "max_body_size": "max_body",
 }
+
+
+class WebOptions(TypedDict, total=False):
+    """The middleware's keyword options, as typed as `[web]`'s keys (sizes, counts and
+    switches may also be given as text: "1M", "16", "off"); the older spellings in OLD_KEYS
+    are accepted too. A test keeps this equal to the registry's `[web]` keys."""
+
+    prefix: str
+    health_path: str
+    ready_path: str
+    memory_path: str
+    metrics_path: str
+    endpoints: bool | str
+    metrics: bool | str
+    admin_token: str | None
+    public_details: bool | str
+    shed: bool | str
+    retry_after: int | str
+    max_concurrency: int | str | None
+    max_body: int | str | None
+    exempt_paths: Sequence[str] | str | None
+    attribution: bool | str
+    attribution_every: int | str
+    top_routes: int | str
+    max_routes: int | str
+    start_guardian: bool | str
+    retry_after_s: int | str
+    max_body_bytes: int | str | None
+    max_body_size: int | str | None
 
 
 def web_from(resolved: Resolved) -> WebConfig:

@@ -12,10 +12,10 @@ import os
 import time
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from memwarden.web.attribution import UNREAD, Attribution
-from memwarden.web.config import WebConfig
+from memwarden.web.config import WebConfig, WebOptions
 from memwarden.web.endpoints import Endpoints
 from memwarden.web.metrics import WebMetrics
 from memwarden.web.shedding import Shedder
@@ -35,7 +35,7 @@ def _unread() -> int:
 
 
 class Warden:
-    def __init__(self, config: WebConfig | None = None, **options: Any) -> None:
+    def __init__(self, config: WebConfig | None = None, **options: Unpack[WebOptions]) -> None:
         from memwarden.settings import load
 
         # Read once: the same settings configure the web layer and the guardian it starts.

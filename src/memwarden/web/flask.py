@@ -10,15 +10,15 @@ records each request's url_rule.rule as its route template.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
-from memwarden.web.config import load_web_config
+from memwarden.web.config import WebOptions, load_web_config
 from memwarden.web.core import Warden
 from memwarden.web.wsgi import ROUTE_KEY, MemwardenWSGIMiddleware
 
 
 class Memwarden:
-    def __init__(self, app: Any = None, **options: Any) -> None:
+    def __init__(self, app: Any = None, **options: Unpack[WebOptions]) -> None:
         self.options = options
         self.warden: Warden | None = None
         if app is not None:

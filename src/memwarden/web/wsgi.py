@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Unpack
 
 from memwarden.web.admin import MAX_ADMIN_BODY_BYTES
-from memwarden.web.config import WebConfig
+from memwarden.web.config import WebConfig, WebOptions
 from memwarden.web.core import Warden
 from memwarden.web.http import BadRequest, Response, content_length
 
@@ -71,7 +71,7 @@ class MemwardenWSGIMiddleware:
     def __init__(self, app: WSGIApp, *, config: WebConfig | None = None,
                  warden: Warden | None = None,
                  route_of: Callable[[dict[str, Any]], str | None] | None = None,
-                 **options: Any) -> None:
+                 **options: Unpack[WebOptions]) -> None:
         self.app = app
         self.warden = warden if warden is not None else Warden(config, **options)
         self.route_of = route_of
