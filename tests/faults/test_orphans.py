@@ -37,6 +37,15 @@ ESCAPER = """
 """
 
 
+def _answer_dir(pid: int) -> Path:
+    """The supervisor's scratch directory for program pid's leak answers (from its env)."""
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    (answer,) = [v.split(b"=", 1)[1] for v in environ if v.startswith(b"MEMWARDEN_LEAK_ANSWER=")]
+    directory = Path(os.fsdecode(answer)).parent
+    assert directory.is_dir()
+    return directory
+
+
 def _escaped(sup: Running, ready: Path, *, same_pid_namespace: bool = True) -> list[int]:
     wait_for(ready.exists, what="the escaper's pids")
     main, grandchild, daemon = map(int, ready.read_text().split())
@@ -65,9 +74,11 @@ def test_kill9_of_the_supervisor_kills_setsid_grandchildren_and_daemons(
         assert groups  # memory, and the v1 freezer where there is one
         for group in groups:
             assert set(pids) <= {int(p) for p in (group / "cgroup.procs").read_text().split()}
+    answers = _answer_dir(pids[0])
     sup.proc.send_signal(signal.SIGKILL)
     assert sup.exit_code() == -signal.SIGKILL
     assert_nothing_left(sup)
+    wait_for(lambda: not answers.exists(), what=f"the sentinel to remove {answers}")
 
 
 FORKS_ON_SIGTERM = """
@@ -180,7 +191,9 @@ def test_a_killed_sentinel_is_replaced_and_told_everything(
 ) -> None:
     ready = tmp_path / "ready"
     sup = supervise("--no-cgroup", command=[*script("escaper", ESCAPER), str(ready)])
-    program = set(_escaped(sup, ready))  # the daemon is a child of the supervisor too
+    escaped = _escaped(sup, ready)
+    answers = _answer_dir(escaped[0])
+    program = set(escaped)  # the daemon is a child of the supervisor too
     (sentinel,) = _children(sup.proc.pid) - program
     os.kill(sentinel, signal.SIGKILL)
     sup.wait_log(f"sentinel pid {sentinel} killed by SIGKILL: starting another one")
@@ -188,6 +201,7 @@ def test_a_killed_sentinel_is_replaced_and_told_everything(
     sup.proc.send_signal(signal.SIGKILL)
     assert sup.exit_code() == -signal.SIGKILL
     assert_nothing_left(sup)
+    wait_for(lambda: not answers.exists(), what=f"the new sentinel to remove {answers}")
 
 
 # A process that "walks": it forks and exits every 10 ms, so its pid keeps changing and a

@@ -60,6 +60,8 @@ class LeakEvents:
             import tempfile
 
             self._dir = tempfile.mkdtemp(prefix="memwarden-leak-")  # 0700
+            if self.sup.sentinel is not None:  # removed even if the supervisor is SIGKILLed
+                self.sup.sentinel.add_dir(self._dir)
         path = os.path.join(self._dir, f"{program.name}.json")
         for stale in (path, path + OWN_SUFFIX):  # the last generation's are not this one's
             if os.path.exists(stale):
@@ -71,8 +73,14 @@ class LeakEvents:
             return
         import shutil
 
+        if self.sup.sentinel is not None:
+            self.sup.sentinel.remove_dir(self._dir)
         shutil.rmtree(self._dir, ignore_errors=True)
         self._dir = None
+
+    def scratch_dirs(self) -> list[str]:
+        """What a new sentinel must remove if the supervisor dies."""
+        return [] if self._dir is None else [self._dir]
 
     def feed(self, run: ProgramRun, sample: Sample) -> None:
         window_s = run.config.leak_window_s

@@ -136,6 +136,8 @@ class Supervisor:
             sentinel.add(pgid)
         for path in self.cgroups.paths():
             sentinel.add_cgroup(path)
+        for path in self.leaks.scratch_dirs():
+            sentinel.add_dir(path)
         if self._sentinel_starts > 1:
             self.sink.event("info", f"sentinel pid {sentinel.pid} knows what its predecessor "
                             "knew")

@@ -8,7 +8,9 @@ tells it, as programs start and stop:
 - `add PGID` / `del PGID`: a program's process group;
 - `pid PID` / `unpid PID`: a process of a program's tree outside that group (it called
   setsid, or a daemon re-parented to the supervisor), forgotten once it is gone;
-- `cg PATH` / `uncg PATH`: a program's owned cgroup directory.
+- `cg PATH` / `uncg PATH`: a program's owned cgroup directory;
+- `dir PATH` / `undir PATH`: a scratch directory of the supervisor's (the programs' leak
+  answers), removed after the kills: a SIGKILLed supervisor leaves none behind.
 
 When the pipe reaches EOF (the supervisor exited or died, however), it kills whatever is
 still listed: every process of each cgroup (`cgroup.kill` where the kernel has it, and
@@ -27,7 +29,7 @@ from memwarden.supervisor.process import fork_exec
 # `while read` and `kill` are builtins: the last act needs no other binary (rmdir is a bonus).
 SCRIPT = r"""
 trap '' INT TERM HUP QUIT
-groups=""; pids=""; cgroups=""
+groups=""; pids=""; cgroups=""; dirs=""
 drop() { kept=""; for x in $1; do [ "$x" = "$2" ] || kept="$kept $x"; done; }
 while read -r op id; do
   case "$op" in
@@ -37,6 +39,8 @@ while read -r op id; do
     unpid) drop "$pids" "$id"; pids=$kept ;;
     cg) cgroups="$cgroups $id" ;;
     uncg) drop "$cgroups" "$id"; cgroups=$kept ;;
+    dir) dirs="$dirs $id" ;;
+    undir) drop "$dirs" "$id"; dirs=$kept ;;
   esac
 done
 for g in $groups; do kill -KILL "-$g" 2>/dev/null; done  # dash: no "--"
@@ -54,6 +58,7 @@ for d in $cgroups; do
   done
   rmdir "$d" 2>/dev/null
 done
+for d in $dirs; do rm -rf -- "$d" 2>/dev/null; done
 exit 0
 """
 SHELL = "/bin/sh"
@@ -101,6 +106,14 @@ class Sentinel:
 
     def remove_cgroup(self, path: str) -> bool:
         return self._send(f"uncg {path}")
+
+    def add_dir(self, path: str) -> bool:
+        """A directory to remove at EOF; one whose path has blanks is not sent (the lists
+        are split on blanks) and stays the supervisor's own to remove."""
+        return not any(c.isspace() for c in path) and self._send(f"dir {path}")
+
+    def remove_dir(self, path: str) -> bool:
+        return not any(c.isspace() for c in path) and self._send(f"undir {path}")
 
     def gone(self, pid: int, returncode: int) -> bool:
         """The loop reaped pid: True (and forget the sentinel) when it was the sentinel."""
