@@ -171,24 +171,21 @@ class StatmReader:
         except OSError as err:
             raise translate_os_error(err, pid, self.path) from err
 
-    def read_statm(self) -> tuple[int, int, int]:
-        """(vms_bytes, rss_bytes, shared_bytes)."""
+    def _pread(self) -> bytes:
         if self._fd is None:
             raise ValueError(f"StatmReader for pid {self.pid} is closed")
         try:
-            raw = os.pread(self._fd, _STATM_READ_BYTES, 0)
+            return os.pread(self._fd, _STATM_READ_BYTES, 0)
         except OSError as err:
             raise translate_os_error(err, self.pid, self.path) from err
-        return parse_statm(raw, self.pid, self.path)
+
+    def read_statm(self) -> tuple[int, int, int]:
+        """(vms_bytes, rss_bytes, shared_bytes)."""
+        return parse_statm(self._pread(), self.pid, self.path)
 
     def read_rss_bytes(self) -> int:
         """The second field alone: a pread and one int, for callers on a hot path."""
-        if self._fd is None:
-            raise ValueError(f"StatmReader for pid {self.pid} is closed")
-        try:
-            raw = os.pread(self._fd, _STATM_READ_BYTES, 0)
-        except OSError as err:
-            raise translate_os_error(err, self.pid, self.path) from err
+        raw = self._pread()
         fields = raw.split(None, 2)
         if len(fields) < 2 or not fields[1].isdigit():
             raise ReaderError(self.path, f"malformed statm for pid {self.pid}: {raw!r}")
