@@ -7,13 +7,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from leaks.shapes import HANDLERS, NATIVE_NEXT_TO_CACHE, REGISTRY
 
-from tests.helpers import child_env, memwarden_cmd
+from tests.leak.run_helpers import program_table, python_argv, supervise_programs
 
 DEADLINE_S = 180.0  # readiness on a loaded machine, not a speed claim
 SHAPES = (REGISTRY, HANDLERS, NATIVE_NEXT_TO_CACHE)
@@ -31,21 +30,13 @@ def test_supervisor_leak_lines_name_each_programs_culprit(
     for shape in SHAPES:
         program = tmp_path / f"{shape.name}.py"
         program.write_text(shape.source(interval="200ms"))
-        tables.append(f'[[program]]\nname = "{shape.name}"\n'
-                      f'command = ["{sys.executable}", "{program}"]\n'
-                      'limit = "4G"\ninterval = "100ms"\nleak_window = "10s"\n')
-    config = tmp_path / "memwarden.toml"
-    config.write_text("".join(tables))
-    err_path = tmp_path / "supervisor.err"
+        tables.append(program_table(shape.name, python_argv(program),
+                                    'limit = "4G"\ninterval = "100ms"\nleak_window = "10s"\n'))
     scratch = tmp_path / "tmp"  # where the supervisor keeps its programs' answers
     scratch.mkdir()
-    with open(err_path, "wb") as err:
-        sup = subprocess.Popen(
-            [*memwarden_cmd("run", "--config", str(config), "--control-socket",
-                            str(tmp_path / "control.sock"))],
-            stdout=subprocess.DEVNULL, stderr=err, process_group=0,
-            env=child_env(MEMWARDEN_LEAK_MIN_WINDOW="10s", MEMWARDEN_LEAK_TRACE_WINDOW="3s",
-                          TMPDIR=str(scratch)))
+    running = supervise_programs(tmp_path, tables, MEMWARDEN_LEAK_MIN_WINDOW="10s",
+                                 MEMWARDEN_LEAK_TRACE_WINDOW="3s", TMPDIR=str(scratch))
+    sup, err_path = running.proc, running.err_path
     reaper.append(sup)
     deadline = time.monotonic() + DEADLINE_S
     log = ""
@@ -85,16 +76,10 @@ def test_supervisor_names_an_answer_that_comes_before_its_own_verdict(
     in the supervisor's log at once, without the supervisor's own verdict."""
     program = tmp_path / "answers.py"
     program.write_text(ANSWERS_AT_ONCE)
-    config = tmp_path / "memwarden.toml"
-    config.write_text("".join(
-        f'[[program]]\nname = "{name}"\ncommand = ["{sys.executable}", "{program}", "{name}"]\n'
-        'interval = "100ms"\n' for name in ("own", "other")))
-    err_path = tmp_path / "supervisor.err"
-    with open(err_path, "wb") as err:
-        sup = subprocess.Popen(
-            memwarden_cmd("run", "--config", str(config), "--control-socket",
-                          str(tmp_path / "control.sock")),
-            stdout=subprocess.PIPE, stderr=err, process_group=0, env=child_env())
+    running = supervise_programs(
+        tmp_path, [program_table(name, python_argv(program, name), 'interval = "100ms"\n')
+                   for name in ("own", "other")], stdout=subprocess.PIPE)
+    sup, err_path = running.proc, running.err_path
     reaper.append(sup)
     assert sup.stdout is not None
     answered = 0

@@ -6,13 +6,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 from memwarden.leak.answer import ANSWER_ENV, OWN_STEP_BYTES, OwnBytesNote, read_own_bytes
-from tests.helpers import child_env, memwarden_cmd
+from tests.leak.run_helpers import program_table, python_argv, supervise_programs
 
 DEADLINE_S = 120.0  # readiness on a loaded machine, not a speed claim
 
@@ -51,16 +50,10 @@ def test_supervisor_leaves_out_the_programs_noted_own_memory(
         tmp_path: Path, reaper: list[subprocess.Popen[bytes]]) -> None:
     program = tmp_path / "grower.py"
     program.write_text(textwrap.dedent(GROWER))
-    config = tmp_path / "memwarden.toml"
-    config.write_text("".join(
-        f'[[program]]\nname = "{name}"\ncommand = ["{sys.executable}", "{program}", "{name}"]\n'
-        'limit = "4G"\ninterval = "100ms"\nleak_window = "5s"\n' for name in ("noted", "plain")))
-    err_path = tmp_path / "supervisor.err"
-    with open(err_path, "wb") as err:
-        sup = subprocess.Popen(
-            memwarden_cmd("run", "--config", str(config), "--control-socket",
-                          str(tmp_path / "control.sock")),
-            stdout=subprocess.DEVNULL, stderr=err, process_group=0, env=child_env())
+    keys = 'limit = "4G"\ninterval = "100ms"\nleak_window = "5s"\n'
+    running = supervise_programs(tmp_path, [program_table(name, python_argv(program, name), keys)
+                                            for name in ("noted", "plain")])
+    sup, err_path = running.proc, running.err_path
     reaper.append(sup)
     deadline = time.monotonic() + DEADLINE_S
     log = ""
