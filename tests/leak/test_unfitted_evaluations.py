@@ -151,3 +151,21 @@ def test_a_leaking_verdict_is_fitted_even_once_its_history_is_flat() -> None:
     floats = [float(v) for v in values]
     assert (_run(LeakDetector, params, times, floats, 0)
             == _read_every(_run(FitsEveryTime, params, times, floats, 1), 0))
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_a_history_that_may_not_be_rising_is_never_suspected_nor_leaking(name: str) -> None:
+    """The leak watch skips the fit while may_be_rising is False: the fit it skips would give
+    a Trend no watch suspects (p >= 0.5), and the verdict is never "leaking" then."""
+    times, values = _series(name, seed=5)
+    detector = LeakDetector(**DETECTORS["short_memory"])  # type: ignore[arg-type]
+    skipped = 0
+    for t, v in zip(times, values, strict=True):
+        detector.add(t, v, limit_bytes=1024 * MiB)
+        if not detector.may_be_rising:
+            skipped += 1
+            assert not detector.leaking
+            trend = detector.trend
+            assert trend is not None and trend.p_value is not None and trend.p_value >= 0.5
+    if name == "idle":
+        assert skipped > 0  # the case the gate is for does happen

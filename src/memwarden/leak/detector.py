@@ -59,6 +59,13 @@ class LeakDetector:
         return self._leaking
 
     @property
+    def may_be_rising(self) -> bool:
+        """False while the latest evaluation found a history that never rises: its Trend,
+        fitted only when `trend` is read, has Mann-Kendall S <= 0 (p >= 0.5), so a caller
+        asking only "is a rise suspected?" need not fit it."""
+        return self._unfitted is None
+
+    @property
     def trend(self) -> Trend | None:
         """The latest evaluation (also between verdict changes)."""
         if self._unfitted is not None:

@@ -154,7 +154,7 @@ class LeakWatch:
                                                  strict=True):
             self.heap.add(now_s, count)
             self.detector.add(now_s, measured, limit_bytes=limit)
-            if self._suspected(self.detector.trend):
+            if self.detector.may_be_rising and self._suspected(self.detector.trend):
                 self._baseline_due(now_s)  # starts its clock, as on_sample does; not due yet
 
     def on_sample(self, sample: Sample) -> None:
@@ -169,7 +169,9 @@ class LeakWatch:
         flip = None if self._own_job_tables is not None else self.detector.add(
             now_s, sample.measured_bytes - own, limit_bytes=sample.limit.limit_bytes)
         self._tell_supervisor(own)
-        trend = self.detector.trend
+        # A history that never rises is not fitted on every sample: it cannot be suspected,
+        # and it is never "leaking" (a leaking one is always fitted), so no restart needs it.
+        trend = self.detector.trend if self.detector.may_be_rising else None
         suspected = self._suspected(trend)
         if suspected and self._baseline_due(now_s):
             self._baseline_s = now_s
