@@ -201,6 +201,8 @@ class Guardian:
             )
             with self._lock:
                 self._state = state
+                if self is _current:
+                    _note_tier(state.tier)
         if self._trace is not None:
             from memwarden.trace import sample_record
 
@@ -361,6 +363,15 @@ def peek_status(sampler: Sampler, policy: PolicyConfig) -> GuardianStatus:
 _current: Guardian | None = None
 _current_lock = threading.Lock()
 _oneoff: tuple[GuardConfig, Sampler] | None = None
+# current_tier() >= critical, kept by the current guardian as it evaluates: the web
+# middleware reads it per request as one module attribute (no call).
+memory_critical = False
+
+
+def _note_tier(tier: Tier) -> None:
+    """Under the current guardian's lock, so the flag follows its latest state."""
+    global memory_critical
+    memory_critical = tier >= Tier.CRITICAL
 
 
 def oneoff_status() -> GuardianStatus:
@@ -417,6 +428,8 @@ def start(
         # Alerts are off by default: without an [alerts] key their modules never load.
         alerts_config = settings.alerts() if settings.sets("alerts") else None
         _current = Guardian(config).start()
+        with _current._lock:  # its first tick ran before it was current
+            _note_tier(_current._state.tier)
         _current.settings = settings
         _attach_watchers(_current, leak_config, alerts_config)
         # Under `memwarden run`, its SIGTERM must run the on_shutdown hooks.
@@ -468,3 +481,4 @@ def stop() -> None:
         if _current is not None:
             _current.stop()  # closes its add-ons too
         _current = None
+        _note_tier(Tier.OK)

@@ -23,3 +23,22 @@ def test_status_without_a_guardian_never_cleans_up_or_exits() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["restart", "False", "True"]
     assert "HOOK RAN" not in result.stdout
+
+
+def test_memory_critical_follows_the_running_guardian() -> None:
+    # What the web middleware reads per request: set from the guardian's first sample on
+    # (taken before start() returns), cleared when it stops.
+    code = (
+        "import memwarden\n"
+        "from memwarden import guardian\n"
+        "before = guardian.memory_critical\n"
+        "g = memwarden.start(limit='1G', warn='off', critical='1M', restart='off',\n"
+        "                    metric='tree_rss', interval='1m')\n"
+        "print(before, guardian.memory_critical, g.tier.label)\n"
+        "guardian.stop()\n"
+        "print(guardian.memory_critical)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, env=child_env())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "critical", "False"]

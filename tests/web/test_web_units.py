@@ -132,7 +132,8 @@ def test_a_forked_worker_starts_its_own_guardian() -> None:
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: as a preloading server's worker would be
-        os.write(write_fd, b"1" if warden.started else b"0")
+        # Neither started nor lean: its first request takes the full path and starts it.
+        os.write(write_fd, b"1" if warden.started or warden.lean else b"0")
         os._exit(0)
     os.close(write_fd)
     try:
@@ -143,8 +144,8 @@ def test_a_forked_worker_starts_its_own_guardian() -> None:
     assert warden.started  # the parent's is unchanged
 
 
-def _asgi_get(app: Any, path: str) -> tuple[int, bytes]:
-    """One GET through an ASGI app, as a server would call it (no test client needed)."""
+def _asgi_get(app: Any, path: str, method: str = "GET") -> tuple[int, bytes]:
+    """One request through an ASGI app, as a server would call it (no test client needed)."""
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -153,7 +154,7 @@ def _asgi_get(app: Any, path: str) -> tuple[int, bytes]:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
              "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
              "query_string": b"", "headers": [(b"host", b"test")], "server": ("test", 80)}
     asyncio.run(app(scope, receive, send))
@@ -187,6 +188,35 @@ def test_asgi_passes_other_scopes_and_names_mounted_templates() -> None:
     asyncio.run(MemwardenMiddleware(raw, start_guardian=False)({"type": "websocket"},
                                                               _never, _never))
     assert seen == ["websocket"]
+
+
+def test_asgi_counts_requests_in_flight_on_every_path() -> None:
+    # GETs take the middleware's short path (the measured one in 16 does not), a POST the
+    # full one, an exempt path is never counted; an app that raises is released too.
+    from memwarden.web.asgi import MemwardenMiddleware
+
+    seen: list[tuple[str, int]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append((scope["path"], middleware.warden.shedder.in_flight))
+        if scope["path"] == "/boom":
+            raise RuntimeError("boom")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    middleware = MemwardenMiddleware(app, start_guardian=False, metrics=False,
+                                     exempt_paths=["/ping"], attribution_every=4)
+    for n in range(8):
+        assert _asgi_get(middleware, f"/get/{n}") == (200, b"ok")
+    assert _asgi_get(middleware, "/post", "POST") == (200, b"ok")
+    assert _asgi_get(middleware, "/ping") == (200, b"ok")
+    with pytest.raises(RuntimeError):
+        _asgi_get(middleware, "/boom")
+    assert seen == [*((f"/get/{n}", 1) for n in range(8)), ("/post", 1), ("/ping", 0),
+                    ("/boom", 1)]
+    assert middleware.warden.shedder.in_flight == 0
+    (route,) = middleware.warden.top_routes()  # no route template: one bucket
+    assert route["measured_requests"] == 3  # the 1st and 5th GET and the POST (9th)
 
 
 async def _never(*args: Any) -> Any:

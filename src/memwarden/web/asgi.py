@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Unpack
 
+from memwarden import guardian as _guardian
 from memwarden.web.admin import MAX_ADMIN_BODY_BYTES
 from memwarden.web.config import WebConfig, WebOptions
 from memwarden.web.core import Warden
@@ -61,6 +62,29 @@ class MemwardenMiddleware:
                 self._ensure_started()
             return await self.app(scope, receive, send)
         warden = self.warden
+        path: str = scope["path"]
+        # Most requests: a GET or HEAD for the app (not our endpoints, not exempt), while
+        # memory is not critical and no concurrency cap is set. Each test is an attribute, a
+        # set lookup or a C call; any other request, and the one in attribution_every that is
+        # measured, takes _serve(), which checks everything.
+        if (warden.lean and scope["method"] in BODILESS and path not in warden.own_paths
+                and not path.startswith(warden.admin_prefix) and not _guardian.memory_critical
+                and not warden.shedder.shedding):
+            if warden.measure_due():
+                return await self._serve(scope, receive, send, path, True)
+            warden.admitted()
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                warden.release()
+            return None
+        return await self._serve(scope, receive, send, path, None)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, path: str,
+                     due: bool | None) -> None:
+        """Every check, in order. due: whether to measure this one, None when not yet asked
+        (asking takes the attribution's turn)."""
+        warden = self.warden
         if not warden.started:
             warden.start_guardian()
         length = None
@@ -72,7 +96,6 @@ class MemwardenMiddleware:
                     except BadRequest as err:
                         return await send_response(send, err.response())
                     break
-        path: str = scope["path"]
         name = warden.endpoints.match(path)
         if name is not None:
             headers = {k.decode("latin-1").lower(): v.decode("latin-1")
@@ -84,8 +107,9 @@ class MemwardenMiddleware:
         rejection = warden.admit(path, length)
         if rejection is not None:
             return await send_response(send, rejection)
-        # begin(), inline: most requests cost one C call here and two in `finally`.
-        mark = warden.rss_before() if warden.measure_due() else None
+        if due is None:
+            due = warden.measure_due()
+        mark = warden.rss_before() if due else None
         if mark is not None:  # measured: it needs its route
             root_path = str(scope.get("root_path", ""))  # before a Mount extends it
         try:
@@ -99,11 +123,8 @@ class MemwardenMiddleware:
                 receive = _replay(body, receive)
             await self.app(scope, receive, send)
         finally:
-            if mark is None:  # finish(), inline
-                if path not in warden.exempt:
-                    warden.release()
-            else:
-                warden.finish(path, route_template(scope, root_path), mark)
+            warden.finish(path, None if mark is None else route_template(scope, root_path),
+                          mark)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

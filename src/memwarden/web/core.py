@@ -58,6 +58,13 @@ class Warden:
         self.release = self.shedder.release
         self.exempt = self.shedder.exempt
         self.endpoints = Endpoints(self)
+        # What the ASGI middleware's common request is tested against: our endpoint and
+        # exempt paths, and the admin prefix ("()" matches nothing).
+        self.own_paths = frozenset(self.endpoints.paths if self.endpoints.enabled else ()
+                                   ) | self.shedder.exempt
+        self.admin_prefix: str | tuple[str, ...] = (self.endpoints.admin_prefix
+                                                    if self.endpoints.enabled else ())
+        self.admitted = self.shedder.admitted
         self._metrics: WebMetrics | None = None
         self._metrics_tried = not self.config.metrics
         # Called per request while not None: sets the metrics up on the first request, then
@@ -77,6 +84,9 @@ class Warden:
         # Per worker process: a forked worker (gunicorn --preload) starts its own guardian.
         # A fork hook, not os.getpid() per request (~0.4 µs on the hot path).
         self.started = False
+        # Started, and no cap to check per request: the ASGI middleware may take its short
+        # path (the memory tier and the paths are still tested per request).
+        self.lean = False
         forked = weakref.WeakMethod(self._forked)
 
         def after_fork() -> None:
@@ -88,6 +98,7 @@ class Warden:
 
     def _forked(self) -> None:
         self.started = False
+        self.lean = False
         self._set_metrics_hook(self._setup_metrics if self.config.metrics else None)
 
     def _set_metrics_hook(self, hook: Callable[[], None] | None) -> None:
@@ -109,6 +120,7 @@ class Warden:
             # Idempotent: two threads racing here start one guardian.
             self._follow(memwarden.start(settings=self.settings))
         self.started = True
+        self.lean = self.config.max_concurrency is None
 
     def metrics(self) -> WebMetrics | None:
         if not self.config.metrics:

@@ -37,9 +37,12 @@ class Shedder:
         self._released = itertools.count()
         # After an admitted request (not an exempt one): the count's own next, a C call.
         self.release: Callable[[], object] = self._released.__next__
+        # What admit() counts when it lets a request in, for callers that have already made
+        # its checks (the ASGI middleware's common request).
+        self.admitted: Callable[[], object] = self._admitted.__next__
         self.shed_counts = dict.fromkeys(SHED_REASONS, 0)
         self._shedding_since_s: float | None = None
-        self._shedding = False  # _shedding_since_s is not None, as one cheap read
+        self.shedding = False  # _shedding_since_s is not None, as one cheap read
         # Read per request: plain attributes, not config lookups.
         self._shed = config.shed
         self._max_body_bytes = config.max_body_bytes
@@ -52,7 +55,7 @@ class Shedder:
             return None  # exempt requests are not counted: release() must not be called
         # Per request one call and a comparison; a tier at critical, or the end of shedding,
         # takes the slow path.
-        if self._shed and ((self._tier_source() or 0) >= CRITICAL or self._shedding):
+        if self._shed and ((self._tier_source() or 0) >= CRITICAL or self.shedding):
             rejection = self._memory_check()
             if rejection is not None:
                 return rejection
@@ -81,7 +84,7 @@ class Shedder:
     def _memory_check(self) -> Response | None:
         tier = self._tier_source()
         critical = tier is not None and tier >= CRITICAL
-        if critical is not self._shedding:  # a change: publish it
+        if critical is not self.shedding:  # a change: publish it
             self._track_memory_shedding(critical, tier)
         if critical:
             return self._reject("memory", 503, "memory is critical: retry later")
@@ -106,7 +109,7 @@ class Shedder:
             if critical == (self._shedding_since_s is not None):
                 return  # another thread saw the transition first
             now_s = time.time()
-            self._shedding = critical
+            self.shedding = critical
             if critical:
                 self._shedding_since_s = now_s
                 message = "load shedding on: memory critical, new requests get 503"
