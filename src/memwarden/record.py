@@ -140,10 +140,12 @@ def _make(cls: type[T], *, frozen: bool) -> type[T]:
 
 def replace(instance: T, **changes: Any) -> T:
     """A copy with some fields changed (dataclasses.replace for records)."""
-    fields = type(instance).__record_fields__  # type: ignore[attr-defined]
-    values = {name: getattr(instance, name) for name in fields}
+    cls = type(instance)
+    # The values come from the key's attrgetter, in C: samplers call this once a sample.
+    values = dict(zip(cls.__record_fields__, cls.__record_key__(instance),  # type: ignore[attr-defined]
+                      strict=True))
     values.update(changes)
-    return type(instance)(**values)
+    return cls(**values)
 
 
 def fields(cls: type[Any]) -> tuple[str, ...]:

@@ -177,7 +177,8 @@ class Sampler:
         if cgroup is not None and usage is not None:
             working_set = (None if cgroup.inactive_file_bytes is None
                            else max(0, usage - cgroup.inactive_file_bytes))
-            cgroup = replace(cgroup, usage_bytes=usage, working_set_bytes=working_set)
+            if usage != cgroup.usage_bytes or working_set != cgroup.working_set_bytes:
+                cgroup = replace(cgroup, usage_bytes=usage, working_set_bytes=working_set)
         measured: int | None
         if last.metric == "working_set":
             measured = cgroup.working_set_bytes if cgroup is not None else None

@@ -10,17 +10,20 @@ its statistics are only imported once a program is sampled with it on.
 
 The culprit comes from the program itself: each spawn gets MEMWARDEN_LEAK_ANSWER, a path in
 a private directory; a program running the guardian (`memwarden.start()`) writes its leak
-attribution there (memwarden.leak.answer). That file is checked at each sample (one stat)
-until its culprit is in the log: in the supervisor's leak line when the answer is there by
-then, else in a `leak culprit` line with the same fields as soon as it appears (the guardian,
-which sees the program's objects, may find the leak before the tree RSS shows it).
+attribution there (memwarden.leak.answer). Its files only ever arrive by rename, which moves
+the directory's mtime: one stat of the directory per sample says whether anything is new.
+The answer is looked for when it is, until its culprit is in the log: in the supervisor's
+leak line when the answer is there by then, else in a `leak culprit` line with the same
+fields as soon as it appears (the guardian, which sees the program's objects, may find the
+leak before the tree RSS shows it).
 The guardian's own memory (its census, a tracemalloc window), which it notes beside the
-answer, is taken out of the tree RSS judged: one stat per sample, a read when it changed.
+answer, is taken out of the tree RSS judged: read again when the directory moved.
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 from memwarden.events import EventKind, Level
 from memwarden.leak.answer import ANSWER_ENV, OWN_SUFFIX, read_own_bytes
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from memwarden.supervisor.program import ProgramRun
 
 BUCKETS_PER_WINDOW = 100
+SETTLED_NS = 100_000_000  # a directory mtime older than this will not move within its tick
 MIN_LEAK_GROWTH_BYTES = 2 * 1024 * 1024
 
 
@@ -46,6 +50,7 @@ class LeakEvents:
         self.answered: dict[str, int] = {}  # program -> pid whose culprit is in the log
         self.own: dict[str, tuple[int, int, int]] = {}  # program -> pid, mtime_ns, own bytes
         self._dir: str | None = None
+        self._looked: dict[str, tuple[int, int]] = {}  # program -> pid, directory mtime_ns
 
     def answer_path(self, name: str) -> str | None:
         return None if self._dir is None else os.path.join(self._dir, f"{name}.json")
@@ -97,11 +102,12 @@ class LeakEvents:
             self.detectors[run.name] = entry
         detector = entry[1]
         rss_bytes = sample.tree.rss_bytes
+        moved = self._moved(run.name, run.pid)
         trend = detector.add(sample.monotonic_s,
-                             rss_bytes - min(rss_bytes, self._own_bytes(run.name, run.pid)),
+                             rss_bytes - min(rss_bytes, self._own_bytes(run.name, run.pid, moved)),
                              limit_bytes=sample.limit.limit_bytes)
         if trend is None:
-            if self.answered.get(run.name) != run.pid:
+            if moved and self.answered.get(run.name) != run.pid:
                 self._name_culprit(run.name, run.pid)
             return
         if detector.leaking:
@@ -122,16 +128,36 @@ class LeakEvents:
                                  f"{run.pid})", program=run.name, tier=run.tier.label,
                                  phase="cleared", pid=run.pid)
 
-    def _own_bytes(self, name: str, pid: int) -> int:
+    def _moved(self, name: str, pid: int) -> bool:
+        """Whether the answers' directory changed since name's process pid last looked (a
+        new process looks once). Its files arrive by rename: a write moves its mtime."""
+        if self._dir is None:
+            return False
+        try:
+            mtime_ns = os.stat(self._dir).st_mtime_ns
+        except OSError:
+            return True  # gone from under us: the readers below say so
+        if self._looked.get(name) == (pid, mtime_ns):
+            return False
+        # A timestamp is coarse (a clock tick): a second rename within the tick of the one
+        # just seen leaves it as it is. A change that recent is looked at again next time.
+        recent = time.time_ns() - mtime_ns < SETTLED_NS
+        self._looked[name] = (pid, 0 if recent else mtime_ns)
+        return True
+
+    def _own_bytes(self, name: str, pid: int, moved: bool) -> int:
         """The program's guardian's own memory, as it last noted it (0 if it did not)."""
+        known = self.own.get(name)
+        if not moved:
+            return known[2] if known is not None and known[0] == pid else 0
         path = self.answer_path(name)
         if path is None:
             return 0
         try:
             mtime_ns = os.stat(path + OWN_SUFFIX).st_mtime_ns
         except OSError:
+            self.own.pop(name, None)
             return 0
-        known = self.own.get(name)
         if known is not None and known[:2] == (pid, mtime_ns):
             return known[2]
         own_bytes = read_own_bytes(path + OWN_SUFFIX, pid) or 0

@@ -260,9 +260,11 @@ class Supervisor:
         mode = "as PID 1, " if pid1.is_pid1() else ""
         tick_s = self.config.tick_s
         slowest_s = max(self.memory.slowest_s(run) for run in self.runs.values())
+        still_s = max(self.memory.slowest_s(run, still=True) for run in self.runs.values())
+        still = f" ({still_s:g}s while a tree does not move)" if still_s > slowest_s else ""
         self.sink.event("info", f"supervisor pid {os.getpid()} {mode}starting "
                         f"{len(self.runs)} program(s), sampling every {tick_s:g}s near a "
-                        f"threshold, up to every {slowest_s:g}s far from one")
+                        f"threshold, up to every {slowest_s:g}s far from one{still}")
         for run in self.runs.values():
             self.guard.call(f"starting {run.name}", self.runner.start, run)
         _give_back_startup_memory()

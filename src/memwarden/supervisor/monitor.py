@@ -66,12 +66,22 @@ class MemoryMonitor:
         if run.sampler is None:
             run.sampler = Sampler(pid=pid, budget_bytes=run.config.memory.limit_bytes,
                                   metric="tree_rss")
-        full = full or run.last_sample is None or now_s >= run.full_due_s
+        previous = run.last_sample
+        full = full or previous is None or now_s >= run.full_due_s
         try:
             sample = run.sampler.sample(refresh=full)
         except (NoSuchProcessError, ProcessAccessError):
             return  # exiting: the reaper reports it
         run.last_sample = sample
+        if not full and previous is not None and self._still(run, previous, sample):
+            # The policy would decide what it decided last time. The leak history takes the
+            # point; the thresholds' eventfds follow usage (page cache moves without the tree).
+            if sample.cgroup is not previous.cgroup:
+                self.sup.cgroups.rearm(run, sample)
+            self.sup.leaks.feed(run, sample)
+            self._fresh = True
+            run.next_sample_s = now_s + self.next_delay_s(run, still=True)
+            return
         self.sup.cgroups.rearm(run, sample)  # one pread unless usage and RSS drifted apart
         if full:
             run.full_due_s = now_s + full_every_s(interval_s)
@@ -85,6 +95,16 @@ class MemoryMonitor:
         if run.state == "running":
             run.next_sample_s = now_s + self.next_delay_s(run)
 
+    def _still(self, run: ProgramRun, previous: Sample, sample: Sample) -> bool:
+        """Whether a quick sample found the tree at rest: the same tree (the reader hands back
+        the same object when no process's figures, and no process, changed) and the same
+        figure for the policy, which is not counting time (a pending tier change, or
+        critical_timeout). The trace wants every sample decided."""
+        return (sample.tree is previous.tree and previous.tree is not None
+                and sample.measured_bytes == previous.measured_bytes and run.follow_ups == 0
+                and run.policy_state.pending is None and run.tier < Tier.CRITICAL
+                and not self.sup.events.wants_samples)
+
     def on_event(self, run: ProgramRun) -> None:
         """A kernel threshold fired: sample now. If the tree has not reached the tier yet
         (usage and RSS move a little apart), look again every FOLLOW_UP_S for a while."""
@@ -93,9 +113,11 @@ class MemoryMonitor:
             run.follow_ups = FOLLOW_UPS
             run.next_sample_s = min(run.next_sample_s, time.monotonic() + FOLLOW_UP_S)
 
-    def slowest_s(self, run: ProgramRun) -> float:
-        """The slowest sampling interval (the leak window's cadence caps it)."""
-        return slowest_interval_s(run.config.memory.interval_s, run.config.leak_window_s)
+    def slowest_s(self, run: ProgramRun, *, still: bool = False) -> float:
+        """The slowest sampling interval (the leak window's cadence caps it while the tree
+        moves)."""
+        return slowest_interval_s(run.config.memory.interval_s, run.config.leak_window_s,
+                                  still=still)
 
     def _ahead(self, run: ProgramRun) -> list[Tier]:
         sample = run.last_sample
@@ -103,7 +125,7 @@ class MemoryMonitor:
         return [tier for tier, threshold in run.policy.thresholds_bytes(limit_bytes).items()
                 if tier > run.tier and threshold is not None]
 
-    def next_delay_s(self, run: ProgramRun) -> float:
+    def next_delay_s(self, run: ProgramRun, *, still: bool = False) -> float:
         interval_s = run.config.memory.interval_s
         if run.follow_ups > 0:
             run.follow_ups -= 1
@@ -120,7 +142,7 @@ class MemoryMonitor:
         if self.totals_gap_bytes is not None:
             gap_bytes = (self.totals_gap_bytes if gap_bytes is None
                          else min(gap_bytes, self.totals_gap_bytes))
-        return next_interval_s(interval_s=interval_s, slowest_s=self.slowest_s(run),
+        return next_interval_s(interval_s=interval_s, slowest_s=self.slowest_s(run, still=still),
                                gap_bytes=gap_bytes,
                                max_alloc_rate_bytes_per_s=run.config.max_alloc_rate_bytes_per_s)
 
