@@ -63,7 +63,7 @@ def run_one(name: str) -> dict[str, Any]:
         latest = detector.trend
         if (baseline is None and latest is not None and latest.rate_bytes_per_h > 0
                 and latest.p_value is not None and latest.p_value < SUSPECT_P):
-            baseline = census_document()
+            baseline = census_document(types=False)  # as the guardian takes it
         if flip is not None and flip.leaking:
             detected_at, trend = now_s, flip
             break
@@ -84,6 +84,10 @@ def run_one(name: str) -> dict[str, Any]:
         assert trend is not None
         attribution.finish(heap_trend=heap.trend,
                            expected_growth_bytes=int(trend.rate_bytes_per_h / 3600 * WINDOW_STEPS))
+        if attribution.types_due:  # no container grew: a type census pair, over its window
+            for i in range(steps + WINDOW_STEPS, steps + 2 * WINDOW_STEPS):
+                scenario.step(i)
+            attribution.finish_types()
         result.update(attribution.figures())
     result["wall_s"] = time.perf_counter() - started
     return result

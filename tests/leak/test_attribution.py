@@ -112,6 +112,7 @@ def test_window_closed_early_keeps_what_it_saw_and_stops_tracing() -> None:
     assert not tracemalloc.is_tracing() and not attribution.tracing
     kept.extend(bytes(1000) for _ in range(2000))  # after the window: not traced
     attribution.finish(expected_growth_bytes=2_000_000)
+    attribution.finish_types()  # a local list: no container names it, a type census pair may
     assert attribution.window is not None and attribution.window.sites
     assert attribution.classification is not None
     assert attribution.classification.python_growth_bytes is not None

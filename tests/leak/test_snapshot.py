@@ -29,7 +29,8 @@ def check_schema(document: dict[str, object]) -> None:
     assert set(types[0]) == {"type", "count", "size_bytes"}
     containers = document["containers"]
     assert isinstance(containers, list) and containers
-    assert set(containers[0]) == {"owner", "type", "items", "size_bytes"}
+    assert set(containers[0]) == {"owner", "type", "items", "size_bytes", "item_type",
+                                  "item_bytes"}
 
 
 def test_snapshot_is_private_and_valid(tmp_path: Path) -> None:

@@ -2,6 +2,14 @@
 
 Synchronous pieces, so any driver can run them: the guardian's watch runs them in a worker
 thread over a wall-clock window; the scenario bench runs them over simulated ticks.
+
+The censuses are the owner walk alone (sliced: no pause over a slice) unless the type census
+is asked for (types=True) or is the classification's only witness (no tracemalloc window).
+A growing container names the leak and, from its newest items, the type it holds. When none
+grew (objects only C code holds, or reachable from no module) and the window's Python growth
+explains the RSS growth, or when nothing but the type census could classify it, finish()
+leaves the type census due: it takes one now, and finish_types(), after a window as long as
+tracemalloc's, takes the second and concludes.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from typing import Any
 
 from memwarden.leak.census import census_json, take_census
 from memwarden.leak.classify import CENSUS, TRACED, Classification, Witness, classify_growth
-from memwarden.leak.culprit import Culprit, find_culprit
+from memwarden.leak.culprit import Culprit, find_culprit, held_type
 from memwarden.leak.diff import Grower, diff_snapshots
 from memwarden.leak.native import describe_native, mapping_growth, memray_command
 from memwarden.leak.owners import latest_extension
@@ -30,12 +38,31 @@ def give_back() -> None:
     malloc_trim()
 
 
-def census_document() -> dict[str, Any]:
-    """A census in the snapshot's shape (what diff_snapshots reads)."""
-    census = take_census()
+def census_document(*, types: bool = True) -> dict[str, Any]:
+    """A census in the snapshot's shape (what diff_snapshots reads); types=False: the owner
+    walk alone."""
+    census = take_census(types=types)
     document = census_json(census)
     document["time"] = census.time_s
     return document
+
+
+def has_types(document: dict[str, Any] | None) -> bool:
+    return bool(document and document.get("types"))
+
+
+@dataclass(slots=True)
+class _TypesDue:
+    """finish()'s findings while the type census pair runs: its first census and the RSS
+    after it, and what the classification will need."""
+
+    document: dict[str, Any]
+    rss_bytes: int | None
+    rss_growth_bytes: int
+    python_growth_bytes: int | None
+    witnesses: list[Witness]
+    heap_trend: Trend | None
+    try_trim: bool
 
 
 def type_bytes(document: dict[str, Any]) -> int | None:
@@ -65,6 +92,7 @@ class Attribution:
     .classification are filled in."""
 
     trace: bool = True
+    types: bool = False  # the type census in both censuses, needed or not (asked for)
     before: dict[str, Any] | None = None
     growers: list[Grower] = field(default_factory=list)
     window: WindowResult | None = None
@@ -77,11 +105,14 @@ class Attribution:
     _window_rss_growth: int | None = None  # RSS growth over that window (its tables left out)
     _overhead_growth: int = 0
     _before_own_bytes: int = 0  # the baseline document's containers (counted by later censuses)
+    _types_due: _TypesDue | None = None
 
     def begin(self, baseline: dict[str, Any] | None = None) -> None:
         """baseline: an earlier census (e.g. taken when the leak was first suspected) to diff
         against instead of one taken now."""
-        self.before = baseline if baseline is not None else census_document()
+        # Without a window the type census's bytes are the classification's only witness.
+        self.before = (baseline if baseline is not None
+                       else census_document(types=self.types or not self.trace))
         self._before_own_bytes = document_bytes(self.before)
         self._rss_start = self_rss_bytes()
         self._mappings_start = read_mapping_rss()
@@ -90,6 +121,7 @@ class Attribution:
 
     def cancel(self) -> None:
         """Close the tracemalloc window without attributing (no verdict came)."""
+        self._types_due = None
         tracer, self._tracer = self._tracer, None
         if tracer is not None:
             tracer.finish()
@@ -116,6 +148,12 @@ class Attribution:
     def tracing(self) -> bool:
         return self._tracer is not None
 
+    @property
+    def types_due(self) -> bool:
+        """finish() left the type census pair to conclude: call finish_types() after a
+        window."""
+        return self._types_due is not None
+
     def finish(
         self,
         *,
@@ -139,7 +177,8 @@ class Attribution:
             # freed tables as memory the allocator retained.
             self.window = tracer.finish()
             give_back()
-        after = census_document()
+        with_types = has_types(self.before)
+        after = census_document(types=with_types)
         if self.before is not None:
             self.growers = diff_snapshots(self.before, after, top=10)
         # RSS unknown at either end: no growth to classify rather than a made-up one.
@@ -159,6 +198,38 @@ class Attribution:
         census_growth = self._census_growth(after)
         if census_growth is not None:
             witnesses.append(Witness(CENSUS, census_growth, rss_growth))
+        if not with_types and (not witnesses or (
+                self.top_owner() is None and any(w.explains() for w in witnesses))):
+            # Python objects grew and no container names them, or nothing else can tell:
+            # only a type census pair can.
+            document = census_document(types=True)
+            self._types_due = _TypesDue(document, self_rss_bytes(), rss_growth, python_growth,
+                                        witnesses, heap_trend, try_trim)
+            return
+        self._conclude(rss_growth, python_growth, witnesses, heap_trend, try_trim)
+
+    def finish_types(self) -> None:
+        """The second census of the type census pair finish() left due: the growing types,
+        their bytes as a witness over the pair's own period, then the culprit."""
+        due, self._types_due = self._types_due, None
+        if due is None:
+            return
+        rss_now = self_rss_bytes()
+        after = census_document(types=True)
+        types = [g for g in diff_snapshots(due.document, after, top=10) if g.kind == "type"]
+        self.growers = [g for g in self.growers if g.kind != "type"] + types
+        before_bytes, after_bytes = type_bytes(due.document), type_bytes(after)
+        witnesses = list(due.witnesses)
+        if before_bytes is not None and after_bytes is not None:
+            rss = None if rss_now is None or due.rss_bytes is None else rss_now - due.rss_bytes
+            # The first document is this attribution's, held: the second census counts it.
+            own = document_bytes(due.document)
+            witnesses.append(Witness(CENSUS, after_bytes - before_bytes - own, rss))
+        self._conclude(due.rss_growth_bytes, due.python_growth_bytes, witnesses,
+                       due.heap_trend, due.try_trim)
+
+    def _conclude(self, rss_growth: int, python_growth: int | None, witnesses: list[Witness],
+                  heap_trend: Trend | None, try_trim: bool) -> None:
         self.classification = classify_growth(
             rss_growth_bytes=rss_growth,
             python_growth_bytes=python_growth,
@@ -167,9 +238,12 @@ class Attribution:
             witnesses=witnesses,
         )
         modules_before = list((self.before or {}).get("modules") or [])
+        owner = self.top_owner()
+        held = held_type(owner) if not any(g.kind == "type" for g in self.growers) else None
         self.culprit = find_culprit(
-            self.growers, self.window.sites if self.window else [],
-            owner_growth=self.top_owner(), modules_before=modules_before,
+            self.growers + ([held] if held is not None else []),
+            self.window.sites if self.window else [],
+            owner_growth=owner, modules_before=modules_before,
         )
         kind = self.classification.kind
         if kind in ("native", "allocator_retention"):

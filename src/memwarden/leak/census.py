@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from memwarden.leak.items import held_items
 from memwarden.leak.own import is_own_module
 from memwarden.leak.typecount import LARGE_BYTES, TypeCount, count_types
 
@@ -54,10 +55,13 @@ class Container:
     type: str  # "set", "dict", "list", "deque", "bytearray", "lru_cache", "Cls.__dict__"
     items: int
     size_bytes: int  # sys.getsizeof of the container + items estimated from a sample
+    item_type: str = ""  # what its newest items are (memwarden.leak.items), "" if unknown
+    item_bytes: int = 0  # sys.getsizeof of one of them
 
     def to_json(self) -> dict[str, Any]:
         return {"owner": self.owner, "type": self.type, "items": self.items,
-                "size_bytes": self.size_bytes}
+                "size_bytes": self.size_bytes, "item_type": self.item_type,
+                "item_bytes": self.item_bytes}
 
 
 @dataclass(slots=True)
@@ -221,7 +225,8 @@ def _visit(queue: collections.deque[tuple[str, str, Any, int]],
     if issubclass(tp, CONTAINER_TYPES):
         _note_large(large, value)
         items = len(value)
-        yield Container(owner, type(value).__name__, items, shallow_size(value))
+        yield Container(owner, type(value).__name__, items, shallow_size(value),
+                        *held_items(value))
         if isinstance(value, dict) and 0 < items <= MAX_DICT_FANOUT and depth < 3:
             entries = list(value.items())
             yield from _enqueue(queue, (

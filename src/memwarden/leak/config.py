@@ -20,6 +20,7 @@ class LeakConfig:
     enabled: bool = True
     min_window_s: float = 60.0  # no leak verdict on less history (the start-up grace)
     trace_window_s: float = 20.0  # tracemalloc window after a detection; 0 = off
+    full_census: bool = False  # the type census in every leak census, not only when needed
     restart_before_oom: bool = False  # opt-in: restart at a quiet moment before the ETA
     restart_margin_s: float = 600.0  # ... when the peaks would reach the limit within this
     snapshot_signal: str = "SIGUSR2"  # or "off"

@@ -92,6 +92,16 @@ def from_diff(growers: list[Grower]) -> Culprit:
     return Culprit(None, owner, growing_type(growers, evidence), sites[0] if sites else None)
 
 
+def held_type(owner: Grower | None) -> Grower | None:
+    """What a growing container holds, as a type census row: as many new objects as it has
+    new items, of the type its newest items are, each of their size. No type census (its
+    unsliced gc.get_objects() call) is needed for a leak a container names."""
+    if owner is None or not owner.item_type or owner.delta_items <= 0:
+        return None
+    return Grower("type", owner.item_type, owner.item_type, 0, owner.delta_items, 0,
+                  owner.delta_items * owner.item_bytes, owner.over_s)
+
+
 def growing_type(growers: list[Grower], evidence_bytes: int = 0) -> Grower | None:
     """The type that explains the growth: enough objects (or bytes, against the growth seen
     by the owner census and tracemalloc) to be more than a lazy import's few new objects."""

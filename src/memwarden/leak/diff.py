@@ -28,6 +28,8 @@ class Grower:
     over_s: float  # time between the two snapshots
     traceback: tuple[str, ...] = ()  # sites only: the largest call path
     paths: int = 1  # sites only: call paths reaching the line, merged into this row
+    item_type: str = ""  # owners only: what the container's newest items are
+    item_bytes: int = 0  # owners only: sys.getsizeof of one of them
 
     @property
     def delta_items(self) -> int:
@@ -53,6 +55,7 @@ class Grower:
             "delta_items": self.delta_items, "before_bytes": self.before_bytes,
             "after_bytes": self.after_bytes, "delta_bytes": self.delta_bytes,
             "over_s": self.over_s, "traceback": list(self.traceback), "paths": self.paths,
+            "item_type": self.item_type, "item_bytes": self.item_bytes,
         }
 
 
@@ -72,6 +75,8 @@ class _Row:
     traceback: tuple[str, ...]
     paths: int
     largest_bytes: int
+    item_type: str = ""
+    item_bytes: int = 0
 
 
 def _index(rows: Any, key: str, items_key: str) -> dict[str, _Row]:
@@ -85,7 +90,8 @@ def _index(rows: Any, key: str, items_key: str) -> dict[str, _Row]:
         traceback = tuple(row.get("traceback", ()))
         known = out.get(name)
         if known is None:
-            out[name] = _Row(str(row.get("type", "")), items, size, traceback, 1, size)
+            out[name] = _Row(str(row.get("type", "")), items, size, traceback, 1, size,
+                             str(row.get("item_type") or ""), int(row.get("item_bytes") or 0))
             continue
         known.items += items
         known.size_bytes += size
@@ -129,7 +135,7 @@ def diff_snapshots(
                     kind, name, row, modules):
                 growers.append(Grower(kind, name, row.type if kind != "type" else name,
                                       old_items, row.items, old_size, row.size_bytes, over_s,
-                                      row.traceback, row.paths))
+                                      row.traceback, row.paths, row.item_type, row.item_bytes))
         growers.sort(key=lambda g: (-g.delta_bytes, -g.delta_items, g.name))
         result.extend(growers[:top] if top is not None else growers)
     return result

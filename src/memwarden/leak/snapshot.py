@@ -2,7 +2,8 @@
 
 Schema "memwarden.snapshot/1":
     {schema, time, pid, argv, rss_bytes, python: {allocated_blocks, gc_tracked_objects},
-     types: [{type, count, size_bytes}], containers: [{owner, type, items, size_bytes}],
+     types: [{type, count, size_bytes}],
+     containers: [{owner, type, items, size_bytes, item_type, item_bytes}],
      modules: [name, ...] (the modules walked: a diff tells a later import from growth),
      census: {tracked_objects, duration_s, busy_s, max_pause_s, get_objects_s, slices},
      tracemalloc: null | [{site, size_bytes, count, traceback: ["file:line", ...]}]}

@@ -181,7 +181,8 @@ class LeakWatch:
             self._prepared = None
         early = self._early
         if (early is not None and not self.detector.leaking
-                and (now_s - early[1] >= self.config.trace_window_s or not early[0].tracing)):
+                and (now_s - early[1] >= self._window_s()
+                     or not (early[0].tracing or early[0].types_due))):
             # The window has run (or spent its budget): the culprit is found now, not after
             # the verdict, so the verdict's line can name it.
             self._spawn(lambda: self._prepare(sample))
@@ -280,14 +281,18 @@ class LeakWatch:
         from memwarden.leak.attribute import Attribution, census_document
 
         self._drop_early()
+        window = self.config.trace_window_s > 0 and self._trace_shortfall(sample) is None
+        # The owner walk alone (sliced), unless asked for, or no window will witness the
+        # growth: then the type census's bytes will.
+        types = self.config.full_census or not window
 
         def census() -> None:
-            self.baseline = census_document()
+            self.baseline = census_document(types=types)
 
         self._own_job(census)  # its imports and the baseline it keeps are memwarden's
-        if self.config.trace_window_s <= 0 or self._trace_shortfall(sample) is not None:
+        if not window:
             return
-        attribution = Attribution(trace=True)
+        attribution = Attribution(trace=True, types=self.config.full_census)
         attribution.begin(self.baseline)
         self._early = (attribution, sample.monotonic_s, time.monotonic())
 
@@ -308,7 +313,13 @@ class LeakWatch:
         if early is None:
             return
         attribution, started = early[0], early[2]
-        self._own_job(lambda: self._finish(attribution, self.detector.trend, started))
+        if attribution.types_due:
+            self._own_job(attribution.finish_types)
+        else:
+            self._own_job(lambda: self._finish(attribution, self.detector.trend, started))
+        if attribution.types_due:  # its type census pair runs over a window of its own
+            self._early = (attribution, sample.monotonic_s, time.monotonic())
+            return
         self._early = None
         self._prepared = (attribution, time.monotonic())
 
@@ -364,18 +375,31 @@ class LeakWatch:
                 trace = False
                 log.warning("memwarden: pid %s tracemalloc window skipped (%s): attributing by "
                             "the owner census alone", sample.pid, shortfall)
-            attribution = Attribution(trace=trace)
+            attribution = Attribution(trace=trace, types=self.config.full_census)
             attribution.begin(self.baseline)
             started = time.monotonic()
-        while not self._stop.is_set() and attribution.tracing:
-            left_s = started + self.config.trace_window_s - time.monotonic()
+        self._wait_window(attribution, started, sample)
+        if not attribution.types_due:  # else an early one, finished, in its type census pair
+            self._finish(attribution, trend, started)
+            started = time.monotonic()
+            self._wait_window(attribution, started, sample)
+        attribution.finish_types()
+        self._publish_attribution(attribution, trend, sample)
+
+    def _window_s(self) -> float:
+        """A tracemalloc window's length, and a type census pair's."""
+        return self.config.trace_window_s if self.config.trace_window_s > 0 else 20.0
+
+    def _wait_window(self, attribution: Any, started: float, sample: Sample) -> None:
+        """Until the window open since started has run: tracemalloc's (closed early once its
+        budget is spent: what it saw is enough) or the type census pair's."""
+        while not self._stop.is_set() and (attribution.tracing or attribution.types_due):
+            left_s = started + self._window_s() - time.monotonic()
             if left_s <= 0:
                 break
             self._stop.wait(min(1.0, left_s))
-            if over_trace_budget(sample):
-                attribution.close_window()  # its budget is spent: what it saw is enough
-        self._finish(attribution, trend, started)
-        self._publish_attribution(attribution, trend, sample)
+            if attribution.tracing and over_trace_budget(sample):
+                attribution.close_window()
 
     def _publish_attribution(self, attribution: Any, trend: Trend, sample: Sample) -> None:
         self.attribution = attribution

@@ -145,6 +145,9 @@ LEAK = [
             field="min_window_s"),
     Setting("leak", "trace_window", Duration(10 * MS, HOUR, off=True), "20s",
             "tracemalloc window after a detection", field="trace_window_s"),
+    Setting("leak", "full_census", Bool(), "false",
+            "count types in every leak census (one unsliced gc.get_objects() pause), not only "
+            "when no growing container names the leak"),
     Setting("leak", "restart_before_oom", Bool(), "false",
             "restart at a quiet moment before the peaks reach the limit"),
     Setting("leak", "restart_margin", Duration(1, 7 * DAY), "10m",
