@@ -21,7 +21,9 @@ census: cost of one census
 Builds a heap of N gc-tracked objects held by module-level owners (a dict of lists, a set of
 tuples, instances with attribute dicts), then measures in the same run:
   * baseline: a bare `gc.get_objects()` + `type(o)` walk, and a full `gc.collect()`;
-  * the census with owner paths only (types=False) and the full census (types=True):
+  * the automatic census (types=False: the owner walk, what the leak watch takes by default)
+    and the full census (types=True: owners and types, taken only when no growing container
+    names a leak, or when asked: [leak] full_census, a snapshot):
     wall time, busy (GIL-holding) time, slices, pause per slice (p50, p99, max; the longest
     also in CPU time, which a loaded machine does not inflate), and the single unsliced
     gc.get_objects() call;
@@ -156,7 +158,8 @@ def census_main(objects: int, *, web: bool) -> None:
     collect_s = time.perf_counter() - before
 
     cpu = {}
-    for label, with_types in (("owners", False), ("full", True)):
+    for label, with_types in (("automatic (owner walk, the default)", False),
+                              ("full (owners + types, when needed or asked)", True)):
         before_cpu = time.thread_time()
         run = take_census(types=with_types)
         cpu[label] = (time.thread_time() - before_cpu, run.max_pause_s, run.max_pause_cpu_s)
@@ -164,7 +167,7 @@ def census_main(objects: int, *, web: bool) -> None:
           f"per 1M: a bare gc.get_objects() {get_objects_cpu_s * per_million * 1000:.0f} ms, "
           f"with a type() walk in Python {bare_cpu_s * per_million * 1000:.0f} ms):")
     for label, (cpu_s, pause_s, pause_cpu_s) in cpu.items():
-        print(f"  {label:6s} census: {cpu_s * per_million * 1000:6.0f} ms CPU per 1M objects "
+        print(f"  {label:44s}: {cpu_s * per_million * 1000:4.0f} ms CPU per 1M objects "
               f"({cpu_s * per_million / 0.150:.2f}x goal, {cpu_s / bare_cpu_s:.2f}x the bare "
               f"walk), max pause {pause_s * 1000:.1f} ms "
               f"({pause_s / 0.010:.2f}x goal; {pause_cpu_s * 1000:.1f} ms of it CPU, the rest "
@@ -192,8 +195,8 @@ def census_main(objects: int, *, web: bool) -> None:
         ["full gc.collect() (CPython's own pause)", ms(collect_s * per_million), "-", "-",
          ms(collect_s), f"{collect_s / bare_s:.2f}"],
     ]
-    for label, census in (("census, owner paths only", owners),
-                          ("census, owners + types", full)):
+    for label, census in (("automatic census (owner walk)", owners),
+                          ("full census (owners + types)", full)):
         pauses = census.slice_pauses_s
         rows.append([
             label, ms(census.busy_s * per_million), ms(percentile(pauses, 0.5)),
@@ -211,8 +214,8 @@ def census_main(objects: int, *, web: bool) -> None:
     print("\n1 ms ticker thread, wake-up lateness (what a request thread waits):")
     print(table(["while", "p50 ms", "p99 ms", "max ms"], [
         [name, ms(statistics.median(v)), ms(percentile(v, 0.99)), ms(max(v))]
-        for name, v in (("idle (baseline)", idle_late), ("census, owners only", owners_late),
-                        ("census, owners + types", full_late))
+        for name, v in (("idle (baseline)", idle_late), ("automatic census", owners_late),
+                        ("full census", full_late))
     ]))
 
 
