@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from memwarden.leak.census import census_json, take_census
+from memwarden.leak.census import MIN_OWNER_GROWTH_BYTES, census_json, take_census
 from memwarden.leak.classify import CENSUS, TRACED, Classification, Witness, classify_growth
 from memwarden.leak.culprit import Culprit, find_culprit, held_type
 from memwarden.leak.diff import Grower, diff_snapshots
@@ -27,8 +27,6 @@ from memwarden.leak.owners import latest_extension
 from memwarden.leak.tracewindow import TraceWindow, WindowResult
 from memwarden.leak.trend import Trend
 from memwarden.readers.proc import read_mapping_rss, self_rss_bytes
-
-MIN_OWNER_GROWTH_BYTES = 256 * 1024
 
 
 def give_back() -> None:

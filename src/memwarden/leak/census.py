@@ -40,6 +40,8 @@ CONTAINER_TYPES = (dict, list, set, frozenset, collections.deque, bytearray)
 EXACT_CONTAINERS = frozenset({dict, list, set, frozenset, collections.deque})
 MAX_ATTRIBUTE_DEPTH = 2  # module global -> instance -> instance -> container
 MAX_DICT_FANOUT = 64  # descend into entries of dicts this small (registries of lists)
+# A container must grow by this much to name a leak: what smaller ones hold is not looked at.
+MIN_OWNER_GROWTH_BYTES = 256 * 1024
 KEY_CHARS = 60  # a dict key in an owner path is cut to this
 ENQUEUE_BATCH = 2048  # names read between two yields (~0.5 ms)
 SAMPLE_ITEMS = 16  # items sized per container for the shallow estimate
@@ -224,9 +226,9 @@ def _visit(queue: collections.deque[tuple[str, str, Any, int]],
     tp = type(value)
     if issubclass(tp, CONTAINER_TYPES):
         _note_large(large, value)
-        items = len(value)
-        yield Container(owner, type(value).__name__, items, shallow_size(value),
-                        *held_items(value))
+        items, size = len(value), shallow_size(value)
+        held = held_items(value) if size >= MIN_OWNER_GROWTH_BYTES else ("", 0)
+        yield Container(owner, type(value).__name__, items, size, *held)
         if isinstance(value, dict) and 0 < items <= MAX_DICT_FANOUT and depth < 3:
             entries = list(value.items())
             yield from _enqueue(queue, (

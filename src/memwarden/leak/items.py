@@ -51,10 +51,10 @@ def held_items(container: Any) -> tuple[str, int]:
         items = [_followed(item) for item in _newest(container)]
     except Exception:  # resized by another thread, or a subclass whose iteration raises
         return "", 0
-    kinds = collections.Counter(type(item) for item in items if item is not None)
+    kinds = [type(item) for item in items if item is not None]
     if not kinds:
         return "", 0
-    tp, _ = kinds.most_common(1)[0]
+    tp = max(dict.fromkeys(kinds), key=kinds.count)  # the most common; the newest on a tie
     sizes = [_size(item) for item in items if type(item) is tp]
     return type_name(tp), sum(sizes) // len(sizes)
 
