@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from _table import table
 
 from leaks.reference import reference_source
 from leaks.shapes import HEALTHY, LEAKS, Shape
+from memwarden.leak.classify import GrowthKind
 
 SRC = Path(__file__).resolve().parent.parent.parent / "src"
 LINE_CHARS = 150
@@ -162,7 +164,8 @@ def _leak_tables(speed: float, deadline_s: float, runners: tuple[Under, ...], so
                       deadline_s, lambda text, how=how: how.culprit(text) is not None)
         inner = [] if how is GUARDIAN else ["its guardian's verdict s"]
         print(f"leaks under {how.name}:")
-        print(table(["shape", "verdict s", "culprit s", "named", *inner, "reference s",
+        print(table(["shape", "verdict s", "culprit s", "named", "classified", *inner,
+                     "reference s",
                      f"{how.name}'s line", "reference (objgraph + tracemalloc by hand)"],
                     [_leak_row(how, s, runs[s.name], refs[s.name]) for s in LEAKS]))
         for shape in LEAKS:  # what an unnamed one printed last, to see why
@@ -199,6 +202,9 @@ def _inner_alarm(how: Under, lines: Lines) -> tuple[float, str] | None:
     return _first(lines, lambda text: not how.said(text) and GUARDIAN.alarm(text))
 
 
+GROWTH_KINDS = typing.get_args(GrowthKind)
+
+
 def _seconds(found: tuple[float, str] | None) -> str:
     return f"{found[0]:.0f}" if found else "-"
 
@@ -209,6 +215,11 @@ def _leak_row(how: Under, shape: Shape, lines: Lines, ref: Lines) -> list[str]:
     said = how.culprit(culprit[1]) if culprit else None
     named = said is not None and all(word in said for word in shape.expect)
     inner = [] if how is GUARDIAN else [_seconds(_inner_alarm(how, lines))]
+    # The classification the line ends with ("...; python_heap: <advice>"), as the shape
+    # expects it (or "-" when the line gives none).
+    kinds = [k for k in GROWTH_KINDS if said is not None and f"; {k}: " in said]
+    classified = "-" if not kinds else kinds[0] + ("" if kinds[0] == shape.growth else " (NO)")
     return [shape.name, _seconds(_first(lines, how.is_verdict)), _seconds(culprit),
-            "yes" if named else "NO", *inner, _seconds(reference), (said or "-")[:LINE_CHARS],
+            "yes" if named else "NO", classified, *inner, _seconds(reference),
+            (said or "-")[:LINE_CHARS],
             reference[1].split(": ", 1)[1][:LINE_CHARS] if reference else "-"]

@@ -12,10 +12,12 @@ import subprocess
 import sys
 import textwrap
 import weakref
+from collections.abc import Callable
 
 import pytest
 
 from memwarden.config import GuardConfig
+from memwarden.events import Event
 from memwarden.guardian import Guardian
 from memwarden.hooks import HookRegistry
 from memwarden.leak.attribute import Attribution
@@ -170,3 +172,49 @@ def test_the_watch_baseline_counts_types_only_when_asked_or_needed(
         watch.stop()
     assert watch.baseline is not None, "no baseline census was taken"
     assert bool(watch.baseline["types"]) is with_types
+
+
+class Hidden:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+def _hidden_sink() -> Callable[[int], None]:
+    kept: list[Hidden] = []  # a closure's: reachable from no module global the census walks
+
+    def add(count: int) -> None:
+        kept.extend(Hidden(n) for n in range(count))
+
+    return add
+
+
+def test_the_watch_takes_a_type_census_pair_when_no_container_grew() -> None:
+    # The window opened at suspicion has run; no container grew, the traced growth explains
+    # it: the watch takes a type census, waits a window as long, takes another, then names
+    # the growing type, all before the verdict.
+    add = _hidden_sink()
+    config = LeakConfig(min_window_s=300.0, trace_window_s=5.0)
+    guardian = Guardian(GuardConfig(), registry=HookRegistry())
+    watch = LeakWatch(guardian, config).start()
+    events: list[Event] = []
+    guardian.events.subscribe(events.append)
+    due_seen: list[bool] = []
+    times, values = series(linear(200 * MiB, 10 * MiB / 60), duration_s=900.0, interval_s=2.0,
+                           noise_bytes=MiB / 2)
+    try:
+        for t, v in zip(times, values, strict=True):
+            watch.on_sample(fake_sample(t, v, 4096 * MiB))
+            add(3000)
+            assert watch.wait_idle()
+            early = watch._early
+            due_seen.append(early is not None and early[0].types_due)
+            if any(e.figures.get("phase") == "attributed" for e in events):
+                break
+    finally:
+        watch.stop()
+    assert any(due_seen), "no type census pair was taken"
+    assert watch.baseline is not None and watch.baseline["types"] == []
+    attributed = [e for e in events if e.figures.get("phase") == "attributed"]
+    assert attributed, [e.message for e in events]
+    assert attributed[0].figures["growing_type"] == f"{__name__}.Hidden", attributed[0].message
+    assert attributed[0].figures["classification"] == "python_heap"

@@ -11,7 +11,9 @@ module, a batch of names, one container, a chunk of objects). The only pause tha
 sliced is the single `gc.get_objects()` call of the type census (C code, ~24 ms CPU per
 million tracked objects here; CPython's own full collection of the same heap ~200 ms). A
 walk of the reachable heap could be sliced, but costs ~10x the CPU and never reaches what
-only C code holds (bench/leak_bench.py census measures it). Pass types=False to skip it.
+only C code holds (bench/leak_bench.py census measures it). Pass types=False to skip it: the
+leak watch does, unless no growing container names the leak (memwarden.leak.attribute); each
+container it names carries the type of its newest items instead (memwarden.leak.items).
 
 Every decision about a visited object is made on `type(obj)`, never on the object: a proxy
 (Flask's `request`, werkzeug's LocalProxy) raises on isinstance() or getattr() outside its
