@@ -218,3 +218,28 @@ def test_the_watch_takes_a_type_census_pair_when_no_container_grew() -> None:
     assert attributed, [e.message for e in events]
     assert attributed[0].figures["growing_type"] == f"{__name__}.Hidden", attributed[0].message
     assert attributed[0].figures["classification"] == "python_heap"
+
+
+class Hostile:
+    """A proxy as werkzeug's: anything asked of it raises."""
+
+    def __getattribute__(self, name: str) -> object:
+        raise RuntimeError(f"outside of a request context ({name})")
+
+    def __sizeof__(self) -> int:
+        raise RuntimeError("outside of a request context")
+
+
+class BrokenDict(dict[int, int]):
+    def values(self) -> object:  # type: ignore[override]
+        raise RuntimeError("no values today")
+
+
+def test_held_items_of_hostile_containers_never_raise() -> None:
+    name, size = held_items([Hostile() for _ in range(4)])
+    assert name == f"{__name__}.Hostile" and size > 0
+    assert held_items(BrokenDict({1: 2})) == ("", 0)
+    # a dead weak proxy raises ReferenceError on any use: named by its type, sized bare
+    assert held_items([weakref.proxy(Session(0))])[0] == "weakref.ProxyType"
+    huge = [0] * 10**6  # only the newest items are looked at, whatever the length
+    assert held_items(huge) == ("int", sys.getsizeof(0))
