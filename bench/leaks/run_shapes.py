@@ -215,9 +215,10 @@ def _leak_row(how: Under, shape: Shape, lines: Lines, ref: Lines) -> list[str]:
     said = how.culprit(culprit[1]) if culprit else None
     named = said is not None and all(word in said for word in shape.expect)
     inner = [] if how is GUARDIAN else [_seconds(_inner_alarm(how, lines))]
-    # The classification the line ends with ("...; python_heap: <advice>"), as the shape
-    # expects it (or "-" when the line gives none).
-    kinds = [k for k in GROWTH_KINDS if said is not None and f"; {k}: " in said]
+    # The classification the line ends with ("...; python_heap: <advice>", or "; python_heap"
+    # in the supervisor's log), as the shape expects it (or "-" when the line gives none).
+    kinds = [k for k in GROWTH_KINDS
+             if said is not None and (f"; {k}: " in said or said.endswith(f"; {k}"))]
     classified = "-" if not kinds else kinds[0] + ("" if kinds[0] == shape.growth else " (NO)")
     return [shape.name, _seconds(_first(lines, how.is_verdict)), _seconds(culprit),
             "yes" if named else "NO", classified, *inner, _seconds(reference),
