@@ -219,6 +219,60 @@ def test_asgi_counts_requests_in_flight_on_every_path() -> None:
     assert route["measured_requests"] == 3  # the 1st and 5th GET and the POST (9th)
 
 
+def test_a_release_too_many_keeps_in_flight_at_zero() -> None:
+    from memwarden.web.shedding import Shedder
+
+    shedder = Shedder(WebConfig())
+    assert shedder.admit("/x", None) is None
+    shedder.release()
+    shedder.release()  # a server closing a response twice
+    assert shedder.in_flight == 0
+    assert shedder.admit("/x", None) is None
+    assert shedder.in_flight == 1
+
+
+LATE_GUARDIAN = """
+import asyncio, time
+import memwarden
+from memwarden.web.asgi import MemwardenMiddleware
+
+async def app(scope, receive, send):
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+async def get(path):
+    scope = {"type": "http", "method": "GET", "path": path, "root_path": "", "headers": [],
+             "query_string": b""}
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+    sent = []
+    async def send(message):
+        sent.append(message)
+    await middleware(scope, receive, send)
+    return sent[0]["status"]
+
+middleware = MemwardenMiddleware(app, start_guardian=False)
+warden = middleware.warden
+print(asyncio.run(get("/a")), warden.lean)  # no guardian: requests refresh the metrics
+memwarden.start(interval="1m")
+deadline = time.monotonic() + 30
+while not warden.lean and time.monotonic() < deadline:  # refreshed at most once a second
+    asyncio.run(get("/a"))
+    time.sleep(0.05)
+print(warden.lean, asyncio.run(get("/metrics")))
+"""
+
+
+def test_asgi_requests_refresh_the_metrics_until_a_guardian_does() -> None:
+    # Without a guardian of its own the middleware's requests keep the gauges current, so
+    # none takes the short path; once the app starts a guardian, its samples do, and
+    # requests go back to the short path.
+    result = subprocess.run([sys.executable, "-c", LATE_GUARDIAN], capture_output=True,
+                            text=True, timeout=60, env=child_env())
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["200", "False", "True", "200"]
+
+
 async def _never(*args: Any) -> Any:
     raise AssertionError("not called")
 

@@ -64,19 +64,23 @@ class MemwardenMiddleware:
         warden = self.warden
         path: str = scope["path"]
         # Most requests: a GET or HEAD for the app (not our endpoints, not exempt), while
-        # memory is not critical and no concurrency cap is set. Each test is an attribute, a
-        # set lookup or a C call; any other request, and the one in attribution_every that is
-        # measured, takes _serve(), which checks everything.
+        # memory is not critical and nothing is capped. Written for the interpreter's
+        # specialised instructions: attributes read, then called (a method call on an
+        # attribute holding a callable is not specialised), `in` rather than startswith().
+        # Any other request, and the one in attribution_every that is measured, takes
+        # _serve(), which checks everything.
         if (warden.lean and scope["method"] in BODILESS and path not in warden.own_paths
-                and not path.startswith(warden.admin_prefix) and not _guardian.memory_critical
+                and warden.admin_mark not in path and not _guardian.memory_critical
                 and not warden.shedder.shedding):
-            if warden.measure_due():
+            if next(warden.turns):
                 return await self._serve(scope, receive, send, path, True)
-            warden.admitted()
+            flight = warden.flight
+            flight.append(None)
+            app = self.app
             try:
-                await self.app(scope, receive, send)
+                await app(scope, receive, send)
             finally:
-                warden.release()
+                flight.pop()
             return None
         return await self._serve(scope, receive, send, path, None)
 

@@ -50,7 +50,8 @@ class Attribution:
         self.every = every
         # Per request, a C call and no lock: measure this one? True once in `every`, the first
         # request included (threads racing only shift which request is measured).
-        self.due: Callable[[], bool] = itertools.cycle((True,) + (False,) * (every - 1)).__next__
+        self.turns = itertools.cycle((True,) + (False,) * (every - 1))
+        self.due: Callable[[], bool] = self.turns.__next__
         self._routes: dict[str, RouteStats] = {}
         self._lock = threading.Lock()
 

@@ -6,12 +6,13 @@ adapters only translate their framework's request and response into these calls.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Unpack
 
 from memwarden.web.attribution import UNREAD, Attribution
@@ -54,17 +55,22 @@ class Warden:
         # instead. Our endpoints never come here (adapters answer them first): never shed.
         self.admit = self.shedder.admit  # bound once: no wrapper frame on the hot path
         # After an admitted request that was not measured: release() unless the path is
-        # exempt (exempt requests are never counted). Both plain C calls.
+        # exempt (exempt requests are never counted).
         self.release = self.shedder.release
         self.exempt = self.shedder.exempt
         self.endpoints = Endpoints(self)
-        # What the ASGI middleware's common request is tested against: our endpoint and
-        # exempt paths, and the admin prefix ("()" matches nothing).
+        # What the ASGI middleware's short path reads per request, side by side. lean:
+        # started, no cap and no metrics work per request. own_paths: our endpoints and the
+        # exempt paths. admin_mark: a path holding it may be an admin POST (the full path
+        # tells). turns: the attribution's cycle (never True without attribution). flight:
+        # the shedder's requests in flight (append when admitted, pop when done).
+        self.lean = False
         self.own_paths = frozenset(self.endpoints.paths if self.endpoints.enabled else ()
-                                   ) | self.shedder.exempt
-        self.admin_prefix: str | tuple[str, ...] = (self.endpoints.admin_prefix
-                                                    if self.endpoints.enabled else ())
-        self.admitted = self.shedder.admitted
+                                   ) | self.exempt
+        self.admin_mark = self.endpoints.admin_prefix if self.endpoints.enabled else "\0"
+        self.turns: Iterator[bool] = (self.attribution.turns if self.attribution is not None
+                                      else itertools.repeat(False))
+        self.flight = self.shedder.flight
         self._metrics: WebMetrics | None = None
         self._metrics_tried = not self.config.metrics
         # Called per request while not None: sets the metrics up on the first request, then
@@ -84,9 +90,6 @@ class Warden:
         # Per worker process: a forked worker (gunicorn --preload) starts its own guardian.
         # A fork hook, not os.getpid() per request (~0.4 µs on the hot path).
         self.started = False
-        # Started, and no cap to check per request: the ASGI middleware may take its short
-        # path (the memory tier and the paths are still tested per request).
-        self.lean = False
         forked = weakref.WeakMethod(self._forked)
 
         def after_fork() -> None:
@@ -98,12 +101,16 @@ class Warden:
 
     def _forked(self) -> None:
         self.started = False
-        self.lean = False
         self._set_metrics_hook(self._setup_metrics if self.config.metrics else None)
 
     def _set_metrics_hook(self, hook: Callable[[], None] | None) -> None:
         self._metrics_hook = hook
         self.measure_due = self._attribution_due if hook is None else self._hook_then_due
+        self._update_lean()
+
+    def _update_lean(self) -> None:
+        self.lean = (self.started and self._metrics_hook is None
+                     and self.config.max_concurrency is None)
 
     def _hook_then_due(self) -> bool:
         hook = self._metrics_hook
@@ -120,7 +127,7 @@ class Warden:
             # Idempotent: two threads racing here start one guardian.
             self._follow(memwarden.start(settings=self.settings))
         self.started = True
-        self.lean = self.config.max_concurrency is None
+        self._update_lean()
 
     def metrics(self) -> WebMetrics | None:
         if not self.config.metrics:
