@@ -22,6 +22,8 @@ from memwarden.record import record
 from memwarden.sample import Sample, Sampler
 from memwarden.units import format_bytes, format_duration
 
+FULL_EVERY_S = 10.0  # memory.stat, meminfo and PSI: their staleness is at most this
+
 # Not `from typing import ...` at run time: typing costs ~0.4 MB. mypy treats it as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -111,6 +113,7 @@ class Guardian:
             include_runtime=True,
         )
         self._state = PolicyState()
+        self._full_due_s = 0.0  # the next tick that re-reads memory.stat, meminfo and PSI
         self._latest: Sample | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -186,7 +189,13 @@ class Guardian:
 
     # -- one tick ----------------------------------------------------------------------------
     def tick(self) -> Sample:
-        sample = self._sampler.sample()
+        # Between full samples the tree and the cgroup's usage by kept fds: memory.stat,
+        # meminfo and PSI cost most of a tick and no decision of the policy waits for them.
+        now_s = time.monotonic()
+        full = now_s >= self._full_due_s
+        sample = self._sampler.sample(refresh=full)
+        if full:
+            self._full_due_s = now_s + FULL_EVERY_S
         with self._lock:
             self._latest = sample
             previous = self._state

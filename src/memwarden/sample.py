@@ -156,9 +156,10 @@ class Sampler:
         """Raise NoSuchProcessError when the watched pid is gone.
 
         `refresh=False` after a first sample: re-read only the tree and the cgroup's usage
-        (kept fds, one pread each); the working set is that usage less the last full
-        sample's inactive_file, and the limit, the rest of memory.stat, meminfo and PSI are
-        the last full sample's. Drivers refresh when a decision needs them.
+        (kept fds, one pread each) and the runtime figures when included; the working set
+        is that usage less the last full sample's inactive_file, and the limit, the rest of
+        memory.stat, meminfo and PSI are the last full sample's. Drivers refresh when a
+        decision needs them.
         """
         last = self._last
         if not refresh and last is not None:
@@ -186,8 +187,13 @@ class Sampler:
                 return None  # no cgroup usage to pread: meminfo decides, a full read
         else:
             measured = tree.rss_bytes if tree is not None else None
+        runtime = last.runtime
+        if self.include_runtime:  # the interpreter's own counters: calls, no file read
+            from memwarden.readers.runtime import read_runtime
+
+            runtime = read_runtime()
         return replace(last, time_s=time.time(), monotonic_s=time.monotonic(), tree=tree,
-                       cgroup=cgroup, measured_bytes=measured)
+                       cgroup=cgroup, runtime=runtime, measured_bytes=measured)
 
     def _usage_bytes(self) -> int | None:
         if self._usage_reader is None:
