@@ -4,12 +4,14 @@ read."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections.abc import Iterator
 
 import pytest
 
+from memwarden.events import Event, EventKind
 from memwarden.leak.answer import OWN_SUFFIX
 from memwarden.supervisor.config import load_supervisor_config
 from memwarden.supervisor.loop import Supervisor
@@ -83,3 +85,37 @@ def test_the_answers_directory_gone_is_no_error(started: tuple[Supervisor, Progr
     sup.leaks.close()  # removes the directory; a sample after that finds nothing noted
     sup.leaks._dir = os.path.dirname(answer)
     assert _own_bytes(sup, run) == 0
+
+
+class _Clearing:
+    """A detector whose every point flips its verdict back to "not leaking"."""
+
+    leaking = False
+
+    def add(self, time_s: float, value: float, *, limit_bytes: int | None = None) -> object:
+        return object()
+
+
+def test_an_answer_that_arrives_as_the_verdict_clears_is_still_named(
+    started: tuple[Supervisor, ProgramRun],
+) -> None:
+    sup, run = started
+    assert run.pid is not None
+    sup.memory.sample(run)  # a sample to feed again, and the answers' directory looked at
+    sample = run.last_sample
+    assert sample is not None
+    answer = sup.leaks.answer_path(run.name)
+    assert answer is not None
+    events: list[Event] = []
+    sup.events.subscribe(events.append)
+    sup.leaks.detectors[run.name] = (run.pid, _Clearing())  # type: ignore[assignment]
+    with open(answer + ".tmp", "w") as f:
+        json.dump({"pid": run.pid, "culprit": "app.cache holds Item", "classification":
+                   "python_heap"}, f)
+    os.replace(answer + ".tmp", answer)
+    sup.leaks.feed(run, sample)
+    phases = [event.figures.get("phase") for event in events if event.kind == EventKind.LEAK]
+    assert phases == ["cleared", "attributed"]
+    sup.leaks.feed(run, sample)  # named once per process
+    phases = [event.figures.get("phase") for event in events if event.kind == EventKind.LEAK]
+    assert phases == ["cleared", "attributed", "cleared"]

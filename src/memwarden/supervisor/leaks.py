@@ -127,6 +127,8 @@ class LeakEvents:
             self.sup.events.emit(EventKind.LEAK, f"leak: tree RSS no longer rising (pid "
                                  f"{run.pid})", program=run.name, tier=run.tier.label,
                                  phase="cleared", pid=run.pid)
+            if moved and self.answered.get(run.name) != run.pid:  # an answer came meanwhile
+                self._name_culprit(run.name, run.pid)
 
     def _moved(self, name: str, pid: int) -> bool:
         """Whether the answers' directory changed since name's process pid last looked (a
