@@ -42,9 +42,10 @@ def offences(text: str) -> list[tuple[int, str, str]]:
 
 
 def test_the_patterns_catch_what_they_name() -> None:
-    bad = ["see issue 4", "Issues #12 and 3", "before this session's trims",
-           "the module is not there yet", "skip: not on this branch",
-           "once the supervisor is merged",
+    # Put together from pieces, as the paths are: this file must not say them itself.
+    bad = ["see " + "issue 4", "Issues " + "#12 and 3", "before this " + "session's trims",
+           "the module is not " + "there yet", "skip: not on this " + "branch",
+           "once the supervisor is " + "merged",
            "/" + "work/venv/bin/python", "/" + "root/x", "cd /tmp/" + "home-me"]
     for line in bad:
         assert offences(line), line

@@ -49,6 +49,7 @@ TRACE_HEADROOM_FRACTION = 0.4
 MIN_TRACE_HEADROOM_BYTES = 64 * 2**20
 TRACE_BUDGET_FRACTION = 0.1  # tracemalloc's own memory may reach this share of the figure
 MIN_TRACE_BUDGET_BYTES = 16 * 2**20
+TYPE_PAIR_WINDOW_S = 20.0  # the type census pair's window when tracemalloc's is off: its default
 
 
 def over_trace_budget(sample: Sample) -> bool:
@@ -388,7 +389,8 @@ class LeakWatch:
 
     def _window_s(self) -> float:
         """A tracemalloc window's length, and a type census pair's."""
-        return self.config.trace_window_s if self.config.trace_window_s > 0 else 20.0
+        return (self.config.trace_window_s if self.config.trace_window_s > 0
+                else TYPE_PAIR_WINDOW_S)
 
     def _wait_window(self, attribution: Any, started: float, sample: Sample) -> None:
         """Until the window open since started has run: tracemalloc's (closed early once its
