@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -132,3 +134,58 @@ def test_container_check_reads_memwardens_own_group_not_the_owned_one(
         assert "restart (" not in sup.log
         assert sup.cli("stop").returncode == 0
         assert sup.exit_code() == 0
+
+
+# Idle until the trigger file exists, then one allocation far past the wall, faster than any
+# sample. The second generation stays idle.
+AT_ONCE = """
+    import os, sys, threading, time
+    trigger, marker = sys.argv[1], sys.argv[2]
+    pause = threading.Event()
+    if os.path.exists(marker):
+        print("second run: idle", flush=True)
+        pause.wait(600)
+    open(marker, "w").close()
+    print("waiting", os.getpid(), flush=True)
+    while not os.path.exists(trigger):
+        time.sleep(0.02)
+    held = b"x" * (400 * 2**20)
+    pause.wait(600)
+"""
+
+
+def _under_oom(group: Path) -> bool:
+    return "under_oom 1" in (group / "memory.oom_control").read_text()
+
+
+@needs_cgroup
+def test_a_tree_that_reached_the_wall_unseen_is_named_as_it_is_there(
+    supervise: Callable[..., Running], script: Callable[[str, str], list[str]], tmp_path: Path
+) -> None:
+    # The supervisor is stopped while its program runs into the wall, so the kernel's event is
+    # the first it hears of it: the restart line must name the tree at the wall, not the idle
+    # tree of the sample before.
+    version, parent = cgroupctl.find_parent()
+    if version != 1:
+        pytest.skip("cgroup v2 throttles at memory.high instead of pausing at the wall")
+    trigger, marker = tmp_path / "go", tmp_path / "marker"
+    sup = supervise("--limit", "200M", "--grace", "5s", "--psi", "off",
+                    command=[*script("at_once", AT_ONCE), str(trigger), str(marker)])
+    log = sup.wait_log("waiting", stream="out")
+    log = sup.wait_log("detection: ")
+    name = next(x for x in log.splitlines() if "owned cgroup" in x) \
+        .split("owned cgroup ")[1].split(",")[0]
+    os.kill(sup.proc.pid, signal.SIGSTOP)
+    try:
+        trigger.touch()
+        wait_for(lambda: _under_oom(parent / name), what="the program paused at its wall")
+    finally:
+        os.kill(sup.proc.pid, signal.SIGCONT)
+    log = sup.wait_log("restart (memory)")
+    line = next(x for x in log.splitlines() if "restart (memory)" in x)
+    found = re.search(r"tree RSS ([\d.]+) MiB in 1 process", line)
+    assert found is not None, line
+    assert float(found[1]) >= 190, line  # at the wall (200M + headroom), not the idle ~10 MiB
+    sup.wait_log("second run: idle", stream="out")
+    assert sup.cli("stop").returncode == 0
+    assert sup.exit_code() == 0

@@ -281,10 +281,11 @@ class CgroupWiring:
             if run.state == "stopping":
                 self._grant_if_paused(entry, run)
             elif run.state == "running":
-                if entry.group.is_paused():
+                # The tree's RSS decides, as for the poll. At the wall, it may have got there
+                # between two samples: the policy sees it first, and the restart line names it.
+                self.sup.memory.on_event(run)
+                if run.state == "running" and entry.group.is_paused():
                     self._restart_paused(entry, run, "event")
-                else:
-                    self.sup.memory.on_event(run)  # the tree's RSS decides, as for the poll
 
         return on_event
 
