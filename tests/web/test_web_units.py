@@ -191,7 +191,7 @@ def test_asgi_passes_other_scopes_and_names_mounted_templates() -> None:
 
 
 def test_asgi_counts_requests_in_flight_on_every_path() -> None:
-    # GETs take the middleware's short path (the measured one in 16 does not), a POST the
+    # GETs take the short path (the measured one in attribution_every does not), a POST the
     # full one, an exempt path is never counted; an app that raises is released too.
     from memwarden.web.asgi import MemwardenMiddleware
 
@@ -308,8 +308,8 @@ def test_bad_guardian_settings_fail_at_app_start(monkeypatch: pytest.MonkeyPatch
     MemwardenWSGIMiddleware(lambda environ, start_response: [], start_guardian=False)
 
 
-def test_asgi_default_attribution_measures_one_request_in_16() -> None:
-    # The defaults, in process: each measured request counts for 16, by its route template.
+def test_asgi_default_attribution_measures_one_request_in_64() -> None:
+    # The defaults, in process: each measured request counts for 64, by its route template.
     import httpx
     from fastapi import FastAPI
 
@@ -326,13 +326,13 @@ def test_asgi_default_attribution_measures_one_request_in_16() -> None:
     async def run() -> None:
         transport = httpx.ASGITransport(app=middleware)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            for n in range(48):
+            for n in range(192):
                 assert (await client.get(f"/items/{n}")).status_code == 200
 
     asyncio.run(run())
     (route,) = middleware.warden.top_routes()
     assert route["route"] == "/items/{item_id}"
-    assert route["measured_requests"] == 3 and route["requests"] == 48
+    assert route["measured_requests"] == 3 and route["requests"] == 192
 
 
 @pytest.mark.parametrize("cap", [None, 3])

@@ -92,7 +92,7 @@ WEB = [
     _web("exempt_paths", Custom(_exempt, "a list of paths (comma-separated in env)"), None,
          "paths never shed (the health paths never are)"),
     _web("attribution", Bool(), "true", "per-route memory deltas in the memory endpoint"),
-    _web("attribution_every", Int(1, 1_000_000), "16",
+    _web("attribution_every", Int(1, 1_000_000), "64",
          "measure one request in this many for route attribution (1: every request)"),
     _web("top_routes", Int(1, 1000), "10", "routes listed in the memory endpoint"),
     _web("max_routes", Int(1, 100_000), "200",

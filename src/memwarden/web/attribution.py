@@ -1,12 +1,13 @@
 """Per-route memory attribution: RSS deltas of requests, summed per route TEMPLATE.
 
-One request in `every` (16 by default) is measured: its route is looked up and RSS is read
-before and after it (a kept `/proc/self/statm` fd, ~5 µs a read), and it counts for `every`
-requests, its delta too. Each request has the same chance to be measured, so the sums estimate
-the whole traffic's; the other requests cost one C call. Route keys are templates
-("/items/{item_id}"), never raw paths; unmatched requests share one bucket and the table is
-capped, so a scanner cannot grow it. With concurrent requests a delta also holds what the
-others allocated meanwhile: the figures rank routes, they are not exact.
+One request in `every` (64 by default) is measured: its route is looked up and RSS is read
+before and after it (a kept `/proc/self/statm` fd: ~1 µs a read in a loop, ~10 µs between a
+server's requests, whose caches are cold), and it counts for `every` requests, its delta too.
+Each request has the same chance to be measured, so the sums estimate the whole traffic's; the
+other requests cost one C call. Route keys are templates ("/items/{item_id}"), never raw paths;
+unmatched requests share one bucket and the table is capped, so a scanner cannot grow it. With
+concurrent requests a delta also holds what the others allocated meanwhile: the figures rank
+routes, they are not exact.
 (sys.getallocatedblocks() walks every arena, ~50 µs at 3 M objects: too slow per request.)
 """
 
@@ -45,7 +46,7 @@ class RouteStats:
 
 
 class Attribution:
-    def __init__(self, max_routes: int = 200, every: int = 16) -> None:
+    def __init__(self, max_routes: int = 200, every: int = 64) -> None:
         self.max_routes = max_routes
         self.every = every
         # Per request, a C call and no lock: measure this one? True once in `every`, the first

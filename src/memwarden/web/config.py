@@ -30,7 +30,7 @@ class WebConfig:
     max_body_bytes: int | None = None  # 413 beyond this request body size
     exempt_paths: tuple[str, ...] = ()  # never shed (the health paths always are)
     attribution: bool = True  # per-route memory deltas in /memory
-    attribution_every: int = 16  # measure one request in this many (1: every request)
+    attribution_every: int = 64  # measure one request in this many (1: every request)
     top_routes: int = 10
     max_routes: int = 200  # distinct route templates kept; later ones go to "<other>"
     start_guardian: bool = True  # the ASGI lifespan / Flask / Django app start memwarden.start()
