@@ -326,7 +326,7 @@ def main() -> None:
     waited_us: dict[str, list[float]] = {name: [] for name in names}
     wall_s = 0.0
     session_of: list[int] = []  # each round's session
-    # Fresh servers for each session: two identical servers can differ by ~1 % for their whole
+    # Fresh servers for each session: two identical servers can differ by 1-2 % for their whole
     # life (hash seed, memory layout), which more rounds on the same pair would not average out.
     for session in range(args.sessions):
         started = [serve(factories[name]) for name in names]
