@@ -27,10 +27,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("memwarden")
 
 
-def _never() -> bool:
-    return False
-
-
 def _unread() -> int:
     return UNREAD
 
@@ -44,8 +40,6 @@ class Warden:
         self.config = config if config is not None else self.settings.web(options)
         self.attribution = (Attribution(self.config.max_routes, self.config.attribution_every)
                             if self.config.attribution else None)
-        self._attribution_due = (self.attribution.due if self.attribution is not None
-                                 else _never)
         # For a request measure_due() chose: its RSS before it runs (then finish() with it).
         self.rss_before: Callable[[], int] = (self.attribution.rss_before
                                               if self.attribution is not None else _unread)
@@ -70,6 +64,7 @@ class Warden:
         self.admin_mark = self.endpoints.admin_prefix if self.endpoints.enabled else "\0"
         self.turns: Iterator[bool] = (self.attribution.turns if self.attribution is not None
                                       else itertools.repeat(False))
+        self._attribution_due: Callable[[], bool] = self.turns.__next__
         self.flight = self.shedder.flight
         self._metrics: WebMetrics | None = None
         self._metrics_tried = not self.config.metrics
