@@ -2,30 +2,35 @@
 app against the same app with the middleware, on the same machine in the same run.
 
     python bench/web_bench.py [--requests 1000] [--rounds 48] [--sessions 16] [--connections 4]
-                              [--parts]
+                              [--parts] [--seed 0]
 
-Three servers run side by side (one uvicorn worker each, uvicorn's defaults, access log off):
-the bare app twice (A and B) and the guarded app, which starts the guardian as an app would (its
-thread samples every second; the leak watch evaluates on each sample). Each server first serves
-a warm-up that is not counted. The servers are started afresh for each of a few sessions that
-share the rounds: two identical servers can differ by 1-2 % for their whole life (hash seed,
-memory layout), which more rounds on the same processes would not average out. So the verdict
-is taken over sessions, not rounds: rounds of one session are alike.
+Four servers run side by side (one uvicorn worker each, uvicorn's defaults, access log off): the
+bare app twice (bare A and B) and the guarded app twice (guarded A and B), which starts the
+guardian as an app would (its thread samples every second; the leak watch evaluates on each
+sample). Each server first serves a warm-up that is not counted. The servers are started afresh
+for each of a few sessions that share the rounds: two identical servers can differ by 1-2 % for
+their whole life (hash seed, memory layout), which more rounds on the same processes would not
+average out. So the verdict is taken over sessions, not rounds: rounds of one session are alike.
+A session's servers share one hash seed and start in a random order: with a fixed order, a
+server measured ~1 % apart from an identical copy of itself started in another place, in the
+same run.
 
-Each round a fresh client process opens `connections` keep-alive connections to each server
-and every client thread cycles request by request through the servers (which goes first
-rotates between threads and rounds). All three see the same machine at the same moments:
-measuring one server for a while and then the other (as this bench once did) let the load of
-other jobs on a shared host move the per-round ratios by ±10 %, more than the effect measured.
+Each round a fresh client process opens `connections` keep-alive connections to each server and
+every client thread cycles request by request through the servers, in a random order each cycle
+(with a fixed one, each server always followed the same neighbour). All the servers see the same
+machine at the same moments: measuring one server for a while and then the other (as this bench
+once did) let the load of other jobs on a shared host move the per-round ratios by ±10 %, more
+than the effect measured.
 Per round and server:
 - server CPU per request, every thread of the process (/proc/PID/task/*/schedstat), split
   into the event loop's thread and the others (the guardian's, in the guarded server);
 - the client's wait per request (its inverse is the throughput of one connection).
-The guarded server is compared per round with the mean of the two bare ones; bare B against
-bare A is the control: what two identical servers differ by in this run (its distance from
-1.000 is the bench's own error). Results are medians over rounds with quartiles, beside the
-ratio of the totals (the two agree when rounds are comparable); the verdict is the median of
-the sessions' ratios (each session's totals) with its 95 % interval.
+Each pair counts as the mean of its two servers (one server's lifetime offset counts half),
+and the guarded pair is compared per round with the bare pair; bare B against bare A is the
+control: what two identical servers differ by in this run (its distance from 1.000 is the
+bench's own error). Results are medians over rounds with quartiles, beside the ratio of the
+totals (the two agree when rounds are comparable); the verdict is the median of the sessions'
+ratios (each session's totals) with its 95 % interval.
 A second table drives the apps in process (no sockets) through one event loop, timed by the
 thread's CPU clock, alternating in short batches: the per-request path alone.
 Goal: the middleware costs at most 2 % of the bare app's throughput (CPU ratio <= 1.02); the
@@ -38,6 +43,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -146,10 +152,10 @@ def _get(sock: socket.socket, n: int) -> None:
         raise SystemExit(f"unexpected answer: {head[:80]!r}")
 
 
-def client(ports: list[int], requests: int, connections: int, flip: int) -> list[float]:
+def client(ports: list[int], requests: int, connections: int, seed: int) -> list[float]:
     """Seconds the client waited on each server (ports in order) for `requests` answers each,
     cycling request by request through the servers on `connections` keep-alive connections
-    to each."""
+    to each, in a random order each cycle (seeded)."""
     per_connection = requests // connections
     waited_s = [[0.0] * len(ports) for _ in range(connections)]
 
@@ -158,10 +164,11 @@ def client(ports: list[int], requests: int, connections: int, flip: int) -> list
         try:
             for sock in socks:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            first = (c + flip) % len(ports)
-            order = list(range(first, len(ports))) + list(range(first))
+            shuffle = random.Random(seed * connections + c).shuffle
+            order = list(range(len(ports)))
             clock = time.perf_counter
             for n in range(per_connection):
+                shuffle(order)
                 for i in order:
                     began = clock()
                     _get(socks[i], c * per_connection + n)
@@ -184,9 +191,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve(factory: str) -> tuple[subprocess.Popen[bytes], int]:
+def serve(factory: str, hash_seed: int) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(BENCH), str(SRC)]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(BENCH), str(SRC)]),
+               PYTHONHASHSEED=str(hash_seed))
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", f"web_bench:{factory}", "--factory", "--port",
          str(port), "--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"],
@@ -210,14 +218,14 @@ def loop_and_others_ns(pid: int) -> tuple[int, int]:
 
 
 def load(servers: list[tuple[int, int]], requests: int, connections: int,
-         flip: int) -> tuple[list[tuple[float, float]], list[float], float]:
+         seed: int) -> tuple[list[tuple[float, float]], list[float], float]:
     """One round from a fresh client process: per server (event loop µs, other threads µs) of
     CPU per request and the client's µs per request; and the round's wall seconds."""
     before = [loop_and_others_ns(pid) for pid, _ in servers]
     began = time.monotonic()
     out = subprocess.run(
         [sys.executable, __file__, "--client", ",".join(str(port) for _, port in servers),
-         "--requests", str(requests), "--connections", str(connections), "--flip", str(flip)],
+         "--requests", str(requests), "--connections", str(connections), "--seed", str(seed)],
         capture_output=True, text=True, check=True)
     wall_s = time.monotonic() - began
     after = [loop_and_others_ns(pid) for pid, _ in servers]
@@ -311,13 +319,15 @@ def main() -> None:
                         help="also serve a pass-through middleware, the guardian alone, the "
                         "middleware alone (without guardian and metrics) and the defaults "
                         "without attribution, to split the cost")
-    parser.add_argument("--flip", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="of the servers' places, the request order and the hash seeds")
     args = parser.parse_args()
     if args.client:
         ports = [int(port) for port in args.client.split(",")]
-        print(json.dumps(client(ports, args.requests, args.connections, args.flip)))
+        print(json.dumps(client(ports, args.requests, args.connections, args.seed)))
         return
-    factories = {"bare A": "bare", "bare B": "bare", "guarded": "guarded"}
+    factories = {"bare A": "bare", "bare B": "bare", "guarded A": "guarded",
+                 "guarded B": "guarded"}
     if args.parts:
         factories.update(PARTS)
     names = tuple(factories)
@@ -328,16 +338,22 @@ def main() -> None:
     session_of: list[int] = []  # each round's session
     # Fresh servers for each session: two identical servers can differ by 1-2 % for their whole
     # life (hash seed, memory layout), which more rounds on the same pair would not average out.
+    # A session's servers share one hash seed, and start in a random order: a server that always
+    # started in the same place measured ~1 % apart from a copy of itself started elsewhere.
+    draw = random.Random(args.seed)
     for session in range(args.sessions):
-        started = [serve(factories[name]) for name in names]
+        places = draw.sample(names, len(names))
+        hash_seed = draw.randrange(2**32)
+        started = [serve(factories[name], hash_seed) for name in places]
         servers = [(process.pid, port) for process, port in started]
         try:
-            load(servers, WARMUP_REQUESTS, args.connections, 0)  # not counted
-            for round_ in range(session, args.rounds, args.sessions):
-                cpu, waited, seconds = load(servers, args.requests, args.connections, round_)
+            load(servers, WARMUP_REQUESTS, args.connections, draw.randrange(2**32))  # not counted
+            for _ in range(session, args.rounds, args.sessions):
+                cpu, waited, seconds = load(servers, args.requests, args.connections,
+                                            draw.randrange(2**32))
                 wall_s += seconds
                 session_of.append(session)
-                for name, (main_us, rest_us), client_us in zip(names, cpu, waited, strict=True):
+                for name, (main_us, rest_us), client_us in zip(places, cpu, waited, strict=True):
                     loop_us[name].append(main_us)
                     other_us[name].append(rest_us)
                     waited_us[name].append(client_us)
@@ -347,10 +363,11 @@ def main() -> None:
                 process.wait(30)
     total_us = {name: [a + b for a, b in zip(loop_us[name], other_us[name], strict=True)]
                 for name in names}
-    # The reference: per round, the mean of the two bare servers.
-    for figures in (total_us, loop_us, waited_us):
-        figures["bare"] = [(a + b) / 2 for a, b in zip(figures["bare A"], figures["bare B"],
-                                                        strict=True)]
+    # Per round, the mean of each pair: one server's lifetime offset counts half.
+    for figures in (total_us, loop_us, other_us, waited_us):
+        for pair in ("bare", "guarded"):
+            figures[pair] = [(a + b) / 2 for a, b in zip(figures[f"{pair} A"],
+                                                         figures[f"{pair} B"], strict=True)]
     cpu_ratios = ratios(total_us["guarded"], total_us["bare"])
     control_ratios = ratios(total_us["bare B"], total_us["bare A"])
     client_ratios = ratios(waited_us["guarded"], waited_us["bare"])
@@ -362,27 +379,33 @@ def main() -> None:
           "Medians over rounds (quartiles).\n")
     rows = []
     for name, label in (("bare A", "bare app A (reference)"), ("bare B", "bare app B (reference)"),
-                        ("guarded", "app + MemwardenMiddleware (defaults)")):
+                        ("guarded A", "app + MemwardenMiddleware (defaults) A"),
+                        ("guarded B", "app + MemwardenMiddleware (defaults) B")):
         rows.append([label, f"{median(total_us[name]):.1f}", f"{median(loop_us[name]):.1f}",
                      f"{median(other_us[name]):.2f}", f"{median(waited_us[name]):.0f}"])
     rows.append(["control: bare B / bare A, per round", spread(control_ratios),
                  spread(ratios(loop_us["bare B"], loop_us["bare A"])), "",
                  spread(client_control)])
-    rows.append(["guarded / mean of A and B, per round", spread(cpu_ratios),
+    rows.append(["guarded B / guarded A, per round",
+                 spread(ratios(total_us["guarded B"], total_us["guarded A"])),
+                 spread(ratios(loop_us["guarded B"], loop_us["guarded A"])), "",
+                 spread(ratios(waited_us["guarded B"], waited_us["guarded A"]))])
+    rows.append(["guarded (mean of A and B) / bare (mean of A and B), per round",
+                 spread(cpu_ratios),
                  spread(ratios(loop_us["guarded"], loop_us["bare"])), "",
                  spread(client_ratios)])
-    for part in names[3:]:
-        rows.append([f"{part} / mean of A and B, per round",
+    for part in names[4:]:
+        rows.append([f"{part} / bare, per round",
                      spread(ratios(total_us[part], total_us["bare"])),
                      spread(ratios(loop_us[part], loop_us["bare"])),
                      f"{median(other_us[part]):.2f}", ""])
-    rows.append(["guarded / mean of A and B, totals",
+    rows.append(["guarded / bare, totals",
                  f"{sum(total_us['guarded']) / sum(total_us['bare']):.3f}", "", "",
                  f"{sum(waited_us['guarded']) / sum(waited_us['bare']):.3f}"])
     print(table(["variant", "server CPU µs/request", "event loop thread", "other threads",
                  "client wait µs/request"], rows))
     guardian_share = sum(other_us["guarded"]) * args.requests / 1e6 / wall_s
-    print(f"\nthe guarded server's other threads (the guardian's): {guardian_share:.3%} of a core "
+    print(f"\na guarded server's other threads (the guardian's): {guardian_share:.3%} of a core "
           f"over {wall_s:.0f} s of rounds")
     def cost(ratio: float) -> float:  # throughput at saturation is the inverse of CPU
         return 1 - 1 / ratio
