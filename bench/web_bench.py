@@ -92,6 +92,21 @@ def pass_through() -> Any:
     return app
 
 
+def plain_thread() -> Any:
+    """The bare app in a process with one more thread, which wakes once a second and does
+    nothing: what any live background thread costs, the floor under the guardian's."""
+    import threading
+
+    never = threading.Event()
+
+    def idle() -> None:
+        while not never.wait(1.0):
+            pass
+
+    threading.Thread(target=idle, name="idle", daemon=True).start()
+    return bare()
+
+
 def guardian_only() -> Any:
     """The bare app in a process where the guardian runs (as memwarden.start() in an app)."""
     import memwarden
@@ -120,8 +135,9 @@ def no_attribution() -> Any:
 
 
 # --parts: what each server is, beside the two bare ones and the guarded one.
-PARTS = {"pass-through middleware": "pass_through", "guardian alone": "guardian_only",
-         "middleware alone": "middleware_only", "defaults without attribution": "no_attribution"}
+PARTS = {"pass-through middleware": "pass_through", "an idle thread": "plain_thread",
+         "guardian alone": "guardian_only", "middleware alone": "middleware_only",
+         "defaults without attribution": "no_attribution"}
 
 
 def guarded() -> Any:
@@ -316,9 +332,9 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=16,
                         help="start the servers afresh this many times, sharing the rounds")
     parser.add_argument("--parts", action="store_true",
-                        help="also serve a pass-through middleware, the guardian alone, the "
-                        "middleware alone (without guardian and metrics) and the defaults "
-                        "without attribution, to split the cost")
+                        help="also serve a pass-through middleware, an idle thread, the guardian "
+                        "alone, the middleware alone (without guardian and metrics) and the "
+                        "defaults without attribution, to split the cost")
     parser.add_argument("--seed", type=int, default=0,
                         help="of the servers' places, the request order and the hash seeds")
     args = parser.parse_args()
