@@ -23,7 +23,7 @@ once did) let the load of other jobs on a shared host move the per-round ratios 
 than the effect measured.
 Per round and server:
 - server CPU per request, every thread of the process (/proc/PID/task/*/schedstat), split
-  into the event loop's thread and the others (the guardian's, in the guarded server);
+  into the event loop's thread and the others (the guardian's, in the guarded servers);
 - the client's wait per request (its inverse is the throughput of one connection).
 Each pair counts as the mean of its two servers (one server's lifetime offset counts half),
 and the guarded pair is compared per round with the bare pair; bare B against bare A is the
@@ -134,7 +134,7 @@ def no_attribution() -> Any:
     return app
 
 
-# --parts: what each server is, beside the two bare ones and the guarded one.
+# --parts: what each server is, beside the bare pair and the guarded pair.
 PARTS = {"pass-through middleware": "pass_through", "an idle thread": "plain_thread",
          "guardian alone": "guardian_only", "middleware alone": "middleware_only",
          "defaults without attribution": "no_attribution"}
