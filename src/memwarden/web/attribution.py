@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,14 +51,13 @@ class Attribution:
         # Per request, a C call and no lock: measure this one? True once in `every`, the first
         # request included (threads racing only shift which request is measured).
         self.turns = itertools.cycle((True,) + (False,) * (every - 1))
-        self.due: Callable[[], bool] = self.turns.__next__
         self._routes: dict[str, RouteStats] = {}
         self._lock = threading.Lock()
 
     def begin(self) -> int | None:
         """None: not measured. Else RSS before the request (UNREAD when unknown): then call
         end() with it when the request is done."""
-        return self.rss_before() if self.due() else None
+        return self.rss_before() if next(self.turns) else None
 
     def rss_before(self) -> int:
         """For a request due() chose: its RSS before it runs."""
