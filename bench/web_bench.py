@@ -92,9 +92,8 @@ def pass_through() -> Any:
     return app
 
 
-def plain_thread() -> Any:
-    """The bare app in a process with one more thread, which wakes once a second and does
-    nothing: what any live background thread costs, the floor under the guardian's."""
+def _start_idle_thread() -> None:
+    """One more thread in the process, which wakes once a second and does nothing."""
     import threading
 
     never = threading.Event()
@@ -104,7 +103,20 @@ def plain_thread() -> Any:
             pass
 
     threading.Thread(target=idle, name="idle", daemon=True).start()
+
+
+def plain_thread() -> Any:
+    """The bare app in a process with an idle thread: what any live background thread costs,
+    the floor under the guardian's."""
+    _start_idle_thread()
     return bare()
+
+
+def guarded_beside_thread() -> Any:
+    """The defaults in a process that already has a thread, as an app with a thread pool, a
+    database pool or an exporter has: against plain_thread, what the middleware adds there."""
+    _start_idle_thread()
+    return guarded()
 
 
 def guardian_only() -> Any:
@@ -137,7 +149,10 @@ def no_attribution() -> Any:
 # --parts: what each server is, beside the bare pair and the guarded pair.
 PARTS = {"pass-through middleware": "pass_through", "an idle thread": "plain_thread",
          "guardian alone": "guardian_only", "middleware alone": "middleware_only",
-         "defaults without attribution": "no_attribution"}
+         "defaults without attribution": "no_attribution",
+         "defaults beside an idle thread": "guarded_beside_thread"}
+# Printed also against another part: (part, its reference).
+PARTS_AGAINST = (("defaults beside an idle thread", "an idle thread"),)
 
 
 def guarded() -> Any:
@@ -333,8 +348,9 @@ def main() -> None:
                         help="start the servers afresh this many times, sharing the rounds")
     parser.add_argument("--parts", action="store_true",
                         help="also serve a pass-through middleware, an idle thread, the guardian "
-                        "alone, the middleware alone (without guardian and metrics) and the "
-                        "defaults without attribution, to split the cost")
+                        "alone, the middleware alone (without guardian and metrics), the "
+                        "defaults without attribution and the defaults beside an idle thread, "
+                        "to split the cost")
     parser.add_argument("--seed", type=int, default=0,
                         help="of the servers' places, the request order and the hash seeds")
     args = parser.parse_args()
@@ -415,6 +431,10 @@ def main() -> None:
                      spread(ratios(total_us[part], total_us["bare"])),
                      spread(ratios(loop_us[part], loop_us["bare"])),
                      f"{median(other_us[part]):.2f}", ""])
+    for part, reference in PARTS_AGAINST if args.parts else ():
+        rows.append([f"{part} / {reference}, per round",
+                     spread(ratios(total_us[part], total_us[reference])),
+                     spread(ratios(loop_us[part], loop_us[reference])), "", ""])
     rows.append(["guarded / bare, totals",
                  f"{sum(total_us['guarded']) / sum(total_us['bare']):.3f}", "", "",
                  f"{sum(waited_us['guarded']) / sum(waited_us['bare']):.3f}"])
@@ -445,6 +465,12 @@ def main() -> None:
           f"median {cost(low):+.1%} to {cost(high):+.1%} ({verdict}); the control's: "
           f"{cost(median(session_control)):+.1%} ({cost(control_low):+.1%} to "
           f"{cost(control_high):+.1%})")
+    for part, reference in PARTS_AGAINST if args.parts else ():
+        part_ratios = by_session(part, reference)
+        part_low, part_high = median_interval(part_ratios)
+        print(f"{part} against {reference}: {cost(median(part_ratios)):+.1%} from the median of "
+              f"the sessions' ratios, 95 % interval {cost(part_low):+.1%} to "
+              f"{cost(part_high):+.1%}")
     rounds_in_process, batch = 40, 1000
     timings = in_process(batch, rounds_in_process)
     print(f"\nin process, no sockets (this thread's CPU µs per request; {rounds_in_process} "
