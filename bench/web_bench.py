@@ -360,6 +360,7 @@ def main() -> None:
         return
     factories = {"bare A": "bare", "bare B": "bare", "guarded A": "guarded",
                  "guarded B": "guarded"}
+    against = PARTS_AGAINST if args.parts else ()
     if args.parts:
         factories.update(PARTS)
     names = tuple(factories)
@@ -431,7 +432,7 @@ def main() -> None:
                      spread(ratios(total_us[part], total_us["bare"])),
                      spread(ratios(loop_us[part], loop_us["bare"])),
                      f"{median(other_us[part]):.2f}", ""])
-    for part, reference in PARTS_AGAINST if args.parts else ():
+    for part, reference in against:
         rows.append([f"{part} / {reference}, per round",
                      spread(ratios(total_us[part], total_us[reference])),
                      spread(ratios(loop_us[part], loop_us[reference])), "", ""])
@@ -465,7 +466,7 @@ def main() -> None:
           f"median {cost(low):+.1%} to {cost(high):+.1%} ({verdict}); the control's: "
           f"{cost(median(session_control)):+.1%} ({cost(control_low):+.1%} to "
           f"{cost(control_high):+.1%})")
-    for part, reference in PARTS_AGAINST if args.parts else ():
+    for part, reference in against:
         part_ratios = by_session(part, reference)
         part_low, part_high = median_interval(part_ratios)
         print(f"{part} against {reference}: {cost(median(part_ratios)):+.1%} from the median of "

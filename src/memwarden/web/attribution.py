@@ -60,7 +60,7 @@ class Attribution:
         return self.rss_before() if next(self.turns) else None
 
     def rss_before(self) -> int:
-        """For a request due() chose: its RSS before it runs."""
+        """For a request its turn chose (`turns`): its RSS before it runs."""
         rss_bytes = self_rss_bytes()
         return UNREAD if rss_bytes is None else rss_bytes
 
